@@ -1,0 +1,97 @@
+"""The row shapes every parser produces, one dataclass per warehouse table.
+
+Parsers return these instead of DataFrames so that they stay easy to test and
+cheap to build; the assets turn lists of them into frames with `frame_of`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "button",
+        "reaction",
+        "system",
+        "unsupported",
+        "deleted",
+        "media",
+    }
+)
+
+
+@dataclass(slots=True)
+class MessageRecord:
+    """One message, from a webhook body or a chat export (`raw_messages`)."""
+
+    message_id: str
+    conversation_id: str
+    source: str  # "webhook" | "export"
+    sender_wa_id: str | None  # phone number digits (E.164 without "+") or Cloud API user_id
+    sender_name: str | None
+    sent_at: datetime  # timezone-aware, UTC
+    message_type: str  # one of MESSAGE_TYPES
+    text: str | None
+    media_id: str | None
+    media_mime: str | None
+    reply_to_id: str | None
+    is_system: bool
+    is_edited: bool
+    source_file: str
+    location: str  # where in source_file: "line 12" or "entry[0].changes[1].messages[3]"
+    conversation_name: str | None = None
+    media_filename: str | None = None
+    media_sha256: str | None = None
+    media_bytes: int | None = None
+    export_timezone: str | None = None
+    raw_json: str | None = None  # the message object as received, for types we do not model
+
+
+@dataclass(slots=True)
+class StatusRecord:
+    """One delivery-status event for an outgoing message (`message_statuses`)."""
+
+    message_id: str
+    status: str  # sent | delivered | read | failed | deleted | ...
+    status_at: datetime  # timezone-aware, UTC
+    recipient_wa_id: str | None
+    conversation_id: str | None
+    error_code: int | None
+    error_title: str | None
+    source_file: str
+    location: str
+
+
+@dataclass(slots=True)
+class QuarantineRecord:
+    """One input we could not use, and why (`quarantine`)."""
+
+    source_file: str
+    location: str  # "line 17", "whole file", "entry[0].changes[0]"
+    reason: str  # a sentence a person understands
+    excerpt: str  # at most a few hundred characters of the offending input
+    landed_at: datetime  # timezone-aware, UTC: when the input reached the landing zone
+
+
+def frame_of(records: list[Any], record_type: type) -> pd.DataFrame:
+    """A DataFrame with one column per field of `record_type`, also when `records` is empty."""
+    columns = [f.name for f in dataclasses.fields(record_type)]
+    if not records:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return pd.DataFrame.from_records(
+        [dataclasses.astuple(r) for r in records], columns=columns
+    )
