@@ -7,6 +7,7 @@ cheap to build; the assets turn lists of them into frames with `frame_of`.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,5 @@ def frame_of(records: list[Any], record_type: type) -> pd.DataFrame:
     columns = [f.name for f in dataclasses.fields(record_type)]
     if not records:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    return pd.DataFrame.from_records(
-        [dataclasses.astuple(r) for r in records], columns=columns
-    )
+    row_of = operator.attrgetter(*columns)  # astuple() deep-copies: too slow for 1M rows
+    return pd.DataFrame.from_records([row_of(r) for r in records], columns=columns)
