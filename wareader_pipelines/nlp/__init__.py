@@ -1,0 +1,1 @@
+"""Text processing for chat messages: language, cleaning, PII, sentiment. No Dagster here."""
