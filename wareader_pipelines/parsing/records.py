@@ -86,6 +86,9 @@ class QuarantineRecord:
     reason: str  # a sentence a person understands
     excerpt: str  # at most a few hundred characters of the offending input
     landed_at: datetime  # timezone-aware, UTC: when the input reached the landing zone
+    # The time that files the row under a daily partition: the nearby message's time for a bad
+    # line inside an export, else landed_at (filled in by ingestion when left None).
+    partition_at: datetime | None = None
 
 
 def frame_of(records: list[Any], record_type: type) -> pd.DataFrame:

@@ -1,0 +1,138 @@
+"""DuckDB backend of the warehouse: the embedded default, one file on disk.
+
+DuckDB lets one process hold the file while it writes, so every call opens a
+connection, does its work in one transaction and closes it: write windows stay
+short, and a lock held by another process is retried for a while.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from dagster import TableSchema
+
+from wareader_pipelines.resources.warehouse import TimeWindowFilter, columns_of
+
+LOCK_RETRY_SECONDS = 60.0
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class DuckDBBackend:
+    """Tables in a DuckDB file, under one schema."""
+
+    def __init__(self, path: str, schema: str) -> None:
+        self.path = path
+        self.schema = schema
+
+    @contextmanager
+    def _connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                connection = duckdb.connect(
+                    self.path, read_only=read_only and Path(self.path).exists()
+                )
+                break
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        try:
+            connection.execute("SET TimeZone = 'UTC'")
+            yield connection
+        finally:
+            connection.close()
+
+    def _name(self, table: str) -> str:
+        return f"{_quoted(self.schema)}.{_quoted(table)}"
+
+    def _ensure_table(
+        self, connection: duckdb.DuckDBPyConnection, table: str, schema: TableSchema
+    ) -> None:
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(self.schema)}")
+        columns = ", ".join(f"{_quoted(c.name)} {c.type}" for c in schema.columns)
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {self._name(table)} ({columns})")
+        existing = {
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ?",
+                [self.schema, table],
+            ).fetchall()
+        }
+        for column in schema.columns:
+            if column.name not in existing:
+                connection.execute(
+                    f"ALTER TABLE {self._name(table)} ADD COLUMN {_quoted(column.name)} {column.type}"
+                )
+
+    def replace_rows(
+        self,
+        table: str,
+        schema: TableSchema,
+        frame: pd.DataFrame,
+        window: TimeWindowFilter | None,
+    ) -> None:
+        names = ", ".join(_quoted(c) for c in columns_of(schema))
+        casts = ", ".join(f"CAST({_quoted(c.name)} AS {c.type})" for c in schema.columns)
+        with self._connection() as connection:
+            self._ensure_table(connection, table, schema)
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                if window is None:
+                    connection.execute(f"DELETE FROM {self._name(table)}")
+                else:
+                    connection.execute(
+                        f"DELETE FROM {self._name(table)} WHERE {_quoted(window.column)} >= ? "
+                        f"AND {_quoted(window.column)} < ?",
+                        [window.start, window.end],
+                    )
+                if not frame.empty:
+                    connection.register("incoming_rows", frame)
+                    connection.execute(
+                        f"INSERT INTO {self._name(table)} ({names}) SELECT {casts} FROM incoming_rows"
+                    )
+                    connection.unregister("incoming_rows")
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    def read_rows(
+        self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]
+    ) -> pd.DataFrame:
+        sql = f"SELECT * FROM {self._name(table)}"
+        parameters: list[object] = []
+        if window is not None:
+            sql += f" WHERE {_quoted(window.column)} >= ? AND {_quoted(window.column)} < ?"
+            parameters = [window.start, window.end]
+        if order_by:
+            sql += " ORDER BY " + ", ".join(_quoted(c) for c in order_by)
+        with self._connection(read_only=True) as connection:
+            return connection.execute(sql, parameters).df()
+
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:
+        with self._connection(read_only=True) as connection:
+            return connection.execute(sql, list(parameters)).df()
+
+    def table_exists(self, table: str) -> bool:
+        if not Path(self.path).exists():
+            return False
+        with self._connection(read_only=True) as connection:
+            found = connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [self.schema, table],
+            ).fetchone()
+        return bool(found and found[0])

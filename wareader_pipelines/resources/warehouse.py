@@ -1,0 +1,198 @@
+"""The warehouse: where every table lives, DuckDB by default and PostgreSQL in production.
+
+`WarehouseIOManager` stores each asset's DataFrame in the table named after the
+asset, typed by the asset's `dagster/column_schema`. A partitioned asset
+rewrites exactly its time window (delete then insert, one transaction), so
+re-running any partition or range gives the same table. `Warehouse` is the
+resource for code that needs to query the same database directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import pandas as pd
+from dagster import (
+    ConfigurableIOManager,
+    ConfigurableResource,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+    TableSchema,
+)
+
+SCHEMA_METADATA_KEY = "dagster/column_schema"
+PARTITION_COLUMN_METADATA_KEY = "partition_expr"
+ORDER_BY_METADATA_KEY = "order_by"
+DEFAULT_SCHEMA = "wareader"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindowFilter:
+    """Rows whose `column` falls in [start, end)."""
+
+    column: str
+    start: datetime
+    end: datetime
+
+
+class WarehouseBackend(Protocol):
+    """What a database must do for the warehouse; one implementation per engine."""
+
+    def replace_rows(
+        self,
+        table: str,
+        schema: TableSchema,
+        frame: pd.DataFrame,
+        window: TimeWindowFilter | None,
+    ) -> None:
+        """Make `frame` the table's rows in `window` (the whole table if None), atomically."""
+        ...
+
+    def read_rows(
+        self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]
+    ) -> pd.DataFrame:
+        """The table's rows in `window` (all if None), in `order_by` order."""
+        ...
+
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:
+        """The result of a read-only SQL query with positional `?`/`%s` parameters."""
+        ...
+
+    def table_exists(self, table: str) -> bool:
+        """Whether the table has been created."""
+        ...
+
+
+def backend_for(url: str, schema: str = DEFAULT_SCHEMA) -> WarehouseBackend:
+    """The backend a warehouse URL names: `postgresql://...` or a DuckDB file path."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from wareader_pipelines.resources.postgres_warehouse import PostgresBackend
+
+        return PostgresBackend(url, schema=schema)
+    from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
+
+    return DuckDBBackend(url.removeprefix("duckdb:///").removeprefix("duckdb://"), schema=schema)
+
+
+def columns_of(schema: TableSchema) -> list[str]:
+    """The column names a table schema declares, in order."""
+    return [column.name for column in schema.columns]
+
+
+def conform_to_schema(frame: pd.DataFrame, schema: TableSchema, table: str) -> pd.DataFrame:
+    """`frame` with exactly the schema's columns, in order; unknown columns are an error.
+
+    A column the asset forgot is filled with nulls; a column the schema does
+    not declare means code and contract have drifted, which must not pass silently.
+    """
+    declared = columns_of(schema)
+    unknown = [c for c in frame.columns if c not in declared]
+    if unknown:
+        raise ValueError(
+            f"table {table}: columns {unknown} are not in its declared schema; "
+            f"add them to wareader_pipelines/tables.py"
+        )
+    return frame.reindex(columns=declared)
+
+
+class WarehouseIOManager(ConfigurableIOManager):
+    """Stores asset DataFrames as typed warehouse tables, partition windows replaced atomically."""
+
+    url: str
+    db_schema: str = DEFAULT_SCHEMA
+
+    def _backend(self) -> WarehouseBackend:
+        return backend_for(self.url, self.db_schema)
+
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame | None) -> None:
+        if obj is None:
+            return
+        table = context.asset_key.path[-1]
+        metadata = context.definition_metadata or {}
+        schema = metadata.get(SCHEMA_METADATA_KEY)
+        if not isinstance(schema, TableSchema):
+            raise ValueError(f"asset {table} declares no dagster/column_schema")
+        frame = conform_to_schema(obj, schema, table)
+        window = _window_of(context, metadata)
+        if window is not None:
+            _check_inside(frame, window, table)
+        self._backend().replace_rows(table, schema, frame, window)
+        context.add_output_metadata(
+            {
+                "dagster/row_count": len(frame),
+                "dagster/relation_identifier": f"{self.db_schema}.{table}",
+                "warehouse": MetadataValue.text(_redacted_url(self.url)),
+            }
+        )
+
+    def load_input(self, context: InputContext) -> pd.DataFrame:
+        upstream = context.upstream_output
+        table = context.asset_key.path[-1]
+        metadata = (upstream.definition_metadata if upstream else None) or {}
+        window = _window_of(context, metadata)
+        order_by = metadata.get(ORDER_BY_METADATA_KEY) or []
+        backend = self._backend()
+        schema = metadata.get(SCHEMA_METADATA_KEY)
+        if not backend.table_exists(table):
+            columns = columns_of(schema) if isinstance(schema, TableSchema) else []
+            return pd.DataFrame(columns=columns)
+        return backend.read_rows(table, window, list(order_by))
+
+
+class Warehouse(ConfigurableResource):
+    """Direct read access to the warehouse, for checks and reports."""
+
+    url: str
+    db_schema: str = DEFAULT_SCHEMA
+
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:
+        """The rows of a read-only query; write `{schema}` where the schema name goes."""
+        return backend_for(self.url, self.db_schema).query(
+            sql.format(schema=self.db_schema), parameters
+        )
+
+    def table_exists(self, table: str) -> bool:
+        """Whether `table` has been materialized at least once."""
+        return backend_for(self.url, self.db_schema).table_exists(table)
+
+
+def _window_of(
+    context: InputContext | OutputContext, metadata: dict[str, object]
+) -> TimeWindowFilter | None:
+    if not context.has_asset_partitions:
+        return None
+    column = metadata.get(PARTITION_COLUMN_METADATA_KEY)
+    if not isinstance(column, str):
+        raise ValueError(
+            f"partitioned asset {context.asset_key.to_user_string()} must declare "
+            f"metadata['{PARTITION_COLUMN_METADATA_KEY}'] naming its time column"
+        )
+    window = context.asset_partitions_time_window
+    return TimeWindowFilter(column=column, start=window.start, end=window.end)
+
+
+def _check_inside(frame: pd.DataFrame, window: TimeWindowFilter, table: str) -> None:
+    """Refuse rows outside the window: a later run of their own partition would double them."""
+    if frame.empty:
+        return
+    values = pd.to_datetime(frame[window.column], utc=True)
+    outside = (values < pd.Timestamp(window.start)) | (values >= pd.Timestamp(window.end))
+    if outside.any():
+        raise ValueError(
+            f"table {table}: {int(outside.sum())} rows have {window.column} outside "
+            f"[{window.start.isoformat()}, {window.end.isoformat()})"
+        )
+
+
+def _redacted_url(url: str) -> str:
+    """The URL without its password, safe for metadata."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,98 @@
+"""The warehouse contract: every table's columns, SQL types and meaning.
+
+Each schema is attached to its asset as `dagster/column_schema`, so the UI shows
+the columns, and the warehouse IO manager creates and casts tables from it.
+Types are spelled so that DuckDB and PostgreSQL both accept them.
+"""
+
+from __future__ import annotations
+
+from dagster import TableColumn, TableSchema
+
+TEXT = "text"
+TIMESTAMPTZ = "timestamptz"
+BOOLEAN = "boolean"
+BIGINT = "bigint"
+INTEGER = "integer"
+DOUBLE = "double precision"
+DATE = "date"
+
+
+def _schema(*columns: tuple[str, str, str]) -> TableSchema:
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=type_, description=doc) for name, type_, doc in columns
+        ]
+    )
+
+
+RAW_MESSAGES = _schema(
+    ("message_id", TEXT, "wamid for webhooks; a stable content hash for chat exports."),
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat (business number + customer)."),
+    ("source", TEXT, "`webhook` or `export`."),
+    ("sender_wa_id", TEXT, "Sender's phone digits or Cloud API user id. Restricted: raw layer."),
+    ("sender_name", TEXT, "Sender's profile or export name. Restricted: raw layer."),
+    ("sent_at", TIMESTAMPTZ, "When the message was sent, UTC."),
+    ("message_type", TEXT, "Cloud API type name, or `deleted` / `media` for exports."),
+    ("text", TEXT, "Body, caption or rendered content; newlines kept."),
+    ("media_id", TEXT, "Cloud API media id (expires after 7 days)."),
+    ("media_mime", TEXT, "MIME type of the attached media."),
+    ("reply_to_id", TEXT, "message_id this one replies or reacts to."),
+    ("is_system", BOOLEAN, "System line (joins, encryption notice, subject changes...)."),
+    ("is_edited", BOOLEAN, "The sender edited the message."),
+    ("source_file", TEXT, "Landing-zone key the row was read from."),
+    ("location", TEXT, "Where in source_file: a line number or a JSON path."),
+    ("conversation_name", TEXT, "Chat title or customer profile name."),
+    ("media_filename", TEXT, "File name of the attachment, when known."),
+    ("media_sha256", TEXT, "SHA-256 of the attachment, when known."),
+    ("media_bytes", BIGINT, "Size of the attachment in bytes, when known."),
+    ("export_timezone", TEXT, "IANA zone the export's local times were read in."),
+    ("raw_json", TEXT, "The message object as received, for types we do not model."),
+)
+
+MESSAGE_STATUSES = _schema(
+    ("message_id", TEXT, "wamid of the outgoing message."),
+    ("status", TEXT, "sent, delivered, read, failed, ..."),
+    ("status_at", TIMESTAMPTZ, "When the status happened, UTC."),
+    ("recipient_wa_id", TEXT, "Recipient's phone digits or user id. Restricted: raw layer."),
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("error_code", INTEGER, "Graph error code of a failed delivery."),
+    ("error_title", TEXT, "Graph error title of a failed delivery."),
+    ("source_file", TEXT, "Landing-zone key the row was read from."),
+    ("location", TEXT, "JSON path inside source_file."),
+)
+
+QUARANTINE = _schema(
+    ("source_file", TEXT, "Landing-zone key of the rejected input."),
+    ("location", TEXT, "Line, JSON path, or `whole file`."),
+    ("reason", TEXT, "Why it was rejected, in words."),
+    ("excerpt", TEXT, "The start of the offending input."),
+    ("landed_at", TIMESTAMPTZ, "When the input reached the landing zone, UTC."),
+    (
+        "partition_at",
+        TIMESTAMPTZ,
+        "Files the row under a day: the nearby message's time for a bad export line, "
+        "else landed_at (partition key).",
+    ),
+)
+
+CLEANED_MESSAGES = _schema(
+    ("message_id", TEXT, "Same id as raw_messages."),
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("sender_id", TEXT, "Keyed pseudonym of the sender; never the phone number."),
+    ("sent_at", TIMESTAMPTZ, "When the message was sent, UTC."),
+    ("message_type", TEXT, "As in raw_messages."),
+    ("text_clean", TEXT, "Text with direction marks and odd spaces normalized (NFC, never NFKD)."),
+    ("text_redacted", TEXT, "text_clean with phone numbers, e-mails and URLs masked."),
+    ("language", TEXT, "ISO 639-1 code, or null when it cannot be told."),
+    ("language_confidence", DOUBLE, "0..1; fallbacks from the sender's language score low."),
+    ("language_method", TEXT, "detected, sender_fallback, conversation_fallback, undetermined."),
+    ("is_media", BOOLEAN, "Image, audio, video, document, sticker or unknown media."),
+    ("is_system", BOOLEAN, "System line."),
+    ("is_edited", BOOLEAN, "The sender edited the message."),
+    ("reply_to_id", TEXT, "message_id this one replies or reacts to."),
+    ("word_count", INTEGER, "Words by spaCy's tokenizer for the message's language."),
+    ("emoji_count", INTEGER, "Emoji, counting a ZWJ or skin-tone sequence once."),
+    ("url_count", INTEGER, "Links in the text."),
+    ("char_count", INTEGER, "Characters in text_clean."),
+)
