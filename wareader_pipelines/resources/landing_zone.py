@@ -83,7 +83,9 @@ class LandingZone(ConfigurableResource):
         """Whether something is stored under `key`."""
         if self.is_s3:
             bucket, root = _split_s3_uri(self.uri)
-            listed = self.s3.get_client().list_objects_v2(Bucket=bucket, Prefix=root + key, MaxKeys=1)
+            listed = self.s3.get_client().list_objects_v2(
+                Bucket=bucket, Prefix=root + key, MaxKeys=1
+            )
             return any(item["Key"] == root + key for item in listed.get("Contents", []))
         return self._local_path(key).is_file()
 

@@ -1,0 +1,55 @@
+"""Every resource, bound once, from the environment (see the README's configuration table).
+
+Each setting is bound as `EnvVar` when the variable is set, so the UI shows its
+source and secrets are never copied into config; otherwise the embedded default
+applies, and the sample pipeline needs nothing set at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import Definitions, EnvVar, definitions
+from dagster_aws.s3 import S3Resource
+
+from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
+
+
+def from_env(name: str, default: str) -> str | EnvVar:
+    """`EnvVar(name)` when the variable is set, else the embedded default."""
+    return EnvVar(name) if os.environ.get(name) else default
+
+
+def data_dir() -> Path:
+    """Root of the embedded defaults: landing/, warehouse.duckdb, archives/, outbox/."""
+    return Path(os.environ.get("WAREADER_DATA_DIR") or "./data")
+
+
+@definitions
+def resources() -> Definitions:
+    root = data_dir()
+    warehouse_url = from_env("WAREADER_WAREHOUSE_URL", str(root / "warehouse.duckdb"))
+    s3 = S3Resource(endpoint_url=from_env("WAREADER_S3_ENDPOINT_URL", "") or None)
+    return Definitions(
+        resources={
+            "io_manager": WarehouseIOManager(url=warehouse_url),
+            "warehouse": Warehouse(url=warehouse_url),
+            "landing_zone": LandingZone(
+                uri=from_env("WAREADER_LANDING_URI", str(root / "landing")), s3=s3
+            ),
+            "settings": PipelineSettings(
+                export_timezone=from_env("WAREADER_EXPORT_TIMEZONE", "UTC"),
+                languages=[
+                    code.strip()
+                    for code in os.environ.get("WAREADER_LANGUAGES", "").split(",")
+                    if code.strip()
+                ],
+                pseudonym_key=from_env("WAREADER_PSEUDONYM_KEY", DEVELOPMENT_KEY),
+                cache_dir=str(root / "cache"),
+            ),
+        }
+    )

@@ -1,0 +1,16 @@
+"""The time partitions every table shares: the UTC day a message was sent, and the month."""
+
+from __future__ import annotations
+
+from dagster import BackfillPolicy, DailyPartitionsDefinition, MonthlyPartitionsDefinition
+
+# The first day WhatsApp chat exports can reach back to; earlier partitions would be empty.
+HISTORY_START = "2012-01-01"
+
+# end_offset=1 keeps today's partition open, so sensors can ingest what arrives today.
+daily_partitions = DailyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC", end_offset=1)
+monthly_partitions = MonthlyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC")
+
+# A backfill over years runs as ranged runs of about a quarter each: a dozen runs for three
+# years instead of a thousand, and a crash costs one quarter, not the whole range.
+DAILY_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=92)

@@ -1,0 +1,38 @@
+"""Settings the pure pipeline logic needs, gathered in one resource so the UI shows them."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+
+
+class PipelineSettings(ConfigurableResource):
+    """How exports are read, which languages to expect, and the pseudonym key."""
+
+    export_timezone: str = Field(
+        default="UTC", description="IANA zone of the local times in chat exports."
+    )
+    export_date_orders: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per-export date order overrides: {"exports/chat.txt": "DMY"}.',
+    )
+    languages: list[str] = Field(
+        default_factory=list,
+        description="ISO 639-1 codes the deployment expects; empty means any language.",
+    )
+    language_detector: str = Field(default="fasttext", description="fasttext or langdetect.")
+    phone_region: str = Field(
+        default="US", description="Region for phone numbers written without a country code."
+    )
+    webhook_lookback_days: int = Field(
+        default=7,
+        description="Days after a message's send date in which its webhook may still land.",
+    )
+    pseudonym_key: str = Field(description="Secret key of sender and conversation pseudonyms.")
+    cache_dir: str = Field(description="Folder for parsed-export caches.")
+
+    def pseudonyms(self) -> Pseudonymizer:
+        """The keyed pseudonymizer for this deployment."""
+        return Pseudonymizer(self.pseudonym_key)
