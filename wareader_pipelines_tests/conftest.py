@@ -1,0 +1,25 @@
+"""Shared fixtures: the shipped sample data, and every server under `servers/` as a plugin."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_LANDING = REPO_ROOT / "sample_data" / "landing"
+
+pytest_plugins = [
+    f"wareader_pipelines_tests.servers.{module.stem}"
+    for module in sorted((Path(__file__).parent / "servers").glob("*.py"))
+    if module.stem not in {"__init__", "ports"}
+]
+
+
+@pytest.fixture
+def sample_landing(tmp_path: Path) -> Path:
+    """A private copy of the shipped sample landing zone."""
+    target = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING, target)
+    return target
