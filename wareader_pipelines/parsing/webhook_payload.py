@@ -489,13 +489,13 @@ def _location_text_of(body: dict[str, Any]) -> str | None:
 
 
 def _interactive_text_of(body: dict[str, Any]) -> str | None:
-    """The title the customer tapped (button or list), or a flow reply's body text."""
+    """The title the customer tapped (button or list), or a Flow reply's answers as JSON."""
     kind = body.get("type")
     reply = body.get(kind) if isinstance(kind, str) else None
     if not isinstance(reply, dict):
         return None
-    if kind == "nfm_reply":
-        return _str_of(reply.get("body")) or _str_of(reply.get("name"))
+    if kind == "nfm_reply":  # a Flow's answers; its "body" is boilerplate ("Sent")
+        return _str_of(reply.get("response_json")) or _str_of(reply.get("body"))
     return _str_of(reply.get("title"))
 
 
