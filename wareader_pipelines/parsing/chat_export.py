@@ -1,0 +1,862 @@
+"""WhatsApp "Export chat" files (.txt, or .zip with media) → message rows.
+
+An export is the phone's own rendering of a chat: one header per message
+(`13/05/24, 21:05 - Ana: hi` on Android, `[13.05.24, 21:05:33] Ana: hi` on
+iOS) in the phone's locale, followed by the lines of multi-line bodies. The
+file is parsed in three passes over its lines:
+
+1. Detect the header layout (brackets, separators, clock) from the first
+   few thousand header-like lines with one generic regex, then compile ONE
+   specific regex for the file and match every line with it; a line that
+   does not match continues the previous message.
+2. Decide the date order (day-, month- or year-first) from the whole file:
+   which order makes every date valid, which keeps dates from running
+   backwards, and which position changes more often (days change more often
+   than months). The caller can force it per file.
+3. Build the rows. Local times are read in the configured IANA zone and
+   stored in UTC; the zone's offset is cached per local day, so only days
+   with a DST change pay for a zoneinfo conversion per line.
+
+A line that cannot be used (a header with an impossible date such as 31/02,
+text before the first header, undecodable bytes) becomes one quarantine row
+and never stops the file. A file that is not an export at all gives one
+quarantine row for the whole file and no messages.
+
+Message ids are keyed hashes of (conversation, local wall time, sender, raw
+body, occurrence of that tuple), so re-importing a file, or importing a
+longer export of the same chat that overlaps it, gives the same ids; the
+conversation id comes from the chat title in the file name, never from its
+path or its contents' line numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import mimetypes
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+from wareader_pipelines.parsing import export_markers as markers
+from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord
+
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+"""The date orders an export can use; ties are broken in this order of preference."""
+
+EXCERPT_CHARS = 300
+_DETECT_SAMPLE = 5000  # header-like lines looked at to detect the layout
+_LEADING_TEXT_LIMIT = 20  # non-empty lines allowed before the first header of a real export
+_AUTHOR_LINES_JUDGED = 20  # lines per author looked at to tell the group's own name from a person
+_MARKS = "\u200e\u200f"
+_SPACES = " \u00a0\u202f\u2009"
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+# Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
+_DATE_TIME_JOINER = r"(?:,|[ \u00a0](?:à|um|alle|às|a las|klo|kl\.))?[ \u00a0\u202f]"
+# One generic pattern, only used to detect a file's layout.
+_DETECT = re.compile(
+    r"^[\u200e\u200f]*(?P<open>\[)?"
+    r"(?P<d1>\d{1,4})(?P<sep>[/.\-])(?P<d2>\d{1,2})(?P=sep)(?P<d3>\d{2,4})\.?"
+    + _DATE_TIME_JOINER
+    + r"(?P<h>\d{1,2})(?P<tsep>[:.])(?P<mi>\d{2})(?:(?P=tsep)(?P<s>\d{2}))?"
+    r"(?:[ \u00a0\u202f\u2009]?(?P<ampm>[AaPp]\.?[ \u00a0\u202f\u2009]?[Mm]\.?))?"
+    r"(?P<close>\][ \u00a0]?|[ \u00a0\u202f]?[-–][ \u00a0\u202f]|: )"
+)
+_CLOSE_PATTERNS = {
+    "]": r"\][ \u00a0]?",
+    "-": r"[ \u00a0\u202f]?[-–][ \u00a0\u202f]",
+    ":": r": ",
+}
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PHONE_AUTHOR = re.compile(r"^\+\d[\d \u00a0\u202f\-().]{5,22}$")
+_NON_DIGIT = re.compile(r"\D")
+_AUTHOR_QUOTES = frozenset('"“”«»„')
+_TITLE = re.compile(
+    r"^(?:WhatsApp[ -]Chat|Chat de WhatsApp|Chat WhatsApp|Conversa d[oe] WhatsApp"
+    r"|Discussion WhatsApp|WhatsApp-chat|WhatsApp Sohbeti)"
+    r"\s*(?:[-–:]|\b(?:with|mit|con|com|avec|met|ile)\b)\s*(?P<title>.+)$",
+    re.IGNORECASE,
+)
+_COPY_SUFFIX = re.compile(r"\s*\(\d{1,3}\)$")
+# WhatsApp's own media types, fixed so the column does not depend on the host's mime.types.
+_MIME_BY_EXTENSION = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "heic": "image/heic",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
+    "3gp": "video/3gpp",
+    "mov": "video/quicktime",
+    "opus": "audio/ogg",
+    "ogg": "audio/ogg",
+    "m4a": "audio/mp4",
+    "mp3": "audio/mpeg",
+    "aac": "audio/aac",
+    "amr": "audio/amr",
+    "pdf": "application/pdf",
+    "vcf": "text/vcard",
+    "txt": "text/plain",
+}
+_KIND_BY_EXTENSION = {
+    **dict.fromkeys(("jpg", "jpeg", "png", "heic", "gif", "bmp"), "image"),
+    **dict.fromkeys(("mp4", "3gp", "mov", "mkv", "avi"), "video"),
+    **dict.fromkeys(("opus", "ogg", "m4a", "mp3", "aac", "amr", "wav"), "audio"),
+    "webp": "sticker",
+    "vcf": "contacts",
+}
+_KIND_BY_NAME = re.compile(
+    r"(?P<ios>PHOTO|VIDEO|AUDIO|STICKER|GIF|CONTACT)-\d{4}-"
+    r"|^(?P<android>IMG|VID|PTT|AUD|STK|DOC)-\d{8}-WA",
+)
+_KIND_BY_TAG = {
+    "PHOTO": "image",
+    "IMG": "image",
+    "VIDEO": "video",
+    "VID": "video",
+    "GIF": "video",
+    "AUDIO": "audio",
+    "PTT": "audio",
+    "AUD": "audio",
+    "STICKER": "sticker",
+    "STK": "sticker",
+    "CONTACT": "contacts",
+    "DOC": "document",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """A media file inside an export zip: its safe base name, size and content hash."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+@dataclass(slots=True)
+class ExportParseResult:
+    """Everything one export file yields: rows, rejects, its media and the decisions taken."""
+
+    messages: list[MessageRecord]
+    quarantine: list[QuarantineRecord]
+    media_files: list[MediaFile]
+    conversation_name: str
+    date_order: (
+        str  # "DMY" | "MDY" | "YMD": decided or forced ("DMY" when there was nothing to decide)
+    )
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A file's header layout, as detected from its header-like lines."""
+
+    bracketed: bool
+    date_sep: str
+    time_sep: str
+    close: str  # "]", "-" or ":"
+    twelve_hour: bool
+
+    def header_pattern(self) -> re.Pattern[str]:
+        """The one regex that matches this layout's header lines.
+
+        Groups: 1 date text, 2-4 its three numbers, 5 hour, 6 minute,
+        7 second, 8 first letter of AM/PM, 9 the rest of the line.
+        """
+        sep, tsep = re.escape(self.date_sep), re.escape(self.time_sep)
+        return re.compile(
+            r"^[\u200e\u200f]*"
+            + (r"\[" if self.bracketed else "")
+            + rf"((\d{{1,4}}){sep}(\d{{1,2}}){sep}(\d{{2,4}}))\.?"
+            + _DATE_TIME_JOINER
+            + rf"(\d{{1,2}}){tsep}(\d{{2}})(?:{tsep}(\d{{2}}))?"
+            + r"(?:[ \u00a0\u202f\u2009]?([AaPp])\.?[ \u00a0\u202f\u2009]?[Mm]\.?)?"
+            + _CLOSE_PATTERNS[self.close]
+            + r"(.*)"
+        )
+
+
+@dataclass(slots=True)
+class _Text:
+    """The decoded chat text and the 0-based indexes of lines that held undecodable bytes."""
+
+    lines: list[str]
+    bad_lines: set[int] = field(default_factory=set)
+
+
+class _NotAnExport(Exception):
+    """The input is not a WhatsApp chat export; the message says why."""
+
+
+def safe_member_name(name: str) -> str | None:
+    """The base name of a zip member, safe to use as a file name, or None if it has none.
+
+    Zip member names are attacker-controlled: `../../etc/x`, `C:\\x` or
+    absolute paths must never be joined to a directory. Only the last path
+    component is kept, control characters and direction marks are dropped,
+    and `.`/`..`/empty names give None.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _CONTROL.sub("", base).strip(markers.DIRECTION_MARKS).strip()
+    if len(base) >= 2 and base[1] == ":" and base[0].isalpha():  # drive-relative "C:x"
+        base = base[2:]
+    if base in {"", ".", ".."}:
+        return None
+    return base
+
+
+def conversation_title_of(file_name: str) -> str:
+    """The chat's title as the phone wrote it into the export's file name.
+
+    `exports/WhatsApp Chat with Ana.txt` → `Ana`, `WhatsApp Chat - Família
+    Silva.zip` → `Família Silva`, `WhatsApp Chat with Ana (1).zip` → `Ana`;
+    any other name gives its stem, so `notes.txt` → `notes`.
+    """
+    stem = _stem_of(file_name)
+    match = _TITLE.match(stem)
+    return (match["title"].strip() if match else stem) or stem
+
+
+def _stem_of(file_name: str) -> str:
+    """A file's base name without extension or a download copy's " (1)"."""
+    stem = safe_member_name(file_name) or file_name
+    if "." in stem:
+        stem = stem.rsplit(".", 1)[0]
+    return _COPY_SUFFIX.sub("", stem).strip()
+
+
+def conversation_id_of(title: str, pseudonyms: Pseudonymizer) -> str:
+    """The keyed id of an exported chat, the same for every export of that chat title."""
+    return pseudonyms.id_of("export:" + _title_key(title), prefix="c_")
+
+
+def parse_export(
+    name: str,
+    data: bytes,
+    *,
+    pseudonyms: Pseudonymizer,
+    landed_at: datetime,
+    timezone: str = "UTC",
+    date_order: str | None = None,
+) -> ExportParseResult:
+    """Parse one chat export (.txt or .zip bytes) into messages, quarantine rows and media.
+
+    `name` is the landing-zone key, kept as `source_file`; `timezone` is the
+    IANA zone of the phone that exported the chat; `date_order` forces
+    "DMY", "MDY" or "YMD" instead of deciding it from the file. Raises
+    ValueError only for an unknown zone or date order (configuration
+    errors); everything wrong with the file itself is quarantined.
+    """
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown export timezone {timezone!r}") from error
+    if date_order is not None and date_order.upper() not in DATE_ORDERS:
+        raise ValueError(f"date_order must be one of {DATE_ORDERS}, not {date_order!r}")
+    forced_order = date_order.upper() if date_order else None
+    if landed_at.tzinfo is None:
+        raise ValueError("landed_at must be timezone-aware")
+    landed_at = landed_at.astimezone(UTC)
+
+    title = conversation_title_of(name)
+    media: dict[str, MediaFile] = {}
+    media_files: list[MediaFile] = []
+
+    def whole_file(reason: str, excerpt: str) -> ExportParseResult:
+        row = QuarantineRecord(name, "whole file", reason, excerpt[:EXCERPT_CHARS], landed_at)
+        return ExportParseResult([], [row], media_files, title, forced_order or "DMY", timezone)
+
+    try:
+        if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+            chat_name, chat_bytes, media_files = _unzipped(data)
+            for media_file in media_files:
+                media.setdefault(media_file.name, media_file)
+            if _TITLE.match(_stem_of(name)) is None and _TITLE.match(_stem_of(chat_name)):
+                title = conversation_title_of(
+                    chat_name
+                )  # "export.zip" holding "WhatsApp Chat with Ana.txt"
+        else:
+            chat_bytes = data
+        text = _decoded(chat_bytes)
+        parser = _ExportParser(
+            name=name,
+            text=text,
+            title=title,
+            conversation_id=conversation_id_of(title, pseudonyms),
+            zone=zone,
+            timezone=timezone,
+            landed_at=landed_at,
+            forced_order=forced_order,
+            media=media,
+        )
+        messages, quarantine, decided_order = parser.parsed()
+    except _NotAnExport as error:
+        excerpt = _printable(data[: EXCERPT_CHARS * 2].decode("utf-8", "replace"))
+        return whole_file(str(error), excerpt)
+    return ExportParseResult(messages, quarantine, media_files, title, decided_order, timezone)
+
+
+def _unzipped(data: bytes) -> tuple[str, bytes, list[MediaFile]]:
+    """The chat member's name and bytes, and the index of every other file, of an export zip."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [
+            info
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith("__MACOSX/")
+            and not (safe_member_name(info.filename) or "._").startswith("._")
+        ]
+        texts = [info for info in members if info.filename.lower().endswith(".txt")]
+        if not texts:
+            raise _NotAnExport("not a WhatsApp chat export: the zip holds no chat .txt file")
+
+        def preference(info: zipfile.ZipInfo) -> tuple[int, int]:
+            base = safe_member_name(info.filename) or ""
+            rank = 0 if base == "_chat.txt" else 1 if _TITLE.match(base[:-4]) else 2
+            return (rank, -info.file_size)
+
+        chat = min(texts, key=preference)
+        chat_bytes = archive.read(chat)
+        media_files = []
+        for info in members:
+            if info is chat:
+                continue
+            safe = safe_member_name(info.filename)
+            if safe is None:
+                continue
+            digest = hashlib.sha256()
+            size = 0
+            with archive.open(info) as stream:
+                while block := stream.read(1 << 20):
+                    digest.update(block)
+                    size += len(block)
+            media_files.append(MediaFile(safe, size, digest.hexdigest()))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as error:
+        # RuntimeError: encrypted member; NotImplementedError: unsupported compression.
+        raise _NotAnExport(f"the zip archive cannot be read: {error}") from error
+    except (EOFError, OSError) as error:
+        raise _NotAnExport(f"the zip archive is truncated or damaged: {error}") from error
+    return chat.filename, chat_bytes, media_files
+
+
+def _decoded(data: bytes) -> _Text:
+    """The export's lines, decoded from UTF-8 (or UTF-16 with a BOM), without BOM or CR."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            raw = data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise _NotAnExport("the file claims UTF-16 but cannot be decoded") from error
+        return _Text(_lines_of(raw))
+    if b"\x00" in data[:65536]:
+        raise _NotAnExport("not a WhatsApp chat export: the file is binary (it contains NUL bytes)")
+    try:
+        return _Text(_lines_of(data.decode("utf-8")))
+    except UnicodeDecodeError:
+        pass
+    lines = _lines_of(data.decode("utf-8", "surrogateescape"))
+    bad = {i for i, line in enumerate(lines) if _SURROGATE.search(line)}
+    if len(bad) > max(3, len(lines) // 10):
+        raise _NotAnExport(
+            f"not a WhatsApp chat export: {len(bad)} of {len(lines)} lines are not UTF-8 text"
+        )
+    return _Text(lines, bad)
+
+
+def _lines_of(raw: str) -> list[str]:
+    """Lines of a decoded export: BOM dropped, CRLF and CR line ends unified."""
+    if raw.startswith("\ufeff"):
+        raw = raw[1:]
+    if "\r" in raw:
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    raw = raw.rstrip("\n")  # the final newline(s) end the file, not the last message
+    return raw.split("\n")
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters and undecodable bytes shown as U+FFFD."""
+    return _CONTROL.sub("\ufffd", _SURROGATE.sub("\ufffd", text))
+
+
+def _detected_layout(lines: list[str]) -> tuple[_Layout, int]:
+    """The most common header layout of the file, and the line index of its first header."""
+    styles: Counter[tuple[bool, str, str, str]] = Counter()
+    twelve = 0
+    first = -1
+    non_empty_before = 0
+    match = _DETECT.match
+    for index, line in enumerate(lines):
+        found = match(line)
+        if found is None:
+            if first < 0 and line.strip():
+                non_empty_before += 1
+                if non_empty_before > _LEADING_TEXT_LIMIT:
+                    break
+            continue
+        if first < 0:
+            first = index
+        close_text = found["close"]
+        close = "]" if "]" in close_text else ":" if ":" in close_text else "-"
+        styles[(found["open"] is not None, found["sep"], found["tsep"], close)] += 1
+        twelve += found["ampm"] is not None
+        if sum(styles.values()) >= _DETECT_SAMPLE:
+            break
+    if first < 0:
+        raise _NotAnExport(
+            "not a WhatsApp chat export: no line in its first lines starts with a message "
+            "header (date, time, sender)"
+        )
+    (bracketed, sep, tsep, close), _ = styles.most_common(1)[0]
+    return _Layout(bracketed, sep, tsep, close, twelve * 2 > sum(styles.values())), first
+
+
+def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
+    """The date order ("DMY", "MDY", "YMD") that best explains a file's dates, in file order.
+
+    Each candidate order is scored, best first, on: how many dates it makes
+    impossible (month 13, 31 February); how often it makes the date run
+    backwards (chats are chronological); whether its day position changes
+    more often than its month position. Ties go to DMY, then MDY, then YMD.
+    `dates` are the three numbers of each header's date as written,
+    preferably one entry per run of equal dates.
+    """
+    if not dates:
+        return "DMY"
+    first_long = sum(len(a) >= 3 for a, _, _ in dates)
+    last_long = sum(len(c) >= 3 for _, _, c in dates)
+    if first_long > last_long:
+        candidates: tuple[str, ...] = ("YMD",)
+    elif last_long:
+        candidates = ("DMY", "MDY")
+    else:
+        candidates = DATE_ORDERS
+    if len(candidates) == 1:
+        return candidates[0]
+    numbers = [(int(a), int(b), int(c)) for a, b, c in dates]
+    changes = [0, 0, 0]
+    for previous, current in itertools.pairwise(numbers):
+        for position in range(3):
+            changes[position] += previous[position] != current[position]
+    scores = []
+    for preference, order in enumerate(candidates):
+        y_pos, m_pos, d_pos = order.index("Y"), order.index("M"), order.index("D")
+        invalid = backwards = 0
+        previous_key: tuple[int, int, int] | None = None
+        for triple in numbers:
+            key = (_full_year(triple[y_pos]), triple[m_pos], triple[d_pos])
+            try:
+                date(*key)
+            except ValueError:
+                invalid += 1
+                continue
+            if previous_key is not None and key < previous_key:
+                backwards += 1
+            previous_key = key
+        scores.append((invalid, backwards, changes[m_pos] - changes[d_pos], preference, order))
+    return min(scores)[-1]
+
+
+def _full_year(year: int) -> int:
+    """A four-digit year from an export's two- or four-digit one (WhatsApp is from 2009)."""
+    return year + 2000 if year < 100 else year
+
+
+def _media_kind_of(file_name: str) -> str:
+    """The message type a media file name implies: image, video, audio, sticker, ... or document."""
+    tagged = _KIND_BY_NAME.search(file_name)
+    if tagged:
+        return _KIND_BY_TAG[tagged["ios"] or tagged["android"]]
+    extension = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    return _KIND_BY_EXTENSION.get(extension, "document")
+
+
+def _mime_of(file_name: str) -> str | None:
+    """The MIME type of a media file, from its extension."""
+    extension = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    return _MIME_BY_EXTENSION.get(extension) or mimetypes.guess_type(file_name, strict=False)[0]
+
+
+class _ExportParser:
+    """One export's lines → rows. Holds the per-file caches; used once, by `parse_export`."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        text: _Text,
+        title: str,
+        conversation_id: str,
+        zone: ZoneInfo,
+        timezone: str,
+        landed_at: datetime,
+        forced_order: str | None,
+        media: dict[str, MediaFile],
+    ) -> None:
+        self.name = name
+        self.lines = text.lines
+        self.bad_lines = text.bad_lines
+        self.title = title
+        self.conversation_id = conversation_id
+        self.id_key = conversation_id.encode("utf-8")
+        self.zone = zone
+        self.timezone = timezone
+        self.landed_at = landed_at
+        self.forced_order = forced_order
+        self.media = media
+        self.quarantine: list[QuarantineRecord] = []
+        self.day_cache: dict[str, tuple[int, int | None, date] | None] = {}
+        self.sender_cache: dict[str, tuple[str, str | None]] = {}
+
+    def reject(self, index: int, reason: str, excerpt: str) -> None:
+        """Quarantine line `index` (0-based) with a reason a person understands."""
+        self.quarantine.append(
+            QuarantineRecord(
+                self.name,
+                f"line {index + 1}",
+                reason,
+                _printable(excerpt)[:EXCERPT_CHARS],
+                self.landed_at,
+            )
+        )
+
+    def parsed(self) -> tuple[list[MessageRecord], list[QuarantineRecord], str]:
+        """All messages and quarantine rows of the file, and the date order used."""
+        lines = self.lines
+        layout, first = _detected_layout(lines)
+        for index in range(first):
+            if lines[index].strip():
+                self.reject(
+                    index,
+                    "text before the first message header: not part of any message",
+                    lines[index],
+                )
+        match = layout.header_pattern().match
+        headers: list[tuple[int, tuple[str | None, ...]]] = []
+        for index in range(first, len(lines)):
+            found = match(lines[index])
+            if found is not None:
+                headers.append((index, found.groups()))
+        if not headers:  # the detected layout was a minority oddity; cannot happen in practice
+            raise _NotAnExport("not a WhatsApp chat export: no consistent message headers")
+
+        runs: list[tuple[str, str, str]] = []
+        last_date = None
+        for _, groups in headers:
+            if groups[0] != last_date:
+                last_date = groups[0]
+                runs.append((groups[1], groups[2], groups[3]))  # type: ignore[arg-type]
+        order = self.forced_order or decided_date_order(runs)
+        messages = self.messages_of(headers, order, layout.twelve_hour)
+        self.quarantine.sort(key=lambda row: int(row.location.split()[1]))
+        return messages, self.quarantine, order
+
+    def day_of(
+        self, text: str, a: str, b: str, c: str, order: str
+    ) -> tuple[int, int | None, date] | None:
+        """(local midnight as epoch seconds, UTC midnight epoch seconds if the day has one UTC
+        offset else None, the date) of a header's date text; None if the date is impossible."""
+        cached = self.day_cache.get(text, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        numbers = {order[0]: int(a), order[1]: int(b), order[2]: int(c)}
+        try:
+            day = date(_full_year(numbers["Y"]), numbers["M"], numbers["D"])
+        except ValueError:
+            self.day_cache[text] = None
+            return None
+        local_midnight = (day.toordinal() - _EPOCH_ORDINAL) * 86400
+        start = datetime(day.year, day.month, day.day, tzinfo=self.zone).utcoffset()
+        end = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=self.zone).utcoffset()
+        utc_midnight = None
+        if start == end and start is not None:
+            utc_midnight = local_midnight - int(start.total_seconds())
+        info = (local_midnight, utc_midnight, day)
+        self.day_cache[text] = info
+        return info
+
+    def sender_of(self, author: str) -> tuple[str, str | None]:
+        """(name as written without invisible marks, phone digits if the name is a number)."""
+        cached = self.sender_cache.get(author)
+        if cached is None:
+            shown = author.strip(markers.DIRECTION_MARKS + _SPACES)
+            for mark in markers.DIRECTION_MARKS:
+                if mark in shown:
+                    shown = shown.replace(mark, "")
+            wa_id = None
+            if _PHONE_AUTHOR.match(shown):
+                digits = _NON_DIGIT.sub("", shown)
+                wa_id = digits if 7 <= len(digits) <= 15 else None
+            cached = (shown, wa_id)
+            self.sender_cache[author] = cached
+        return cached
+
+    def messages_of(
+        self, headers: list[tuple[int, tuple[str | None, ...]]], order: str, twelve_hour: bool
+    ) -> list[MessageRecord]:
+        """Build one MessageRecord per valid header; quarantine the invalid ones."""
+        lines = self.lines
+        bad_lines = self.bad_lines
+        total = len(lines)
+        # Pass A: split authors; find the authors that are the group itself: newer exports
+        # write group events under the group's name. Judged on each author's first lines.
+        split: list[tuple[str | None, str]] = []
+        known_authors: set[str] = set()
+        judged: dict[str, list[int]] = {}  # author -> [lines judged, lines that read as notices]
+        for _, groups in headers:
+            rest: str = groups[8]  # type: ignore[assignment]
+            author, first = _author_split(rest)
+            split.append((author, first))
+            if author is not None:
+                known_authors.add(author)
+                tally = judged.setdefault(author, [0, 0])
+                if tally[0] < _AUTHOR_LINES_JUDGED:
+                    tally[0] += 1
+                    tally[1] += _looks_like_notice(first)
+        title_key = _title_key(self.title)
+        group_authors = {
+            author
+            for author, (seen, notices) in judged.items()
+            if notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
+        }
+
+        messages: list[MessageRecord] = []
+        append = messages.append
+        occurrences: dict[str, int] = {}
+        from_ts = datetime.fromtimestamp
+        zone = self.zone
+        conversation_id, title, name, timezone = (
+            self.conversation_id,
+            self.title,
+            self.name,
+            self.timezone,
+        )
+        blake2b = hashlib.blake2b
+        id_key = self.id_key
+        media = self.media
+        day_of = self.day_of
+        n_headers = len(headers)
+        for k in range(n_headers):
+            index, groups = headers[k]
+            end = headers[k + 1][0] if k + 1 < n_headers else total
+            date_text, a, b, c, hour_text, minute_text, second_text, ampm, rest = groups
+            author, first = split[k]
+            if author is None and rest and ":" in rest:
+                candidate = rest.split(":", 1)[0]
+                if candidate in known_authors:  # "Ana:." or "Ana:" then a new line
+                    author, first = candidate, rest[len(candidate) + 1 :].lstrip(" ")
+            if index in bad_lines:
+                self.reject(
+                    index,
+                    "the message header holds bytes that are not UTF-8 text",
+                    "\n".join(lines[index:end]),
+                )
+                continue
+            day = day_of(date_text, a, b, c, order)  # type: ignore[arg-type]
+            if day is None:
+                self.reject(
+                    index,
+                    f"impossible date {date_text!r} for date order {order}: line dropped",
+                    "\n".join(lines[index:end]),
+                )
+                continue
+            hour = int(hour_text)  # type: ignore[arg-type]
+            minute = int(minute_text)  # type: ignore[arg-type]
+            second = int(second_text) if second_text else 0
+            if ampm is not None:
+                if not 0 <= hour <= 12:
+                    hour = 99
+                elif ampm in "Pp":
+                    hour = hour % 12 + 12
+                else:
+                    hour %= 12
+            elif twelve_hour:
+                self.reject(
+                    index,
+                    "message header without AM/PM in a 12-hour export: the hour is ambiguous",
+                    "\n".join(lines[index:end]),
+                )
+                continue
+            if hour > 23 or minute > 59 or second > 59:
+                self.reject(
+                    index,
+                    f"impossible time in the message header of {date_text}: line dropped",
+                    "\n".join(lines[index:end]),
+                )
+                continue
+            seconds_of_day = hour * 3600 + minute * 60 + second
+            local_midnight, utc_midnight, local_day = day
+            if utc_midnight is not None:
+                sent_at = from_ts(utc_midnight + seconds_of_day, UTC)
+            else:  # a day with a DST change: let zoneinfo place this minute
+                sent_at = datetime(
+                    local_day.year,
+                    local_day.month,
+                    local_day.day,
+                    hour,
+                    minute,
+                    second,
+                    tzinfo=zone,
+                ).astimezone(UTC)
+
+            if end == index + 1:
+                body = first
+            else:
+                body_lines = [first]
+                for extra in range(index + 1, end):
+                    if extra in bad_lines:
+                        self.reject(
+                            extra,
+                            "a line of a multi-line message holds bytes that are not UTF-8 "
+                            "text: that line is dropped, the rest of the message is kept",
+                            lines[extra],
+                        )
+                    else:
+                        body_lines.append(lines[extra])
+                body = "\n".join(body_lines)
+
+            occurrence_key = f"{local_midnight + seconds_of_day}\x1f{author or ''}\x1f{body}"
+            occurrence = occurrences.get(occurrence_key, 0)
+            occurrences[occurrence_key] = occurrence + 1
+            message_id = (
+                "m_"
+                + blake2b(
+                    f"{occurrence_key}\x1f{occurrence}".encode("utf-8", "surrogatepass"),
+                    key=id_key,
+                    digest_size=12,
+                ).hexdigest()
+            )
+
+            text: str | None = body.lstrip(_MARKS) if body[:1] in _MARKS else body
+            is_edited = False
+            media_name: str | None = None
+            if author is None or author in group_authors:
+                message_type = "system"
+                sender_name = sender_wa_id = None
+            else:
+                sender_name, sender_wa_id = self.sender_of(author)
+                if text.endswith(">"):  # type: ignore[union-attr]
+                    edited = markers.EDITED.search(text, max(0, len(text) - 80))  # type: ignore[arg-type]
+                    if edited is not None:
+                        is_edited = True
+                        text = text[: edited.start()]  # type: ignore[index]
+                message_type, text, media_name = _content_of(text)  # type: ignore[arg-type]
+                if message_type == "system":
+                    sender_name = sender_wa_id = None
+
+            media_mime = media_sha = media_size = None
+            if media_name is not None:
+                media_mime = _mime_of(media_name)
+                found_media = media.get(media_name)
+                if found_media is not None:
+                    media_sha, media_size = found_media.sha256, found_media.size
+            # Positional, in MessageRecord's field order: keywords cost ~30% at 1M rows.
+            append(
+                MessageRecord(
+                    message_id,
+                    conversation_id,
+                    "export",
+                    sender_wa_id,
+                    sender_name,
+                    sent_at,
+                    message_type,
+                    text,
+                    None,  # media_id: exports carry files, not Cloud API media ids
+                    media_mime,
+                    None,  # reply_to_id: exports do not say what a message replies to
+                    message_type == "system",
+                    is_edited,
+                    name,
+                    f"line {index + 1}",
+                    title,
+                    media_name,
+                    media_sha,
+                    media_size,
+                    timezone,
+                    None,
+                )
+            )
+        return messages
+
+
+def _author_split(rest: str) -> tuple[str | None, str]:
+    """(author, first line of the body) of a header's rest; author None for a system line."""
+    cut = rest.find(": ")
+    if cut <= 0:
+        return None, rest
+    author = rest[:cut]
+    if _AUTHOR_QUOTES.isdisjoint(author):
+        return author, rest[cut + 2 :]
+    return None, rest  # `Ana changed the subject to "Plans: May"`: a colon inside quotes
+
+
+def _looks_like_notice(first: str) -> bool:
+    """Whether a body's first line reads like a notice the phone wrote, not a person.
+
+    True for encryption notices, group events (`Ana added Ben`), and iOS's
+    lines that start with a direction mark but are no media/deleted/edited
+    marker (`‎Ana created group "X"`). Only the encryption notices are
+    trusted on their own; the rest is used for the group's own author name.
+    """
+    stripped = first.lstrip(_MARKS)
+    if markers.NOTICE.match(stripped) or markers.GROUP_EVENT.search(stripped):
+        return True
+    if first[:1] not in _MARKS:
+        return False
+    return _content_of(stripped)[0] == "text" and not markers.EDITED.search(stripped)
+
+
+def _title_key(title: str) -> str:
+    """A chat title or author name as compared: NFC, casefolded, single spaces, no marks."""
+    cleaned = title.strip(markers.DIRECTION_MARKS + _SPACES)
+    return " ".join(unicodedata.normalize("NFC", cleaned).casefold().split())
+
+
+def _content_of(text: str) -> tuple[str, str | None, str | None]:
+    """(message_type, text without the marker or None, media file name) of a user's body."""
+    first, newline, more = text.partition("\n")
+    head = first.strip(_MARKS + _SPACES)
+    lead = head[:1]
+    if lead == "<":
+        kind = markers.MEDIA_OMITTED.get(head.casefold())
+        if kind is not None:
+            return kind, (more or None), None
+        attached = markers.ATTACHED.match(head)
+        if attached is not None:
+            file_name = safe_member_name(attached["file"].strip(markers.DIRECTION_MARKS + _SPACES))
+            caption = (head[attached.end() :].strip(_MARKS + _SPACES) + newline + more).strip()
+            if file_name:
+                return _media_kind_of(file_name), (caption or None), file_name
+    if len(head) <= 60:
+        folded = head.casefold().rstrip(".").strip(markers.DIRECTION_MARKS + _SPACES)
+        if folded in markers.DELETED:
+            return "deleted", None, None
+        kind = markers.IOS_OMITTED.get(folded)
+        if kind is not None:
+            return kind, (more or None), None
+    if head.endswith(")") and "(" in head:
+        attached = markers.FILE_ATTACHED.match(head)
+        if attached is not None:
+            file_name = safe_member_name(attached["file"].strip(markers.DIRECTION_MARKS + _SPACES))
+            if file_name:
+                caption = (head[attached.end() :].strip() + newline + more).strip()
+                return _media_kind_of(file_name), (caption or None), file_name
+    if "•" in head:
+        folded = head.replace("\u200e", "").casefold()
+        if folded.endswith(markers.IOS_DOCUMENT_OMITTED):
+            file_name = safe_member_name(
+                head.split("•", 1)[0].strip(markers.DIRECTION_MARKS + _SPACES)
+            )
+            return "document", (more or None), file_name
+    if lead in "MLNAIBml" and markers.NOTICE.match(head):
+        return "system", text.lstrip(_MARKS), None
+    return "text", text, None
