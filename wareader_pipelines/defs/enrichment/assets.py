@@ -1,0 +1,49 @@
+"""Enrichment: raw messages made analyst-ready: language, clean text, masked PII, counts."""
+
+import dagster as dg
+import pandas as pd
+
+from wareader_pipelines import tables
+from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.nlp.cleaning import clean_messages
+from wareader_pipelines.nlp.language import language_detector
+from wareader_pipelines.nlp.text import Tokenizers
+from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+
+@dg.asset(
+    description=(
+        "One row per message for analysts: sender pseudonym instead of phone number, "
+        "language with confidence, normalized and PII-masked text, word and emoji counts."
+    ),
+    partitions_def=daily_partitions,
+    backfill_policy=DAILY_BACKFILL_POLICY,
+    group_name="enrichment",
+    owners=["team:wareader"],
+    kinds={"python", "pandas", "spacy", "duckdb"},
+    code_version="1",
+    metadata={
+        "dagster/column_schema": tables.CLEANED_MESSAGES,
+        "partition_expr": "sent_at",
+        "order_by": ["sent_at", "message_id"],
+    },
+)
+def cleaned_messages(raw_messages: pd.DataFrame, settings: PipelineSettings) -> dg.Output:
+    detector = language_detector(settings.language_detector, settings.languages or None)
+    cleaned = clean_messages(
+        raw_messages,
+        pseudonyms=settings.pseudonyms(),
+        detector=detector,
+        tokenizers=Tokenizers(),
+        default_region=settings.phone_region,
+    )
+    return dg.Output(
+        cleaned,
+        metadata={
+            "languages": counts_by(cleaned, "language"),
+            "language_methods": counts_by(cleaned, "language_method"),
+            "language_detector": detector.name,
+            "preview": preview(cleaned, ["sent_at", "language", "word_count", "text_redacted"]),
+        },
+    )

@@ -1,0 +1,113 @@
+"""Ingestion: the landing zone's webhook bodies and chat exports, as raw tables."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from wareader_pipelines import tables
+from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.ingestion import read_landing_window
+from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+GROUP = "ingestion"
+OWNERS = ["team:wareader"]
+KINDS = {"python", "pandas", "duckdb"}
+
+
+@dg.multi_asset(
+    name="landing_zone_tables",
+    description="Reads one window of the landing zone once and splits it into three tables.",
+    partitions_def=daily_partitions,
+    backfill_policy=DAILY_BACKFILL_POLICY,
+    can_subset=False,
+    outs={
+        "raw_messages": dg.AssetOut(
+            description=(
+                "Every WhatsApp message once, from webhook bodies and chat exports, "
+                "on the UTC day it was sent. Holds phone numbers: raw layer, restricted."
+            ),
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds=KINDS,
+            code_version="1",
+            metadata={
+                "dagster/column_schema": tables.RAW_MESSAGES,
+                "partition_expr": "sent_at",
+                "order_by": ["sent_at", "message_id"],
+            },
+        ),
+        "message_statuses": dg.AssetOut(
+            description=(
+                "Delivery events (sent, delivered, read, failed) of outgoing messages, "
+                "once per message and status, on the UTC day they happened."
+            ),
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds=KINDS,
+            code_version="1",
+            metadata={
+                "dagster/column_schema": tables.MESSAGE_STATUSES,
+                "partition_expr": "status_at",
+                "order_by": ["status_at", "message_id", "status"],
+            },
+        ),
+        "quarantine": dg.AssetOut(
+            description=(
+                "Inputs we could not use (bad lines, malformed bodies, files that are not "
+                "chat exports), with the reason; look here when a count seems low."
+            ),
+            group_name=GROUP,
+            owners=OWNERS,
+            kinds=KINDS,
+            code_version="1",
+            metadata={
+                "dagster/column_schema": tables.QUARANTINE,
+                "partition_expr": "partition_at",
+                "order_by": ["partition_at", "source_file", "location"],
+            },
+        ),
+    },
+)
+def landing_zone_tables(
+    context: dg.AssetExecutionContext, landing_zone: LandingZone, settings: PipelineSettings
+) -> Iterator[dg.Output]:
+    window = context.partition_time_window
+    ingested = read_landing_window(landing_zone, window.start, window.end, settings=settings)
+    stats = ingested.stats
+    yield dg.Output(
+        ingested.raw_messages,
+        output_name="raw_messages",
+        metadata={
+            "by_source": counts_by(ingested.raw_messages, "source"),
+            "by_type": counts_by(ingested.raw_messages, "message_type"),
+            "webhook_bodies_read": stats.webhook_bodies,
+            "exports_read": stats.exports,
+            "exports_from_cache": stats.exports_from_cache,
+            "duplicates_dropped": stats.duplicate_messages,
+            "preview": preview(
+                ingested.raw_messages, ["sent_at", "source", "message_type", "message_id"]
+            ),
+        },
+    )
+    yield dg.Output(
+        ingested.message_statuses,
+        output_name="message_statuses",
+        metadata={
+            "by_status": counts_by(ingested.message_statuses, "status"),
+            "duplicates_dropped": stats.duplicate_statuses,
+            "webhook_errors_by_code": dg.MetadataValue.json(stats.webhook_errors),
+            "preview": preview(
+                ingested.message_statuses, ["status_at", "status", "error_code", "message_id"]
+            ),
+        },
+    )
+    yield dg.Output(
+        ingested.quarantine,
+        output_name="quarantine",
+        metadata={
+            "by_reason": counts_by(ingested.quarantine, "reason"),
+            "preview": preview(ingested.quarantine, ["source_file", "location", "reason"]),
+        },
+    )

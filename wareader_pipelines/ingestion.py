@@ -1,0 +1,269 @@
+"""Reading a time window of the landing zone into the three ingestion tables.
+
+For a window [start, end) this reads the webhook folders that can hold its
+messages (received from `start` up to `webhook_lookback_days` after `end`, as
+Meta re-delivers late) and every chat export, keeps the rows whose time falls
+in the window, and drops duplicates: a message once per `message_id`, a status
+once per (message id, status), a rejection once per (file, location). The
+result depends only on the landing zone's contents, so re-running a window
+gives the same rows.
+
+Exports can hold years of messages. Each is parsed once per content and parser
+version, and the parsed rows are cached as Parquet under the settings' cache
+folder, so a backfill of many ranged runs does not parse the same file again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from wareader_pipelines.landing_layout import (
+    EXPORT_PREFIX,
+    is_export_key,
+    parse_webhook_key,
+    webhook_day_prefix,
+)
+from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+from wareader_pipelines.parsing import chat_export, webhook_payload
+from wareader_pipelines.parsing.records import (
+    MessageRecord,
+    QuarantineRecord,
+    StatusRecord,
+    frame_of,
+)
+from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+
+@dataclass(slots=True)
+class IngestionStats:
+    """What one window's read touched, for the materialization's metadata."""
+
+    webhook_bodies: int = 0
+    exports: int = 0
+    exports_from_cache: int = 0
+    duplicate_messages: int = 0
+    duplicate_statuses: int = 0
+    webhook_errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class IngestedWindow:
+    """The rows of `raw_messages`, `message_statuses` and `quarantine` for one window."""
+
+    raw_messages: pd.DataFrame
+    message_statuses: pd.DataFrame
+    quarantine: pd.DataFrame
+    stats: IngestionStats
+
+
+@dataclass(slots=True)
+class _ParsedExport:
+    messages: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _in_window(values: pd.Series, start: datetime, end: datetime) -> pd.Series:
+    moments = pd.to_datetime(values, utc=True)
+    return (moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))
+
+
+def _parser_fingerprint() -> str:
+    """Changes whenever the export parser's code does, so stale caches are never read."""
+    source = inspect.getsource(chat_export).encode("utf-8")
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
+def _key_fingerprint(pseudonyms: Pseudonymizer) -> str:
+    """Identifies the pseudonym key (ids in the cache depend on it) without revealing it."""
+    return pseudonyms.id_of("cache-fingerprint")[:12]
+
+
+def _quarantine_partition_times(
+    quarantine: list[QuarantineRecord], messages: list[MessageRecord]
+) -> None:
+    """File each bad export line under the day of the message before it (or after it)."""
+    lines = sorted(
+        (int(m.location.removeprefix("line ")), m.sent_at)
+        for m in messages
+        if m.location.startswith("line ")
+    )
+    numbers = [number for number, _ in lines]
+    for record in quarantine:
+        if record.partition_at is not None or not record.location.startswith("line "):
+            continue
+        try:
+            number = int(record.location.removeprefix("line ").split()[0])
+        except ValueError:
+            continue
+        index = bisect.bisect_left(numbers, number)
+        if index > 0:
+            record.partition_at = lines[index - 1][1]
+        elif lines:
+            record.partition_at = lines[0][1]
+
+
+class _ExportCache:
+    """Parsed exports as Parquet, keyed by content, parser version, zone, date order and key."""
+
+    def __init__(self, folder: Path, pseudonyms: Pseudonymizer) -> None:
+        self.folder = folder
+        self.version = f"{_parser_fingerprint()}-{_key_fingerprint(pseudonyms)}"
+
+    def _paths(self, digest: str) -> tuple[Path, Path]:
+        stem = self.folder / f"{digest}-{self.version}"
+        return stem.with_suffix(".messages.parquet"), stem.with_suffix(".quarantine.parquet")
+
+    def get(self, digest: str) -> _ParsedExport | None:
+        messages, quarantine = self._paths(digest)
+        if not (messages.exists() and quarantine.exists()):
+            return None
+        return _ParsedExport(pd.read_parquet(messages), pd.read_parquet(quarantine))
+
+    def put(self, digest: str, parsed: _ParsedExport) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for frame, path in zip(
+            (parsed.messages, parsed.quarantine), self._paths(digest), strict=True
+        ):
+            temporary = path.with_suffix(".tmp")
+            frame.to_parquet(temporary, index=False)
+            temporary.replace(path)
+
+
+def _parse_export(
+    zone: LandingZone,
+    landed: LandedObject,
+    settings: PipelineSettings,
+    pseudonyms: Pseudonymizer,
+    cache: _ExportCache,
+    stats: IngestionStats,
+) -> _ParsedExport:
+    data = zone.read(landed.key)
+    date_order = settings.export_date_orders.get(landed.key)
+    digest_input = data + f"|{settings.export_timezone}|{date_order}".encode()
+    digest = hashlib.sha256(digest_input).hexdigest()
+    stats.exports += 1
+    cached = cache.get(digest)
+    if cached is not None:
+        stats.exports_from_cache += 1
+        return cached
+    result = chat_export.parse_export(
+        landed.key,
+        data,
+        pseudonyms=pseudonyms,
+        landed_at=landed.modified_at,
+        timezone=settings.export_timezone,
+        date_order=date_order,
+    )
+    _quarantine_partition_times(result.quarantine, result.messages)
+    parsed = _ParsedExport(
+        messages=frame_of(result.messages, MessageRecord),
+        quarantine=frame_of(result.quarantine, QuarantineRecord),
+    )
+    cache.put(digest, parsed)
+    return parsed
+
+
+def read_landing_window(
+    zone: LandingZone, start: datetime, end: datetime, *, settings: PipelineSettings
+) -> IngestedWindow:
+    """The ingestion tables' rows for [start, end), read from everything in the landing zone."""
+    pseudonyms = settings.pseudonyms()
+    stats = IngestionStats()
+    messages: list[MessageRecord] = []
+    statuses: list[StatusRecord] = []
+    rejected: list[QuarantineRecord] = []
+
+    last_day = (end - timedelta(microseconds=1)).date() + timedelta(
+        days=settings.webhook_lookback_days
+    )
+    for day in _days(start.date(), last_day):
+        for landed in zone.list(webhook_day_prefix(day)):
+            key = parse_webhook_key(landed.key)
+            received_at = key.received_at if key else landed.modified_at
+            parsed = webhook_payload.parse_webhook_body(
+                zone.read(landed.key),
+                source_file=landed.key,
+                landed_at=received_at,
+                pseudonyms=pseudonyms,
+            )
+            stats.webhook_bodies += 1
+            messages.extend(parsed.messages)
+            statuses.extend(parsed.statuses)
+            rejected.extend(parsed.quarantine)
+            for error in parsed.errors:
+                code = str(error.code)
+                stats.webhook_errors[code] = stats.webhook_errors.get(code, 0) + 1
+
+    message_frames = [frame_of(messages, MessageRecord)]
+    quarantine_frames = [frame_of(rejected, QuarantineRecord)]
+    cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
+    for landed in zone.list(EXPORT_PREFIX):
+        if not is_export_key(landed.key):
+            continue
+        parsed_export = _parse_export(zone, landed, settings, pseudonyms, cache, stats)
+        message_frames.append(parsed_export.messages)
+        quarantine_frames.append(parsed_export.quarantine)
+
+    raw = _concat(message_frames, MessageRecord)
+    raw = raw[_in_window(raw["sent_at"], start, end)]
+    before = len(raw)
+    # Keep each message's first delivery: sort by arrival, then by id for a stable order.
+    raw = raw.sort_values(["message_id", "source_file", "location"], kind="stable")
+    raw = raw.drop_duplicates("message_id", keep="first")
+    stats.duplicate_messages = before - len(raw)
+    raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
+
+    status_frame = frame_of(statuses, StatusRecord)
+    status_frame = status_frame[_in_window(status_frame["status_at"], start, end)]
+    before = len(status_frame)
+    status_frame = status_frame.sort_values(
+        ["message_id", "status", "status_at", "source_file"], kind="stable"
+    ).drop_duplicates(["message_id", "status"], keep="first")
+    stats.duplicate_statuses = before - len(status_frame)
+    status_frame = status_frame.sort_values(["status_at", "message_id", "status"]).reset_index(
+        drop=True
+    )
+
+    quarantine = _concat(quarantine_frames, QuarantineRecord)
+    quarantine["partition_at"] = quarantine["partition_at"].where(
+        quarantine["partition_at"].notna(), quarantine["landed_at"]
+    )
+    quarantine = quarantine[_in_window(quarantine["partition_at"], start, end)]
+    quarantine = (
+        quarantine.drop_duplicates(["source_file", "location", "reason"])
+        .sort_values(["partition_at", "source_file", "location"], kind="stable")
+        .reset_index(drop=True)
+    )
+    return IngestedWindow(
+        raw_messages=raw,
+        message_statuses=status_frame,
+        quarantine=quarantine,
+        stats=stats,
+    )
+
+
+def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
+    non_empty = [frame for frame in frames if not frame.empty]
+    if not non_empty:
+        return frame_of([], record_type)
+    combined = pd.concat(non_empty, ignore_index=True)
+    for column in combined.columns:
+        if column.endswith("_at"):
+            combined[column] = pd.to_datetime(combined[column], utc=True)
+    return combined
