@@ -1,0 +1,39 @@
+# The README's two commands are `make demo` and `make test`; both install first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DO_NOT_TRACK := 1
+# Two workers: the CI machine has two cores.
+PYTEST_ARGS ?= -n 2
+
+.PHONY: install demo test lint ui receiver bench clean
+
+install: $(VENV)/.installed
+
+# Everything from the lock (exact versions CI tested), then the project itself without deps.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+demo: install
+	$(BIN)/wareader demo
+
+test: install lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+ui: install
+	$(BIN)/dagster dev -m wareader_pipelines.definitions
+
+bench: install
+	$(BIN)/python -m benchmarks.ingest_and_clean --sizes 10000,100000
+
+clean:
+	rm -rf $(VENV) data .dagster_home
