@@ -259,7 +259,13 @@ def read_landing_window(
 
 
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
-    non_empty = [frame for frame in frames if not frame.empty]
+    # All-null columns are made `object` first, so that concat's dtype choice does not
+    # depend on which file happened to leave a column empty.
+    non_empty = [
+        frame.astype({c: object for c in frame.columns if frame[c].isna().all()})
+        for frame in frames
+        if not frame.empty
+    ]
     if not non_empty:
         return frame_of([], record_type)
     combined = pd.concat(non_empty, ignore_index=True)

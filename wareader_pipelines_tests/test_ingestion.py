@@ -1,0 +1,151 @@
+"""Reading landing-zone windows: late deliveries, duplicates, export caching, quarantine days."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from wareader_pipelines.ingestion import read_landing_window
+from wareader_pipelines.landing_layout import parse_webhook_key, webhook_key
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+MAY = (datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC))
+
+EXPORT = (
+    "12/05/2024, 09:15 - Ana: Bom dia! Vamos almoçar amanhã?\n"
+    "12/05/2024, 09:16 - Rui: Claro, às 13h no sítio do costume\n"
+    "this line belongs to Rui's message\n"
+    "31/02/2024, 10:00 - Rui: a day that does not exist\n"
+    "13/05/2024, 20:01 - Ana: Até amanhã 😊\n"
+    "25/05/2024, 08:00 - Ana: Obrigada pelo almoço\n"
+)
+
+
+def _settings(tmp_path: Path, **overrides: object) -> PipelineSettings:
+    values: dict[str, object] = {"pseudonym_key": "test-key", "cache_dir": str(tmp_path / "cache")}
+    values.update(overrides)
+    return PipelineSettings(**values)
+
+
+def _day(day: int) -> tuple[datetime, datetime]:
+    start = datetime(2024, 5, day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def test_a_late_delivery_lands_in_the_day_it_was_sent(sample_landing: Path, tmp_path: Path) -> None:
+    zone = LandingZone(uri=str(sample_landing))
+    late = [
+        key
+        for key in (
+            p.relative_to(sample_landing).as_posix() for p in sample_landing.rglob("*.json")
+        )
+        if parse_webhook_key(key) and parse_webhook_key(key).day.day == 13
+    ]
+    assert late, "the sample holds bodies received on 2024-05-13"
+
+    window = read_landing_window(zone, *_day(10), settings=_settings(tmp_path))
+    from_later_folders = window.raw_messages[
+        window.raw_messages["source_file"].str.contains("dt=2024-05-13")
+    ]
+    assert len(from_later_folders) >= 1
+    assert (from_later_folders["sent_at"].dt.day == 10).all()
+
+    short = read_landing_window(
+        zone, *_day(10), settings=_settings(tmp_path, webhook_lookback_days=1)
+    )
+    assert set(short.raw_messages["message_id"]) < set(window.raw_messages["message_id"])
+
+
+def test_days_add_up_to_the_month_without_doubles(sample_landing: Path, tmp_path: Path) -> None:
+    zone = LandingZone(uri=str(sample_landing))
+    settings = _settings(tmp_path)
+    month = read_landing_window(zone, *MAY, settings=settings)
+    days = [read_landing_window(zone, *_day(d), settings=settings) for d in range(1, 32)]
+
+    daily_ids = pd.concat([w.raw_messages["message_id"] for w in days])
+    assert daily_ids.is_unique
+    assert sorted(daily_ids) == sorted(month.raw_messages["message_id"])
+    assert month.raw_messages["message_id"].is_unique
+    assert sum(len(w.message_statuses) for w in days) == len(month.message_statuses)
+    assert sum(len(w.quarantine) for w in days) == len(month.quarantine)
+
+
+def test_a_body_delivered_twice_gives_one_row(sample_landing: Path, tmp_path: Path) -> None:
+    zone = LandingZone(uri=str(sample_landing))
+    settings = _settings(tmp_path)
+    before = read_landing_window(zone, *MAY, settings=settings)
+    body_path = next(
+        p for p in sorted(sample_landing.rglob("*.json")) if b'"messages"' in p.read_bytes()
+    )
+    body = body_path.read_bytes()
+    received = parse_webhook_key(body_path.relative_to(sample_landing).as_posix()).received_at
+    zone.write(webhook_key(body, received + timedelta(hours=3)), body)
+
+    after = read_landing_window(zone, *MAY, settings=settings)
+    assert sorted(after.raw_messages["message_id"]) == sorted(before.raw_messages["message_id"])
+    assert after.stats.duplicate_messages > before.stats.duplicate_messages
+
+
+def test_an_export_is_parsed_once_per_content(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    zone = LandingZone(uri=str(landing))
+    zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
+    settings = _settings(tmp_path, export_date_orders={"exports/WhatsApp Chat with Rui.txt": "DMY"})
+
+    first = read_landing_window(zone, *MAY, settings=settings)
+    second = read_landing_window(zone, *_day(12), settings=settings)
+    assert (first.stats.exports, first.stats.exports_from_cache) == (1, 0)
+    assert (second.stats.exports, second.stats.exports_from_cache) == (1, 1)
+    assert len(first.raw_messages) == 4
+    assert list(second.raw_messages["message_id"]) == list(
+        first.raw_messages[first.raw_messages["sent_at"].dt.day == 12]["message_id"]
+    )
+    assert "\n" in first.raw_messages["text"].iloc[1], "multi-line bodies keep their newline"
+
+    zone.write(
+        "exports/WhatsApp Chat with Rui.txt", (EXPORT + "26/05/2024, 09:00 - Rui: Olá\n").encode()
+    )
+    third = read_landing_window(zone, *MAY, settings=settings)
+    assert third.stats.exports_from_cache == 0
+    assert len(third.raw_messages) == 5
+
+
+def test_quarantine_rows_are_filed_under_a_day(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    zone = LandingZone(uri=str(landing))
+    zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
+    zone.write("exports/shopping-list.txt", b"milk\neggs\nbread\n")
+    landed = datetime(2024, 5, 20, 8, 0, tzinfo=UTC).timestamp()
+    for path in (landing / "exports").iterdir():
+        os.utime(path, (landed, landed))
+    settings = _settings(tmp_path, export_date_orders={"exports/WhatsApp Chat with Rui.txt": "DMY"})
+
+    bad_line_day = read_landing_window(zone, *_day(12), settings=settings).quarantine
+    assert list(bad_line_day["source_file"]) == ["exports/WhatsApp Chat with Rui.txt"]
+    assert bad_line_day["location"].iloc[0].startswith("line 4")
+
+    landing_day = read_landing_window(zone, *_day(20), settings=settings).quarantine
+    assert list(landing_day["source_file"]) == ["exports/shopping-list.txt"]
+    assert landing_day["location"].iloc[0] == "whole file"
+    assert landing_day["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("missing", ["webhooks", "exports"])
+def test_an_empty_or_partial_landing_zone_reads_as_no_rows(
+    sample_landing: Path, tmp_path: Path, missing: str
+) -> None:
+    shutil.rmtree(sample_landing / missing, ignore_errors=True)
+    window = read_landing_window(
+        LandingZone(uri=str(sample_landing)), *MAY, settings=_settings(tmp_path)
+    )
+    nothing = read_landing_window(
+        LandingZone(uri=str(tmp_path / "nowhere")), *MAY, settings=_settings(tmp_path)
+    )
+    assert list(window.raw_messages.columns) == list(nothing.raw_messages.columns)
+    assert nothing.raw_messages.empty and nothing.quarantine.empty
