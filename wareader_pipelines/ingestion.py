@@ -259,16 +259,14 @@ def read_landing_window(
 
 
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
-    # All-null columns are made `object` first, so that concat's dtype choice does not
-    # depend on which file happened to leave a column empty.
-    non_empty = [
-        frame.astype({c: object for c in frame.columns if frame[c].isna().all()})
-        for frame in frames
-        if not frame.empty
-    ]
+    # All-null columns are left out before concat (whose dtype choice would otherwise depend
+    # on which file happened to leave a column empty) and come back as nulls.
+    non_empty = [frame.dropna(axis=1, how="all") for frame in frames if not frame.empty]
     if not non_empty:
         return frame_of([], record_type)
-    combined = pd.concat(non_empty, ignore_index=True)
+    columns = list(frame_of([], record_type).columns)
+    combined = pd.concat(non_empty, ignore_index=True).reindex(columns=columns)
+    combined = combined.astype(object).where(combined.notna(), None)
     for column in combined.columns:
         if column.endswith("_at"):
             combined[column] = pd.to_datetime(combined[column], utc=True)
