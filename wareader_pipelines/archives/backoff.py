@@ -1,0 +1,47 @@
+"""How long to wait before retrying an HTTP call: the server's Retry-After, else
+exponential backoff with full jitter, always capped."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def is_retryable(status: int) -> bool:
+    """Throttling, timeouts and server errors are worth another try; other 4xx are not."""
+    return status in RETRYABLE_STATUSES
+
+
+def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds a `Retry-After` header asks for (delta-seconds or HTTP date), or None."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        return float(header)
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    retry_after: str | None = None,
+    base_seconds: float = 0.5,
+    cap_seconds: float = 30.0,
+    rng: random.Random | None = None,
+) -> float:
+    """The wait before retry number `attempt` (1 = first retry), at most `cap_seconds`."""
+    asked = retry_after_seconds(retry_after)
+    if asked is not None:
+        return min(asked, cap_seconds)
+    ceiling = min(cap_seconds, base_seconds * (2 ** (attempt - 1)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
