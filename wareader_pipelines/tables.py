@@ -96,3 +96,23 @@ CLEANED_MESSAGES = _schema(
     ("url_count", INTEGER, "Links in the text."),
     ("char_count", INTEGER, "Characters in text_clean."),
 )
+
+CONVERSATION_ARCHIVES = _schema(
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("period", TEXT, "The archived month, YYYY-MM."),
+    ("period_start", TIMESTAMPTZ, "First instant of the month, UTC (partition key)."),
+    ("uri", TEXT, "Where the zip is stored: s3://... or file://..."),
+    ("bytes", BIGINT, "Size of the zip."),
+    ("sha256", TEXT, "SHA-256 of the zip's bytes; unchanged data gives the same value."),
+    ("content_sha256", TEXT, "SHA-256 of the archive's files, independent of its build time."),
+    ("message_count", INTEGER, "Messages in the transcript."),
+    ("summary_count", INTEGER, "Day summaries included (0 when summaries were not built)."),
+    ("media_count", INTEGER, "Attachments included."),
+    ("phone_numbers", TEXT, "`redacted` or `included`."),
+    ("built_at", TIMESTAMPTZ, "When these contents were first built (kept across rebuilds)."),
+    ("uploaded", BOOLEAN, "This run stored new bytes (false: an identical archive was there)."),
+    ("download_url_expires_at", TIMESTAMPTZ, "When the link in the last notice stops working."),
+    ("notified_at", TIMESTAMPTZ, "When the e-mail (or, without recipients, a webhook) went out."),
+    ("email_status", TEXT, "sent to N, no recipient configured, failed: ..., or not needed."),
+    ("webhook_status", TEXT, "delivered N/M, failed receivers, none configured, or not needed."),
+)
