@@ -79,6 +79,7 @@ _MODELLED_TYPES = frozenset(
     }
 )
 _EMPTY: dict[str, Any] = {}
+_CARRIES_ROWS = frozenset({"messages", "statuses", "history", "message_echoes"})
 # WhatsApp did not exist before 2009; a later bound catches millisecond timestamps.
 _EARLIEST_SECONDS = 1_230_768_000  # 2009-01-01T00:00:00Z
 _LATEST_SECONDS = 4_102_444_800  # 2100-01-01T00:00:00Z
@@ -203,53 +204,58 @@ class _BodyParser:
                 if not isinstance(value, dict):
                     self._quarantine(where, "change has no 'value' object", _excerpt_of(change))
                     continue
-                self._read_value(value, f"{where}.value", change.get("field"))
+                self._read_value(value, f"{where}.value")
 
-    def _read_value(self, value: dict[str, Any], where: str, field_name: Any) -> None:
+    def _read_value(self, value: dict[str, Any], where: str) -> None:
         metadata = value.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else _EMPTY
         phone_number_id = metadata.get("phone_number_id")
-        carries_rows = any(
-            k in value for k in ("messages", "statuses", "history", "message_echoes")
-        )
-        if carries_rows and not (isinstance(phone_number_id, str) and phone_number_id):
-            self._quarantine(
-                where,
-                "value has no metadata.phone_number_id, so its conversations cannot be keyed",
-                _excerpt_of(value),
-            )
-            return
+        if not (isinstance(phone_number_id, str) and phone_number_id):
+            phone_number_id = None
+            if _CARRIES_ROWS & value.keys():
+                self._quarantine(
+                    where,
+                    "value has no metadata.phone_number_id, so its conversations cannot be keyed",
+                    _excerpt_of(value),
+                )
+                return
         display = metadata.get("display_phone_number")
-        business_number = (
-            "".join(ch for ch in display if ch.isdigit()) if isinstance(display, str) else None
-        )
+        if isinstance(display, str) and not display.isdigit():
+            display = "".join(ch for ch in display if ch.isdigit())
         change = _Change(
-            phone_number_id=phone_number_id if isinstance(phone_number_id, str) else "",
-            business_number=business_number or None,
+            phone_number_id=phone_number_id or "",
+            business_number=display if isinstance(display, str) and display else None,
             names=_names_of(value.get("contacts")),
         )
-        pnid = phone_number_id if isinstance(phone_number_id, str) else None
-
-        for i, err in enumerate(_list_of(value.get("errors"))):
-            self._error(err, f"{where}.errors[{i}]", pnid, None)
-        for i, msg in enumerate(_list_of(value.get("messages"))):
+        items = self._items_of
+        for i, err in enumerate(items(value, "errors", where)):
+            self._error(err, f"{where}.errors[{i}]", phone_number_id, None)
+        for i, msg in enumerate(items(value, "messages", where)):
             self._message(msg, f"{where}.messages[{i}]", change, thread_customer=None, echo=False)
-        for i, msg in enumerate(_list_of(value.get("message_echoes"))):
+        for i, msg in enumerate(items(value, "message_echoes", where)):
             self._message(
                 msg, f"{where}.message_echoes[{i}]", change, thread_customer=None, echo=True
             )
-        for i, chunk in enumerate(_list_of(value.get("history"))):
+        for i, chunk in enumerate(items(value, "history", where)):
             self._history_chunk(chunk, f"{where}.history[{i}]", change)
-        for i, status in enumerate(_list_of(value.get("statuses"))):
+        for i, status in enumerate(items(value, "statuses", where)):
             self._status(status, f"{where}.statuses[{i}]", change)
+
+    def _items_of(self, container: dict[str, Any], key: str, where: str) -> list[Any]:
+        """`container[key]` as a list: empty when absent, quarantined when not a list."""
+        items = container.get(key)
+        if items is None or isinstance(items, list):
+            return items or []
+        self._quarantine(f"{where}.{key}", f"'{key}' is not a list", _excerpt_of(items))
+        return []
 
     def _history_chunk(self, chunk: Any, where: str, change: _Change) -> None:
         if not isinstance(chunk, dict):
             self._quarantine(where, "history chunk is not an object", _excerpt_of(chunk))
             return
-        for i, err in enumerate(_list_of(chunk.get("errors"))):
+        for i, err in enumerate(self._items_of(chunk, "errors", where)):
             self._error(err, f"{where}.errors[{i}]", change.phone_number_id, None)
-        for t, thread in enumerate(_list_of(chunk.get("threads"))):
+        for t, thread in enumerate(self._items_of(chunk, "threads", where)):
             thread_where = f"{where}.threads[{t}]"
             if not isinstance(thread, dict):
                 self._quarantine(
@@ -258,7 +264,7 @@ class _BodyParser:
                 continue
             customer = thread.get("id") or thread.get("user_id")
             customer = customer if isinstance(customer, str) else None
-            for m, msg in enumerate(_list_of(thread.get("messages"))):
+            for m, msg in enumerate(self._items_of(thread, "messages", thread_where)):
                 self._message(
                     msg,
                     f"{thread_where}.messages[{m}]",
@@ -344,11 +350,11 @@ class _BodyParser:
         if isinstance(context, dict) and record.reply_to_id is None:
             reply_to = context.get("id")
             record.reply_to_id = reply_to if isinstance(reply_to, str) else None
-        errors = msg.get("errors")
+        errors = self._items_of(msg, "errors", where)
         if errors:
             if record.raw_json is None:
                 record.raw_json = _json_of(msg)
-            for i, err in enumerate(_list_of(errors)):
+            for i, err in enumerate(errors):
                 self._error(err, f"{where}.errors[{i}]", change.phone_number_id, sent_at)
         self.result.messages.append(record)
 
@@ -377,7 +383,7 @@ class _BodyParser:
         self._seen_statuses.add(key)
         recipient = status.get("recipient_id") or status.get("recipient_user_id")
         recipient = recipient if isinstance(recipient, str) and recipient else None
-        errors = _list_of(status.get("errors"))
+        errors = self._items_of(status, "errors", where)
         first = errors[0] if errors and isinstance(errors[0], dict) else _EMPTY
         title = first.get("title")
         self.result.statuses.append(

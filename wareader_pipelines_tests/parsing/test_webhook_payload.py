@@ -648,3 +648,10 @@ def record_fields_are_plain(record: MessageRecord) -> bool:
 
 def test_sample_records_hold_only_plain_values() -> None:
     assert all(record_fields_are_plain(m) for r in sample_results().values() for m in r.messages)
+
+
+def test_an_array_that_is_not_a_list_is_quarantined_at_its_place() -> None:
+    value = {"messages": {"id": "wamid.M"}, "statuses": [status("wamid.O1", "sent", T0)]}
+    result = parsed(body_of(value))
+    assert [q.location for q in result.quarantine] == ["entry[0].changes[0].value.messages"]
+    assert [s.message_id for s in result.statuses] == ["wamid.O1"]
