@@ -38,6 +38,16 @@ share it. Caveat: a customer who is seen first by `wa_id` and later only by
 `user_id` gets two conversation ids; linking them needs a mapping kept outside
 one body.
 
+Rows: captions are the `text` of media; reactions carry the emoji as `text`
+and the reacted message as `reply_to_id`; locations read "name, address
+(lat, lon)"; Flow replies (`nfm_reply`) keep their `response_json` as text.
+`raw_json` holds the message object for contacts, interactive, system,
+unsupported and unknown types (an unknown type is kept as "unsupported", never
+dropped) and for any message carrying `errors`. `context.forwarded` and a
+status's `conversation` / `pricing` have no column and are not kept. Every
+error object (top level, in a message, a status or a history chunk) becomes a
+WebhookError; a status's first error also fills its error_code / error_title.
+
 Failure handling: a body that is not UTF-8, not JSON, not an object with
 `object == "whatsapp_business_account"` or without an `entry` list gives one
 quarantine row for the whole body. A malformed entry, change, message or
