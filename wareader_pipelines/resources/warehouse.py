@@ -59,7 +59,7 @@ class WarehouseBackend(Protocol):
         ...
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:
-        """The result of a read-only SQL query with positional `?`/`%s` parameters."""
+        """The result of a read-only SQL query; positional parameters written `?` (or `$1`, `$2`...)."""
         ...
 
     def table_exists(self, table: str) -> bool:

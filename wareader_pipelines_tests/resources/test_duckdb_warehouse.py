@@ -1,0 +1,71 @@
+"""The DuckDB warehouse backend: windows replaced atomically, and the shared parameter style."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
+from wareader_pipelines.resources.warehouse import backend_for
+from wareader_pipelines_tests.resources.test_postgres_warehouse import DAY, SCHEMA, rows, window
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> DuckDBBackend:
+    made = backend_for(str(tmp_path / "w.duckdb"), "wareader")
+    assert isinstance(made, DuckDBBackend)
+    return made
+
+
+def test_replaces_only_its_window(backend: DuckDBBackend) -> None:
+    backend.replace_rows("t", SCHEMA, rows(DAY, 5, "a"), window(DAY))
+    later = DAY + timedelta(days=1)
+    backend.replace_rows("t", SCHEMA, rows(later, 3, "b"), window(later))
+    backend.replace_rows("t", SCHEMA, rows(DAY, 2, "c"), window(DAY))
+    assert sorted(backend.read_rows("t", None, []).message_id) == ["b0", "b1", "b2", "c0", "c1"]
+    assert backend.read_rows("t", window(DAY), ["message_id"]).bytes.tolist() == [2**40, 2**40 + 1]
+
+
+def test_a_failed_insert_leaves_the_old_rows(backend: DuckDBBackend) -> None:
+    backend.replace_rows("t", SCHEMA, rows(DAY, 4, "old"), window(DAY))
+    bad = rows(DAY, 10, "new").astype({"bytes": object})
+    bad.loc[7, "bytes"] = "not a number"
+    with pytest.raises(duckdb.ConversionException):
+        backend.replace_rows("t", SCHEMA, bad, window(DAY))
+    assert len(backend.read_rows("t", window(DAY), [])) == 4
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select count(*) as n from wareader.t where message_id = ? and sent_at >= ?",
+        "select count(*) as n from wareader.t where message_id = $1 and sent_at >= $2",
+    ],
+)
+def test_query_takes_both_placeholder_styles(backend: DuckDBBackend, sql: str) -> None:
+    """`?` and `$n` mean the same in both engines, so checks and reports run on either."""
+    backend.replace_rows("t", SCHEMA, rows(DAY, 3, "a"), window(DAY))
+    found = backend.query(sql, ["a1", datetime(2024, 5, 13, tzinfo=UTC)])
+    assert found.n.tolist() == [1]
+
+
+def test_query_placeholders_agree_with_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """The same `?` query returns the same frame from DuckDB and PostgreSQL."""
+    frames = []
+    for url in (str(tmp_path / "w.duckdb"), postgres_url):
+        engine = backend_for(url, "wareader")
+        engine.replace_rows("t", SCHEMA, rows(DAY, 6, "m"), window(DAY))
+        frames.append(
+            engine.query(
+                "select message_id, sent_at, word_count, score, is_media from wareader.t "
+                "where message_id <> ? and word_count is not null order by message_id",
+                ["m1"],
+            )
+        )
+    duck, postgres = frames
+    pd.testing.assert_frame_equal(
+        duck.astype({"word_count": "Int64"}).assign(sent_at=duck.sent_at.dt.as_unit("us")),
+        postgres.astype({"word_count": "Int64"}).assign(sent_at=postgres.sent_at.dt.as_unit("us")),
+    )
