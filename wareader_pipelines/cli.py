@@ -1,4 +1,4 @@
-"""`wareader`: run the sample pipeline and print what it produced."""
+"""`wareader`: run the sample pipeline, publish the analysts' read copy, query it."""
 
 from __future__ import annotations
 
@@ -9,28 +9,42 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from wareader_pipelines import sample_run
 from wareader_pipelines.report import pipeline_report
+from wareader_pipelines.resources.duckdb_read_copy import publish_read_copy
 from wareader_pipelines.resources.warehouse import Warehouse
+
+READ_COPY_NAME = "analytics.duckdb"
 
 
 def _definitions() -> dg.Definitions:
     from wareader_pipelines.definitions import defs
 
-    return defs() if callable(defs) else defs
+    return defs()
 
 
 def _warehouse(definitions: dg.Definitions) -> Warehouse:
     return (definitions.resources or {})["warehouse"]
 
 
+def _data_dir() -> Path:
+    return Path(os.environ.get("WAREADER_DATA_DIR") or "./data")
+
+
+def _read_copy_path(warehouse: Warehouse) -> Path | None:
+    """Where the analysts' copy goes, or None when the warehouse is not a DuckDB file."""
+    if warehouse.url.startswith(("postgresql://", "postgres://")):
+        return None
+    return Path(warehouse.url).resolve().with_name(READ_COPY_NAME)
+
+
 def demo(arguments: argparse.Namespace) -> int:
     """Seed the sample landing zone, run every asset over the sample month, print the report."""
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
     sample_run.prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
-    data_dir = Path(os.environ.get("WAREADER_DATA_DIR") or "./data")
-    landing = os.environ.get("WAREADER_LANDING_URI") or str(data_dir / "landing")
+    landing = os.environ.get("WAREADER_LANDING_URI") or str(_data_dir() / "landing")
     if not landing.startswith("s3://"):
         copied = sample_run.seed_landing_zone(Path(landing))
         if copied:
@@ -41,15 +55,42 @@ def demo(arguments: argparse.Namespace) -> int:
             definitions, instance, arguments.first_day, arguments.last_day
         )
     warehouse = _warehouse(definitions)
-    print(pipeline_report(warehouse, location=str(Path(warehouse.url).resolve())))
-    print(f"run history: {os.environ['DAGSTER_HOME']} (open it with `make ui`)")
+    read_copy = _read_copy_path(warehouse)
+    if read_copy is not None:
+        publish_read_copy(Path(warehouse.url), read_copy)
+    location = str(read_copy) if read_copy else "the PostgreSQL warehouse"
+    print(pipeline_report(warehouse, location=location))
+    print(f"run history: {os.environ['DAGSTER_HOME']} (browse it with `make ui`)")
     return 0 if all(result.success for result in results) else 1
 
 
 def report(arguments: argparse.Namespace) -> int:
     """Print the report for whatever the warehouse holds now."""
     warehouse = _warehouse(_definitions())
-    print(pipeline_report(warehouse, location=warehouse.url))
+    read_copy = _read_copy_path(warehouse)
+    print(pipeline_report(warehouse, location=str(read_copy or "the PostgreSQL warehouse")))
+    return 0
+
+
+def snapshot(arguments: argparse.Namespace) -> int:
+    """Refresh the analysts' read copy of the DuckDB warehouse."""
+    warehouse = _warehouse(_definitions())
+    read_copy = _read_copy_path(warehouse)
+    if read_copy is None:
+        print("the warehouse is PostgreSQL: query it directly, no copy is needed")
+        return 0
+    print(publish_read_copy(Path(warehouse.url), read_copy))
+    return 0
+
+
+def sql(arguments: argparse.Namespace) -> int:
+    """Run one query against the analysts' read copy and print the result."""
+    read_copy = _read_copy_path(_warehouse(_definitions()))
+    if read_copy is None or not read_copy.exists():
+        print("no read copy yet: run `wareader demo` or `wareader snapshot` first")
+        return 1
+    with duckdb.connect(str(read_copy), read_only=True) as connection:
+        connection.sql(arguments.query).show(max_rows=50)
     return 0
 
 
@@ -63,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("report", help="print what the warehouse holds").set_defaults(
         handler=report
     )
+    commands.add_parser("snapshot", help="refresh the analysts' read copy").set_defaults(
+        handler=snapshot
+    )
+    query = commands.add_parser("sql", help="query the analysts' read copy")
+    query.add_argument("query")
+    query.set_defaults(handler=sql)
     arguments = parser.parse_args(argv)
     return int(arguments.handler(arguments))
 

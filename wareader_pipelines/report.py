@@ -43,8 +43,8 @@ def pipeline_report(warehouse: Warehouse, *, location: str) -> str:
         lines += [f"  {row.n:>4}  {row.reason[:90]}" for row in reasons.itertuples()]
     lines += [
         "",
-        f"warehouse: {location}",
-        "query it (close other writers first; see README 'Querying safely'):",
+        f"analysts' copy: {location}",
+        'paste into `.venv/bin/wareader sql "..."`, the DuckDB CLI or any SQL client:',
         "",
         ANALYST_QUERY.format(schema=warehouse.db_schema),
         "",

@@ -51,7 +51,8 @@ def test_demo_runs_everything_and_prints_a_report(
         assert table in out
     assert "languages found:" in out
     assert "quarantined inputs:" in out
-    assert str(sample_run_dir / "data" / "warehouse.duckdb") in out
+    assert str(sample_run_dir / "data" / "analytics.duckdb") in out
+    assert (sample_run_dir / "data" / "analytics.duckdb").exists()
     assert "SELECT language" in out
     assert (sample_run_dir / "dagster_home" / "dagster.yaml").exists()
 
