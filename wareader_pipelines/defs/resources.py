@@ -14,6 +14,9 @@ from dagster import Definitions, EnvVar, definitions
 from dagster_aws.s3 import S3Resource
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
+from wareader_pipelines.resources.blob_store import BlobStore
+from wareader_pipelines.resources.email import EmailNotifier
+from wareader_pipelines.resources.export_webhooks import ExportWebhooks
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
@@ -50,6 +53,39 @@ def resources() -> Definitions:
                 ],
                 pseudonym_key=from_env("WAREADER_PSEUDONYM_KEY", DEVELOPMENT_KEY),
                 cache_dir=str(root / "cache"),
+            ),
+            "blob_store": BlobStore(
+                uri=from_env("WAREADER_ARCHIVE_URI", str(root / "archives")),
+                storage_class=from_env("WAREADER_ARCHIVE_STORAGE_CLASS", "STANDARD"),
+                download_url_expiry_hours=(
+                    EnvVar.int("WAREADER_ARCHIVE_LINK_EXPIRY_HOURS")
+                    if os.environ.get("WAREADER_ARCHIVE_LINK_EXPIRY_HOURS")
+                    else 168
+                ),
+                s3=s3,
+            ),
+            "email": EmailNotifier(
+                backend=from_env("WAREADER_EMAIL_BACKEND", "outbox"),
+                sender=from_env("SMTP_FROM", "wareader <noreply@wareader.localhost>"),
+                recipients_json=from_env("WAREADER_EMAIL_RECIPIENTS", "{}"),
+                default_recipients=from_env("WAREADER_EMAIL_DEFAULT_RECIPIENT", ""),
+                outbox_dir=str(root / "outbox"),
+                smtp_host=from_env("SMTP_HOST", "localhost"),
+                smtp_port=EnvVar.int("SMTP_PORT") if os.environ.get("SMTP_PORT") else 587,
+                smtp_username=from_env("SMTP_USERNAME", ""),
+                smtp_password=from_env("SMTP_PASSWORD", ""),
+                ses_region=from_env("AWS_REGION", "us-east-1"),
+                ses_endpoint_url=from_env("WAREADER_SES_ENDPOINT_URL", ""),
+                sendgrid_api_key=from_env("SENDGRID_API_KEY", ""),
+                sendgrid_template_id=from_env("WAREADER_SENDGRID_TEMPLATE_ID", ""),
+            ),
+            "export_webhooks": ExportWebhooks(
+                urls=[
+                    url.strip()
+                    for url in os.environ.get("WAREADER_EXPORT_WEBHOOK_URLS", "").split(",")
+                    if url.strip()
+                ],
+                signing_secret=from_env("WAREADER_EXPORT_WEBHOOK_SECRET", ""),
             ),
         }
     )

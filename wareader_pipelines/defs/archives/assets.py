@@ -1,0 +1,156 @@
+"""Archives: each conversation's month as a zip in the blob store, announced by e-mail
+and by the `export.completed` webhook."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from wareader_pipelines import __version__, tables
+from wareader_pipelines.archives.conversation_archive import month_period
+from wareader_pipelines.archives.publishing import previous_archives, publish_month
+from wareader_pipelines.asset_metadata import preview
+from wareader_pipelines.partitions import monthly_partitions
+from wareader_pipelines.resources.blob_store import BlobStore
+from wareader_pipelines.resources.email import EmailNotifier
+from wareader_pipelines.resources.export_webhooks import ExportWebhooks
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.warehouse import TimeWindowFilter, Warehouse, backend_for
+
+ARCHIVES_TABLE = "conversation_archives"
+SUMMARIES_TABLE = "conversation_summaries"
+SUMMARIES_PARTITION_COLUMN = "day_start"
+
+# A closed month is archived once it appears (the latest monthly partition is the month
+# that just ended), and any month is rebuilt when one of its days is re-materialized
+# upstream: late webhooks and backfills reach old months too, which `eager()` (latest
+# window only) would miss. Missing upstream days do not block: a day without messages
+# is a normal day. The month in progress is not a partition yet, so it never sends
+# a notice per day.
+ARCHIVE_AUTOMATION = (
+    (
+        (dg.AutomationCondition.in_latest_time_window() & dg.AutomationCondition.newly_missing())
+        | dg.AutomationCondition.any_deps_updated()
+    ).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("month closed, or one of its days changed")
+
+
+class ArchiveConfig(dg.Config):
+    """Run options of the archive build."""
+
+    allow_phone_numbers: bool = Field(
+        default=False, description="Keep phone numbers in archives (masked as [PHONE] otherwise)."
+    )
+
+
+def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime) -> pd.DataFrame:
+    if frame.empty or column not in frame.columns:
+        return frame.iloc[0:0]
+    moments = pd.to_datetime(frame[column], utc=True)
+    return frame[(moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))]
+
+
+@dg.asset(
+    key=ARCHIVES_TABLE,
+    description=(
+        "One zip per conversation and month (readable transcript, JSON Lines, day summaries, "
+        "manifest) in the blob store, announced once by e-mail and webhook; rebuilt when a "
+        "day of the month changes, re-sent only when its bytes change."
+    ),
+    ins={"raw_messages": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping())},
+    # A dependency, not an input: the code location loads (and archives are built without
+    # summaries) before the summaries stage exists; its rows are read for the same window.
+    deps=[dg.AssetDep(SUMMARIES_TABLE, partition_mapping=dg.TimeWindowPartitionMapping())],
+    partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=12),
+    automation_condition=ARCHIVE_AUTOMATION,
+    group_name="archives",
+    owners=["team:wareader"],
+    kinds={"python", "s3", "duckdb"},
+    code_version="1",
+    metadata={
+        "dagster/column_schema": tables.CONVERSATION_ARCHIVES,
+        "partition_expr": "period_start",
+        "order_by": ["period_start", "conversation_id"],
+    },
+)
+def conversation_archives(
+    context: dg.AssetExecutionContext,
+    config: ArchiveConfig,
+    raw_messages: pd.DataFrame,
+    blob_store: BlobStore,
+    email: EmailNotifier,
+    export_webhooks: ExportWebhooks,
+    warehouse: Warehouse,
+    settings: PipelineSettings,
+) -> dg.Output:
+    window = context.partition_time_window
+    # One row per conversation and month: small enough to read whole, portable across
+    # DuckDB and PostgreSQL (no placeholder dialects), filtered to this run's months.
+    previous = _in_window(
+        warehouse.query(f"SELECT * FROM {{schema}}.{ARCHIVES_TABLE}")
+        if warehouse.table_exists(ARCHIVES_TABLE)
+        else pd.DataFrame(),
+        "period_start",
+        window.start,
+        window.end,
+    )
+    conversation_summaries = (
+        backend_for(warehouse.url, warehouse.db_schema).read_rows(
+            SUMMARIES_TABLE,
+            TimeWindowFilter(SUMMARIES_PARTITION_COLUMN, window.start, window.end),
+            [SUMMARIES_PARTITION_COLUMN, "conversation_id"],
+        )
+        if warehouse.table_exists(SUMMARIES_TABLE)
+        else pd.DataFrame()
+    )
+    lifecycle_written = blob_store.ensure_lifecycle_rules()
+    now = datetime.now(UTC).replace(microsecond=0)
+    published = []
+    for key in context.partition_keys:
+        month = monthly_partitions.time_window_for_partition_key(key)
+        published += publish_month(
+            messages=_in_window(raw_messages, "sent_at", month.start, month.end),
+            summaries=_in_window(
+                conversation_summaries, SUMMARIES_PARTITION_COLUMN, month.start, month.end
+            ),
+            period=month_period(month.start, month.end),
+            previous=previous_archives(previous),
+            blob_store=blob_store,
+            email=email,
+            webhooks=export_webhooks,
+            pipeline_version=__version__,
+            allow_phone_numbers=config.allow_phone_numbers,
+            phone_region=settings.phone_region,
+            default_timezone=settings.export_timezone,
+            now=now,
+        )
+    frame = pd.DataFrame(
+        [p.row for p in published], columns=[c.name for c in tables.CONVERSATION_ARCHIVES.columns]
+    )
+    failed_webhooks = sorted({f"{d.url}: {d.error}" for p in published for d in p.failed_webhooks})
+    if failed_webhooks:
+        context.log.warning(f"webhook receivers failed: {failed_webhooks}")
+    return dg.Output(
+        frame,
+        metadata={
+            "archives": len(frame),
+            "uploaded": int(frame["uploaded"].sum()) if len(frame) else 0,
+            "unchanged": int((~frame["uploaded"].astype(bool)).sum()) if len(frame) else 0,
+            "notices_sent": sum(p.notice_sent for p in published),
+            "archive_bytes": int(frame["bytes"].sum()) if len(frame) else 0,
+            "summaries_included": int(frame["summary_count"].sum()) if len(frame) else 0,
+            "email_notes": dg.MetadataValue.json(
+                sorted(p.email_note for p in published if p.email_note)
+            ),
+            "failed_webhooks": dg.MetadataValue.json(failed_webhooks),
+            "lifecycle_rule_written": lifecycle_written,
+            "blob_store": dg.MetadataValue.text(blob_store.uri),
+            "preview": preview(
+                frame, ["conversation_id", "period", "message_count", "uploaded", "email_status"]
+            ),
+        },
+    )
