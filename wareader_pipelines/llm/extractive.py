@@ -1,0 +1,124 @@
+"""The offline summarizer: no key, no network, and still a summary a person can read.
+
+It quotes the day's most informative messages (those whose content words recur most
+across the day), names topics after the most frequent content words, and lists
+questions and requests as action items. It quotes rather than translates, so the
+summary is in the conversation's own language(s).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from wareader_pipelines.llm.models import ConversationSummary
+
+MODEL_NAME = "extractive-v1"
+MAX_QUOTED = 3
+MAX_TOPICS = 5
+MAX_ACTION_ITEMS = 3
+QUOTE_CHARS = 240
+
+_MASKS = re.compile(r"\[(?:PHONE|EMAIL|URL)\]")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+_REQUEST_CUES = re.compile(
+    r"\b(?:please|pls|can you|could you|would you|let me know|need|por favor|pueden?|"
+    r"podr[ií]a[ns]?|necesito|bitte|k[öo]nnen sie|k[öo]nnten|kannst|brauche|s'il vous pla[iî]t|"
+    r"pouvez|pourriez|besoin|per favore|potete|pu[oò]|pode[mr]?|poderia|preciso|"
+    r"alsjeblieft|kunt u|graag)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractiveMessage:
+    """One message of the day: who said it, what, and in which language (if known)."""
+
+    speaker: str
+    text: str
+    language: str | None
+
+
+@lru_cache(maxsize=64)
+def stop_words(language: str | None) -> frozenset[str]:
+    """spaCy's stop words for `language`, plus English ones (chats mix them in)."""
+    words: set[str] = set()
+    for code in {"en", language or "en"}:
+        try:
+            module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+        except ImportError:
+            continue
+        words |= {word.lower() for word in module.STOP_WORDS}
+    return frozenset(words)
+
+
+def content_words(text: str, language: str | None) -> list[str]:
+    """Lower-cased words of three letters or more that are not stop words or masks."""
+    unmasked = _MASKS.sub(" ", text)
+    ignored = stop_words(language)
+    return [word for word in _WORD.findall(unmasked.lower()) if word not in ignored]
+
+
+def summarize_extractively(
+    messages: Sequence[ExtractiveMessage], *, language: str
+) -> ConversationSummary:
+    """A summary of a conversation-day quoting its most informative messages."""
+    if not messages:
+        raise ValueError("nothing to summarize")
+    words = [content_words(message.text, message.language) for message in messages]
+    frequency: Counter[str] = Counter(word for message_words in words for word in message_words)
+    first_seen: dict[str, int] = {}
+    for word in (word for message_words in words for word in message_words):
+        first_seen.setdefault(word, len(first_seen))
+
+    def score(index: int) -> float:
+        distinct = set(words[index])
+        if not distinct:
+            return 0.0
+        return sum(frequency[word] for word in distinct) / math.sqrt(len(distinct))
+
+    wanted = min(MAX_QUOTED, max(1, math.ceil(len(messages) / 4)))
+    ranked = sorted(range(len(messages)), key=lambda index: (-score(index), index))
+    chosen = sorted(index for index in ranked[:wanted] if messages[index].text.strip())
+    if not chosen:
+        chosen = [0]
+    summary = " — ".join(
+        f"{messages[index].speaker}: {_quoted(messages[index].text)}" for index in chosen
+    )
+
+    ordered = sorted(frequency, key=lambda word: (-frequency[word], first_seen[word]))
+    recurring = [word for word in ordered if frequency[word] >= 2]
+    topics = (recurring or ordered)[:MAX_TOPICS]
+
+    return ConversationSummary(
+        summary=summary,
+        topics=topics,
+        action_items=_action_items(messages),
+        language=language,
+    )
+
+
+def _quoted(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1] + "…"
+
+
+def _action_items(messages: Sequence[ExtractiveMessage]) -> list[str]:
+    """Questions and requests, in order, each once."""
+    items: list[str] = []
+    for message in messages:
+        for sentence in _SENTENCE_END.split(" ".join(message.text.split())):
+            sentence = sentence.strip()
+            if len(sentence) < 8 or sentence in items:
+                continue
+            if "?" in sentence or _REQUEST_CUES.search(sentence):
+                items.append(_quoted(sentence))
+            if len(items) == MAX_ACTION_ITEMS:
+                return items
+    return items

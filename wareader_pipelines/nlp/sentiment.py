@@ -1,0 +1,132 @@
+"""Offline message sentiment: VADER for English, an emoji lexicon for every other language.
+
+VADER (vaderSentiment 3.3.2) is English-only, so it scores only messages detected as
+English (`method = 'vader'`). Emoji carry sentiment in any language: a message in
+another language (or of unknown language) that holds emoji is scored from them alone
+(`method = 'emoji'`). The emoji lexicon is VADER's own English lexicon applied to each
+emoji's names (VADER's emoji descriptions, the `emoji` package's CLDR name and
+aliases), corrected by hand for common emoji whose names mislead (👍 "thumbs up" has no
+sentiment word; 💔 "broken heart" reads as "heart"). A message nothing can score gets
+a null score and `method = 'unsupported'`: never a guessed neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import version
+
+import emoji
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+POSITIVE_THRESHOLD = 0.05  # VADER's own cut-offs on the compound score
+NEGATIVE_THRESHOLD = -0.05
+
+METHOD_VADER = "vader"
+METHOD_EMOJI = "emoji"
+METHOD_UNSUPPORTED = "unsupported"
+
+VADER_MODEL = f"vaderSentiment-{version('vaderSentiment')}"
+EMOJI_MODEL = f"vader-emoji-lexicon-{version('vaderSentiment')}"
+
+# Emoji whose names carry no (or the wrong) sentiment for VADER, scored by hand on
+# VADER's compound scale from their common use in chat.
+EMOJI_OVERRIDES: dict[str, float] = {
+    "👍": 0.6,
+    "👎": -0.6,
+    "👏": 0.6,
+    "🙌": 0.6,
+    "💪": 0.5,
+    "🤝": 0.4,
+    "💯": 0.5,
+    "✅": 0.3,
+    "❌": -0.3,
+    "✔": 0.3,
+    "💔": -0.7,
+    "🔥": 0.5,
+    "🤬": -0.8,
+    "😒": -0.5,
+    "🙄": -0.4,
+    "😤": -0.5,
+    "😉": 0.4,
+    "😡": -0.8,
+    "😠": -0.7,
+    "🥺": -0.3,
+    "😕": -0.4,
+    "😬": -0.2,
+    "🤦": -0.5,
+    "🤷": 0.0,
+}
+
+_SKIN_TONES_AND_SELECTORS = {chr(code) for code in range(0x1F3FB, 0x1F400)} | {"\ufe0f", "\ufe0e"}
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentScore:
+    """A message's sentiment: label and score are None when `method` is 'unsupported'."""
+
+    label: str | None
+    score: float | None
+    method: str
+    model: str | None
+
+
+def label_of(score: float) -> str:
+    """positive / neutral / negative by VADER's thresholds."""
+    if score >= POSITIVE_THRESHOLD:
+        return "positive"
+    if score <= NEGATIVE_THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+@lru_cache(maxsize=1)
+def _analyzer() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def _base_emoji(symbol: str) -> str:
+    """The emoji without skin tones and variation selectors (ZWJ sequences keep their head)."""
+    stripped = "".join(ch for ch in symbol if ch not in _SKIN_TONES_AND_SELECTORS)
+    return stripped.split("\u200d")[0] or symbol
+
+
+@lru_cache(maxsize=4096)
+def emoji_score(symbol: str) -> float | None:
+    """The lexicon score of one emoji, or None when no name of it is known."""
+    base = _base_emoji(symbol)
+    if base in EMOJI_OVERRIDES:
+        return EMOJI_OVERRIDES[base]
+    analyzer = _analyzer()
+    data = emoji.EMOJI_DATA.get(symbol) or emoji.EMOJI_DATA.get(base) or {}
+    names = [analyzer.emojis.get(base, ""), str(data.get("en", ""))]
+    names += [str(alias) for alias in data.get("alias", [])]
+    words = " ".join(name.strip(":").replace("_", " ") for name in names if name)
+    if not words.strip():
+        return None
+    return float(analyzer.polarity_scores(words)["compound"])
+
+
+def emoji_sentiment(text: str) -> float | None:
+    """Mean lexicon score of the emoji in `text`, or None when it has no known emoji."""
+    scores = [
+        score
+        for found in emoji.emoji_list(text)
+        if (score := emoji_score(found["emoji"])) is not None
+    ]
+    if not scores:
+        return None
+    return round(sum(scores) / len(scores), 4)
+
+
+def score_message(text: str | None, language: str | None) -> SentimentScore:
+    """The offline sentiment of one message given its detected language."""
+    if not text or not text.strip():
+        return SentimentScore(None, None, METHOD_UNSUPPORTED, None)
+    if language == "en":
+        compound = round(float(_analyzer().polarity_scores(text)["compound"]), 4)
+        return SentimentScore(label_of(compound), compound, METHOD_VADER, VADER_MODEL)
+    from_emoji = emoji_sentiment(text)
+    if from_emoji is not None:
+        return SentimentScore(label_of(from_emoji), from_emoji, METHOD_EMOJI, EMOJI_MODEL)
+    return SentimentScore(None, None, METHOD_UNSUPPORTED, None)
