@@ -1,0 +1,59 @@
+"""Masking of phone numbers, e-mail addresses and URLs in message text."""
+
+from __future__ import annotations
+
+import pytest
+
+from wareader_pipelines.nlp.pii import phone_digits, redact, region_of_phone_digits
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("Llámame al +34 612 34 56 78 mañana", "US", "Llámame al [PHONE] mañana"),
+        ("office: (415) 555-0132, ask for Ann", "US", "office: [PHONE], ask for Ann"),
+        ("Ruf an: 030 1234567 bis 18 Uhr", "DE", "Ruf an: [PHONE] bis 18 Uhr"),
+        ("call +1 415-555-0132 or +49 30 1234567", "BR", "call [PHONE] or [PHONE]"),
+        ("meu zap (11) 98765-4321", "BR", "meu zap [PHONE]"),
+    ],
+)
+def test_redact_masks_phone_numbers_in_several_formats(
+    text: str, region: str, expected: str
+) -> None:
+    assert redact(text, default_region=region) == expected
+
+
+def test_redact_reads_national_numbers_in_the_given_region_only() -> None:
+    # a Berlin number without country code is not a valid US number
+    assert redact("030 1234567", default_region="US") == "030 1234567"
+    assert redact("030 1234567", default_region="DE") == "[PHONE]"
+
+
+def test_redact_leaves_numbers_that_are_not_phone_numbers() -> None:
+    for text in ["order 20240115 shipped", "pin 1234567", "it costs 1.234.567 pesos", "at 10:30"]:
+        assert redact(text) == text
+
+
+def test_redact_masks_emails_and_urls() -> None:
+    text = "write to ana.garcia+work@example.co.uk or see https://x.com/status/1234567890123 and www.tienda.es"
+    assert redact(text) == "write to [EMAIL] or see [URL] and [URL]"
+
+
+def test_redact_keeps_plain_text_identical() -> None:
+    text = "Nos vemos mañana a las 5 😂"
+    assert redact(text) == text
+
+
+def test_phone_digits_gives_e164_digits_of_valid_numbers_only() -> None:
+    assert phone_digits("+34 612 34 56 78") == "34612345678"
+    assert phone_digits("(415) 555-0132") == "14155550132"
+    assert phone_digits("030 1234567", "DE") == "49301234567"
+    assert phone_digits("030 1234567", "US") is None
+    assert phone_digits("Mom") is None
+    assert phone_digits("+00 12") is None
+
+
+def test_region_of_phone_digits() -> None:
+    assert region_of_phone_digits("34612345678") == "ES"
+    assert region_of_phone_digits("14155550132") == "US"
+    assert region_of_phone_digits("user.abc") is None
