@@ -1,0 +1,1 @@
+"""Benchmarks and the seeded data generator they run on (not part of the installed package)."""
