@@ -116,3 +116,43 @@ CONVERSATION_ARCHIVES = _schema(
     ("email_status", TEXT, "sent to N, no recipient configured, failed: ..., or not needed."),
     ("webhook_status", TEXT, "delivered N/M, failed receivers, none configured, or not needed."),
 )
+
+MESSAGE_SENTIMENT = _schema(
+    ("message_id", TEXT, "Same id as cleaned_messages."),
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("sent_at", TIMESTAMPTZ, "When the message was sent, UTC (partition key)."),
+    ("language", TEXT, "The message's language, as cleaned_messages detected it."),
+    ("label", TEXT, "positive, neutral or negative; null when no method could score it."),
+    ("score", DOUBLE, "-1 (very negative) .. 1 (very positive); null when unsupported."),
+    ("method", TEXT, "vader (English), emoji (emoji lexicon, any language), llm, or unsupported."),
+    ("model", TEXT, "The lexicon version or the language model that gave the score."),
+    ("provider", TEXT, "LLM provider for method llm, else offline."),
+    ("llm_failure", TEXT, "Why the language model gave no verdict, when it fell back offline."),
+)
+
+CONVERSATION_SUMMARIES = _schema(
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("day", DATE, "The UTC day summarized."),
+    ("day_start", TIMESTAMPTZ, "Midnight UTC starting that day (partition key)."),
+    ("status", TEXT, "ok, or failed (see failure_reason; summary is then null)."),
+    ("summary", TEXT, "What was asked, answered and decided that day."),
+    ("topics", TEXT, "JSON array of short topic phrases."),
+    ("action_items", TEXT, "JSON array of open requests and promised follow-ups."),
+    ("summary_language", TEXT, "ISO 639-1 code the summary was asked for."),
+    ("message_count", INTEGER, "Non-system messages of the conversation that day."),
+    ("participant_count", INTEGER, "Distinct senders that day."),
+    ("languages", TEXT, "JSON array of the day's message languages, most frequent first."),
+    ("first_message_at", TIMESTAMPTZ, "First message of the day, UTC."),
+    ("last_message_at", TIMESTAMPTZ, "Last message of the day, UTC."),
+    ("provider", TEXT, "extractive, openai, anthropic, azure or local."),
+    ("model", TEXT, "Model (or Azure deployment) that wrote the summary."),
+    ("prompt_version", TEXT, "Version of the prompts in wareader_pipelines/llm/prompts.py."),
+    ("input_sha256", TEXT, "SHA-256 of the exact transcript sent (redacted unless configured)."),
+    ("chunk_count", INTEGER, "Parts the day was split into to fit the context (1: none)."),
+    ("input_tokens", BIGINT, "Input tokens the summary took to produce (cached or not)."),
+    ("output_tokens", BIGINT, "Output tokens the summary took to produce."),
+    ("cost_usd", DOUBLE, "USD at the configured prices; null when the model has no price."),
+    ("api_calls", INTEGER, "Calls this run made for the row (0 when answered from cache)."),
+    ("cache_hits", INTEGER, "Answers this run took from the response cache for the row."),
+    ("failure_reason", TEXT, "Why there is no summary, for status failed."),
+)
