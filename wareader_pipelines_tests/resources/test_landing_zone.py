@@ -1,0 +1,40 @@
+"""The local landing zone: ordered listing, listing after a cursor, atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wareader_pipelines.resources.landing_zone import LandingZone
+
+
+def test_listing_is_ordered_filtered_and_resumable(tmp_path: Path) -> None:
+    zone = LandingZone(uri=str(tmp_path))
+    keys = [
+        "webhooks/dt=2024-05-02/b.json",
+        "webhooks/dt=2024-05-01/a.json",
+        "webhooks/dt=2024-05-01/c.json",
+        "exports/chat.txt",
+    ]
+    for key in keys:
+        zone.write(key, key.encode())
+    assert [o.key for o in zone.list("webhooks/")] == sorted(keys[:3])
+    assert [o.key for o in zone.list("webhooks/dt=2024-05-01/")] == sorted(keys[1:3])
+    after = [o.key for o in zone.list("webhooks/", start_after="webhooks/dt=2024-05-01/c.json")]
+    assert after == ["webhooks/dt=2024-05-02/b.json"]
+    assert [o.size for o in zone.list("exports/")] == [len(b"exports/chat.txt")]
+    assert list(LandingZone(uri=str(tmp_path / "missing")).list()) == []
+
+
+def test_writes_are_whole_and_stay_inside_the_zone(tmp_path: Path) -> None:
+    zone = LandingZone(uri=str(tmp_path))
+    zone.write("exports/a.txt", b"first")
+    zone.write("exports/a.txt", b"second")
+    assert zone.read("exports/a.txt") == b"second"
+    assert zone.exists("exports/a.txt") and not zone.exists("exports/b.txt")
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == ["a.txt"], (
+        "no temporary files left"
+    )
+    with pytest.raises(ValueError, match="escapes"):
+        zone.write("../outside.txt", b"x")
