@@ -1,0 +1,190 @@
+"""`clean_messages`: the analyst table built from raw_messages rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from wareader_pipelines.nlp.cleaning import CLEANED_COLUMNS, clean_messages
+from wareader_pipelines.nlp.language import language_detector
+from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+from wareader_pipelines.nlp.text import Tokenizers
+from wareader_pipelines.parsing.records import MessageRecord, frame_of
+
+START = datetime(2024, 5, 13, 9, 0, tzinfo=UTC)
+ANA_WA_ID = "34612345678"
+ANA_NAME = "Ana Torres"
+BOB_NAME = "Roberto Díaz"
+UNSAVED = "+49 151 23456789"  # an export names an unsaved contact by their number
+
+
+def _message(
+    i: int,
+    text: str | None,
+    *,
+    wa_id: str | None = None,
+    name: str | None = None,
+    kind: str = "text",
+    system: bool = False,
+    conversation: str = "conv_1",
+) -> MessageRecord:
+    return MessageRecord(
+        message_id=f"m{i}",
+        conversation_id=conversation,
+        source="export",
+        sender_wa_id=wa_id,
+        sender_name=name,
+        sent_at=START + timedelta(minutes=i),
+        message_type=kind,
+        text=text,
+        media_id=None,
+        media_mime=None,
+        reply_to_id="m0" if i == 3 else None,
+        is_system=system,
+        is_edited=i == 2,
+        source_file="exports/chat.txt",
+        location=f"line {i + 1}",
+        conversation_name="Family",
+    )
+
+
+def _raw() -> pd.DataFrame:
+    records = [
+        _message(
+            0, "\u200e¿Viste el partido anoche? Fue increíble 😂😂", wa_id=ANA_WA_ID, name=ANA_NAME
+        ),
+        _message(
+            1,
+            "Sí, llámame al 612 34 56 78 o escribe a ana@example.com",
+            wa_id=ANA_WA_ID,
+            name=ANA_NAME,
+        ),
+        _message(2, "jaja", wa_id=ANA_WA_ID, name=ANA_NAME),
+        _message(
+            3, "I missed it, the train was late again, see https://example.com/x", name=BOB_NAME
+        ),
+        _message(4, "ok 👍🏽", name=BOB_NAME),
+        _message(5, None, name=BOB_NAME, kind="image"),
+        _message(6, "Ana added Roberto", system=True, kind="system"),
+        _message(7, "Ich komme morgen vorbei, bis dann!", name=UNSAVED),
+        _message(8, "ok", name=BOB_NAME, conversation="conv_2"),
+    ]
+    return frame_of(records, MessageRecord)
+
+
+@pytest.fixture(scope="module")
+def cleaned() -> pd.DataFrame:
+    return clean_messages(
+        _raw(),
+        pseudonyms=Pseudonymizer("test-key"),
+        detector=language_detector("fasttext"),
+        tokenizers=Tokenizers(),
+        default_region="US",
+    )
+
+
+def test_one_row_per_message_with_the_contract_columns(cleaned: pd.DataFrame) -> None:
+    assert tuple(cleaned.columns) == CLEANED_COLUMNS
+    contract = {"message_id", "conversation_id", "sender_id", "sent_at", "text_clean",
+                "text_redacted", "language", "language_confidence", "is_media", "is_system",
+                "word_count", "emoji_count"}  # fmt: skip
+    assert contract <= set(cleaned.columns)
+    assert cleaned["message_id"].tolist() == [f"m{i}" for i in range(9)]
+    assert str(cleaned["sent_at"].dtype) == "datetime64[ns, UTC]"
+    assert cleaned["reply_to_id"].tolist()[3] == "m0"
+    assert cleaned["is_edited"].tolist()[2]
+
+
+def test_no_phone_number_or_sender_name_in_the_output(cleaned: pd.DataFrame) -> None:
+    cells = [str(v) for v in cleaned.drop(columns=["text_clean"]).to_numpy().ravel()]
+    forbidden = [ANA_WA_ID, "612 34 56 78", "ana@example.com", ANA_NAME, BOB_NAME, UNSAVED,
+                 "4915123456789", "https://example.com"]  # fmt: skip
+    for needle in forbidden:
+        assert not any(needle in cell for cell in cells), needle
+    assert not {"sender_wa_id", "sender_name", "conversation_name"} & set(cleaned.columns)
+    # the body as written stays in text_clean; text_redacted masks the contact details
+    assert cleaned["text_redacted"][1] == "Sí, llámame al [PHONE] o escribe a [EMAIL]"
+    assert cleaned["text_redacted"][3].endswith("see [URL]")
+
+
+def test_sender_ids_are_keyed_pseudonyms_of_the_person(cleaned: pd.DataFrame) -> None:
+    ids = cleaned["sender_id"].tolist()
+    keys = Pseudonymizer("test-key")
+    assert ids[0] == ids[1] == ids[2] == keys.id_of(ANA_WA_ID, prefix="u_")
+    assert ids[3] == ids[4] == ids[5] == keys.id_of(f"name:conv_1:{BOB_NAME}", prefix="u_")
+    assert ids[6] is None  # a system line has no sender
+    # the unsaved contact is keyed by their number, as a webhook's wa_id would be
+    assert ids[7] == keys.id_of("4915123456789", prefix="u_")
+    # the same export name in another chat is another person
+    assert ids[8] != ids[3]
+    assert all(i is None or i.startswith("u_") for i in ids)
+    other = clean_messages(
+        _raw(),
+        pseudonyms=Pseudonymizer("another-key"),
+        detector=language_detector("fasttext"),
+        tokenizers=Tokenizers(),
+    )
+    assert all(a != b for a, b in zip(ids, other["sender_id"], strict=True) if a is not None)
+
+
+def test_text_language_and_counts(cleaned: pd.DataFrame) -> None:
+    row = cleaned.iloc[0]
+    assert row["text_clean"] == "¿Viste el partido anoche? Fue increíble 😂😂"
+    assert (row["language"], row["language_method"]) == ("es", "detected")
+    assert row["language_confidence"] > 0.5
+    assert (row["emoji_count"], row["word_count"], row["url_count"]) == (2, 6, 0)
+    assert row["char_count"] == len(row["text_clean"])
+
+    jaja = cleaned.iloc[2]
+    assert (jaja["language"], jaja["language_method"]) == ("es", "sender_fallback")
+    assert jaja["language_confidence"] <= 0.5
+
+    ok = cleaned.iloc[4]
+    assert (ok["language"], ok["language_method"]) == ("en", "sender_fallback")
+    assert ok["emoji_count"] == 1 and ok["word_count"] == 1
+
+    assert cleaned["url_count"][3] == 1
+    assert cleaned["language"][7] == "de"
+
+
+def test_media_and_system_rows(cleaned: pd.DataFrame) -> None:
+    image, system = cleaned.iloc[5], cleaned.iloc[6]
+    assert image["is_media"] and not image["is_system"]
+    assert (image["text_clean"], image["word_count"], image["char_count"]) == ("", 0, 0)
+    assert system["is_system"] and not system["is_media"]
+    for row in (image, system):
+        assert row["language"] is None
+        assert row["language_method"] == "undetermined"
+        assert row["language_confidence"] == 0.0
+    assert cleaned["is_media"].sum() == 1
+
+
+def test_a_lone_short_message_in_an_unknown_conversation_is_undetermined(
+    cleaned: pd.DataFrame,
+) -> None:
+    row = cleaned.iloc[8]
+    assert (row["language"], row["language_method"]) == (None, "undetermined")
+
+
+def test_deterministic(cleaned: pd.DataFrame) -> None:
+    again = clean_messages(
+        _raw(),
+        pseudonyms=Pseudonymizer("test-key"),
+        detector=language_detector("fasttext"),
+        tokenizers=Tokenizers(),
+    )
+    pd.testing.assert_frame_equal(cleaned, again)
+
+
+def test_empty_input_gives_an_empty_frame_with_the_columns() -> None:
+    empty = clean_messages(
+        frame_of([], MessageRecord),
+        pseudonyms=Pseudonymizer("test-key"),
+        detector=language_detector("fasttext"),
+        tokenizers=Tokenizers(),
+    )
+    assert empty.empty
+    assert tuple(empty.columns) == CLEANED_COLUMNS
+    assert str(empty["word_count"].dtype) == "int64"
