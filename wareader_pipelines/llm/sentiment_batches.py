@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
 from wareader_pipelines.llm.chunking import estimate_tokens
 from wareader_pipelines.llm.client import InvalidAnswer, LLMClient, Usage
 from wareader_pipelines.llm.models import SentimentBatch, SentimentItem, parse_sentiment_batch
@@ -118,3 +120,26 @@ async def rate_all(
         failures.update(outcome.failures)
         usage = usage + outcome.usage
     return BatchOutcome(verdicts, failures, usage)
+
+
+def merge_verdicts(
+    offline: pd.DataFrame, outcome: BatchOutcome, *, provider: str, model: str
+) -> pd.DataFrame:
+    """The offline rows with the model's verdicts in place; rows it failed keep the offline
+    score and say why in `llm_failure`."""
+    merged = offline.copy()
+    ids = merged["message_id"]
+    rated = ids.isin(list(outcome.verdicts))
+    verdicts = ids[rated].map(outcome.verdicts)
+    merged["label"] = merged["label"].astype(object)
+    merged["model"] = merged["model"].astype(object)
+    merged["score"] = merged["score"].astype(float)
+    merged.loc[rated, "label"] = verdicts.map(lambda verdict: verdict.label)
+    merged.loc[rated, "score"] = verdicts.map(lambda verdict: verdict.score)
+    merged.loc[rated, "method"] = "llm"
+    merged.loc[rated, "model"] = model
+    merged.loc[rated, "provider"] = provider
+    failed = ids.isin(list(outcome.failures))
+    merged["llm_failure"] = merged["llm_failure"].astype(object)
+    merged.loc[failed, "llm_failure"] = ids[failed].map(outcome.failures)
+    return merged

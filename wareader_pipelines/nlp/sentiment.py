@@ -17,6 +17,7 @@ from functools import lru_cache
 from importlib.metadata import version
 
 import emoji
+import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 POSITIVE_THRESHOLD = 0.05  # VADER's own cut-offs on the compound score
@@ -130,3 +131,54 @@ def score_message(text: str | None, language: str | None) -> SentimentScore:
     if from_emoji is not None:
         return SentimentScore(label_of(from_emoji), from_emoji, METHOD_EMOJI, EMOJI_MODEL)
     return SentimentScore(None, None, METHOD_UNSUPPORTED, None)
+
+
+SENTIMENT_COLUMNS = [
+    "message_id",
+    "conversation_id",
+    "sent_at",
+    "language",
+    "label",
+    "score",
+    "method",
+    "model",
+    "provider",
+    "llm_failure",
+]
+_SKIPPED_TYPES = frozenset({"reaction", "deleted", "system"})
+
+
+def sentiment_candidates(cleaned: pd.DataFrame) -> pd.DataFrame:
+    """The messages that get a sentiment row: not system lines, with text (captions count)."""
+    if cleaned.empty:
+        return cleaned.iloc[0:0]
+    has_text = cleaned["text_clean"].map(lambda text: isinstance(text, str) and bool(text.strip()))
+    keep = (
+        has_text
+        & ~cleaned["is_system"].fillna(False).astype(bool)
+        & ~cleaned["message_type"].isin(_SKIPPED_TYPES)
+    )
+    return cleaned.loc[keep].sort_values(["sent_at", "message_id"], kind="stable")
+
+
+def offline_sentiment_frame(candidates: pd.DataFrame) -> pd.DataFrame:
+    """One sentiment row per candidate message, scored offline (VADER / emoji / unsupported)."""
+    rows = []
+    for row in candidates.itertuples(index=False):
+        language = row.language if isinstance(row.language, str) else None
+        result = score_message(row.text_clean, language)
+        rows.append(
+            {
+                "message_id": row.message_id,
+                "conversation_id": row.conversation_id,
+                "sent_at": row.sent_at,
+                "language": language,
+                "label": result.label,
+                "score": result.score,
+                "method": result.method,
+                "model": result.model,
+                "provider": "offline",
+                "llm_failure": None,
+            }
+        )
+    return pd.DataFrame(rows, columns=SENTIMENT_COLUMNS)

@@ -1,0 +1,77 @@
+"""Data-quality checks on the conversation summaries: Great Expectations suites per partition.
+
+Each check is partitioned like its table and reads the same window through the
+warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
+run before downstream assets read bad rows; the others only warn.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.quality import rules
+from wareader_pipelines.quality.expectations import (
+    Expectation,
+    examples_markdown,
+    summary,
+    validate,
+)
+
+CONVERSATION_SUMMARIES_KEYS = "conversation_summaries_keys"
+CONVERSATION_SUMMARIES_VALUES = "conversation_summaries_values"
+# The column conversation_summaries is partitioned on: the start of the summarized day.
+SUMMARY_TIME_COLUMN = "day_start"
+
+
+def _result(
+    frame: pd.DataFrame,
+    expectations: list[Expectation],
+    *,
+    severity: dg.AssetCheckSeverity,
+    example_columns: list[str],
+) -> dg.AssetCheckResult:
+    validation = validate(frame, expectations, example_columns=example_columns)
+    return dg.AssetCheckResult(
+        passed=validation.passed,
+        severity=severity,
+        metadata={
+            **summary(validation),
+            "examples": dg.MetadataValue.md(examples_markdown(validation)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="conversation_summaries",
+    name=CONVERSATION_SUMMARIES_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description=(
+        "One summary per conversation and day, inside the day; token counts and cost not negative."
+    ),
+)
+def conversation_summaries_keys(
+    context: dg.AssetCheckExecutionContext, conversation_summaries: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return _result(
+        conversation_summaries,
+        rules.conversation_summaries_blocking(window.start, window.end, SUMMARY_TIME_COLUMN),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["conversation_id", SUMMARY_TIME_COLUMN],
+    )
+
+
+@dg.asset_check(
+    asset="conversation_summaries",
+    name=CONVERSATION_SUMMARIES_VALUES,
+    partitions_def=daily_partitions,
+    description="Every summary has text and covers at least one message; warns only.",
+)
+def conversation_summaries_values(conversation_summaries: pd.DataFrame) -> dg.AssetCheckResult:
+    return _result(
+        conversation_summaries,
+        rules.conversation_summaries_warning(),
+        severity=dg.AssetCheckSeverity.WARN,
+        example_columns=["conversation_id", SUMMARY_TIME_COLUMN],
+    )
