@@ -30,7 +30,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 ui: install
-	$(BIN)/dagster dev -m wareader_pipelines.definitions
+	$(BIN)/dagster dev -w workspace.yaml
 
 bench: install
 	$(BIN)/python -m benchmarks.ingest_and_clean --sizes 10000,100000
