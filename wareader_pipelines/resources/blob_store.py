@@ -12,12 +12,15 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
@@ -111,7 +114,7 @@ class BlobStore(ConfigurableResource):
 
         On S3 the object gets SSE, the configured storage class and `metadata` plus
         its sha256; large objects go up in parts. Throttling and 5xx answers are
-        retried by the client (botocore standard mode, `s3.max_attempts` attempts).
+        retried by the client (botocore standard mode, up to `s3.max_attempts` retries).
         """
         key = _safe_relative_key(key)
         sha256 = hashlib.sha256(data).hexdigest()
@@ -166,7 +169,7 @@ class BlobStore(ConfigurableResource):
         if not self.is_s3:
             return self._local_path(key).as_uri(), expires_at
         bucket, root = split_s3_uri(self.uri)
-        url = self._client().generate_presigned_url(
+        url = self._presign_client().generate_presigned_url(
             "get_object",
             Params={"Bucket": bucket, "Key": root + key},
             ExpiresIn=int(expires_in.total_seconds()),
@@ -226,7 +229,11 @@ class BlobStore(ConfigurableResource):
     # -- internals ---------------------------------------------------------------------------
 
     def _client(self) -> Any:
-        return self.s3.get_client()
+        return _s3_client(self.s3, presign=False)
+
+    def _presign_client(self) -> Any:
+        """A client with the same settings that signs with SigV4 (the 7-day kind)."""
+        return _s3_client(self.s3, presign=True)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         bucket, root = split_s3_uri(self.uri)
@@ -286,6 +293,52 @@ class BlobStore(ConfigurableResource):
         if root not in path.parents:
             raise ValueError(f"blob key {key!r} escapes the store's folder")
         return path
+
+
+def _settings_of(s3: S3Resource) -> tuple[object, ...]:
+    return (
+        s3.profile_name,
+        s3.region_name,
+        s3.endpoint_url,
+        s3.use_ssl,
+        s3.verify,
+        s3.aws_access_key_id,
+        s3.aws_secret_access_key,
+        s3.aws_session_token,
+        s3.max_attempts,
+        s3.use_unsigned_session,
+    )
+
+
+_CLIENTS: dict[tuple[object, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _s3_client(s3: S3Resource, *, presign: bool) -> Any:
+    """dagster-aws's client for these settings, built once per process (it costs ~1 s).
+
+    Retries: botocore standard mode, `max_attempts` retries of throttling and 5xx
+    answers with exponential backoff. The pre-signing client has the same settings but
+    signs with SigV4, whose URLs S3 accepts for up to 7 days.
+    """
+    key = (*_settings_of(s3), presign)
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            client = s3.get_client()
+            if presign:
+                client = boto3.session.Session(profile_name=s3.profile_name).client(
+                    "s3",
+                    region_name=s3.region_name,
+                    endpoint_url=s3.endpoint_url,
+                    use_ssl=s3.use_ssl,
+                    verify=s3.verify,
+                    aws_access_key_id=s3.aws_access_key_id,
+                    aws_secret_access_key=s3.aws_secret_access_key,
+                    aws_session_token=s3.aws_session_token,
+                    config=Config(signature_version="s3v4"),
+                )
+            _CLIENTS[key] = client
+        return _CLIENTS[key]
 
 
 def _file_sha256(path: Path) -> str:

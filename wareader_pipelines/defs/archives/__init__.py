@@ -1,0 +1,1 @@
+"""Archives: monthly conversation zips in the blob store, e-mail and webhook notices."""
