@@ -1,0 +1,98 @@
+"""Data-quality checks on the enrichment tables: Great Expectations suites per partition.
+
+Each check is partitioned like its table and reads the same window through the
+warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
+run before downstream assets read bad rows; the others only warn.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.quality import rules
+from wareader_pipelines.quality.expectations import (
+    Expectation,
+    examples_markdown,
+    summary,
+    validate,
+)
+
+CLEANED_MESSAGES_KEYS = "cleaned_messages_keys"
+CLEANED_MESSAGES_VALUES = "cleaned_messages_values"
+MESSAGE_SENTIMENT_KEYS = "message_sentiment_keys"
+# The column message_sentiment is partitioned on.
+SENTIMENT_TIME_COLUMN = "sent_at"
+
+
+def _result(
+    frame: pd.DataFrame,
+    expectations: list[Expectation],
+    *,
+    severity: dg.AssetCheckSeverity,
+    example_columns: list[str],
+) -> dg.AssetCheckResult:
+    validation = validate(frame, expectations, example_columns=example_columns)
+    return dg.AssetCheckResult(
+        passed=validation.passed,
+        severity=severity,
+        metadata={
+            **summary(validation),
+            "examples": dg.MetadataValue.md(examples_markdown(validation)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="cleaned_messages",
+    name=CLEANED_MESSAGES_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Message ids unique; ids, conversation and time present; times inside the day.",
+)
+def cleaned_messages_keys(
+    context: dg.AssetCheckExecutionContext, cleaned_messages: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return _result(
+        cleaned_messages,
+        rules.cleaned_messages_blocking(window.start, window.end),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["message_id", "sent_at"],
+    )
+
+
+@dg.asset_check(
+    asset="cleaned_messages",
+    name=CLEANED_MESSAGES_VALUES,
+    partitions_def=daily_partitions,
+    description=(
+        "Languages are ISO 639-1 codes with confidence in 0..1; counts are not negative; "
+        "warns only."
+    ),
+)
+def cleaned_messages_values(cleaned_messages: pd.DataFrame) -> dg.AssetCheckResult:
+    return _result(
+        cleaned_messages,
+        rules.cleaned_messages_warning(),
+        severity=dg.AssetCheckSeverity.WARN,
+        example_columns=["message_id", "language_method"],
+    )
+
+
+@dg.asset_check(
+    asset="message_sentiment",
+    name=MESSAGE_SENTIMENT_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="One score per message, label positive/neutral/negative, score in -1..1.",
+)
+def message_sentiment_keys(
+    context: dg.AssetCheckExecutionContext, message_sentiment: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return _result(
+        message_sentiment,
+        rules.message_sentiment_blocking(window.start, window.end, SENTIMENT_TIME_COLUMN),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["message_id", "method"],
+    )

@@ -1,0 +1,129 @@
+"""Data-quality checks on the ingestion tables: Great Expectations suites per partition.
+
+Each check is partitioned like its table and reads the same window through the
+warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
+run before downstream assets read bad rows; the others only warn.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.quality import rules
+from wareader_pipelines.quality.expectations import (
+    Expectation,
+    examples_markdown,
+    summary,
+    validate,
+)
+
+RAW_MESSAGES_KEYS = "raw_messages_keys"
+RAW_MESSAGES_VALUES = "raw_messages_values"
+MESSAGE_STATUSES_KEYS = "message_statuses_keys"
+MESSAGE_STATUSES_VALUES = "message_statuses_values"
+QUARANTINE_KEYS = "quarantine_keys"
+
+
+def _result(
+    frame: pd.DataFrame,
+    expectations: list[Expectation],
+    *,
+    severity: dg.AssetCheckSeverity,
+    example_columns: list[str],
+) -> dg.AssetCheckResult:
+    validation = validate(frame, expectations, example_columns=example_columns)
+    return dg.AssetCheckResult(
+        passed=validation.passed,
+        severity=severity,
+        metadata={
+            **summary(validation),
+            "examples": dg.MetadataValue.md(examples_markdown(validation)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset="raw_messages",
+    name=RAW_MESSAGES_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Message ids unique; ids, conversation and time present; times inside the day.",
+)
+def raw_messages_keys(
+    context: dg.AssetCheckExecutionContext, raw_messages: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return _result(
+        raw_messages,
+        rules.raw_messages_blocking(window.start, window.end),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["message_id", "sent_at"],
+    )
+
+
+@dg.asset_check(
+    asset="raw_messages",
+    name=RAW_MESSAGES_VALUES,
+    partitions_def=daily_partitions,
+    description="Message types are the Cloud API's names (or deleted/media); warns only.",
+)
+def raw_messages_values(raw_messages: pd.DataFrame) -> dg.AssetCheckResult:
+    return _result(
+        raw_messages,
+        rules.raw_messages_warning(),
+        severity=dg.AssetCheckSeverity.WARN,
+        example_columns=["message_id", "source_file"],
+    )
+
+
+@dg.asset_check(
+    asset="message_statuses",
+    name=MESSAGE_STATUSES_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="One row per message and status; keys present; times inside the day.",
+)
+def message_statuses_keys(
+    context: dg.AssetCheckExecutionContext, message_statuses: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return _result(
+        message_statuses,
+        rules.message_statuses_blocking(window.start, window.end),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["message_id", "status", "status_at"],
+    )
+
+
+@dg.asset_check(
+    asset="message_statuses",
+    name=MESSAGE_STATUSES_VALUES,
+    partitions_def=daily_partitions,
+    description="Statuses are ones the Cloud API sends; warns only.",
+)
+def message_statuses_values(message_statuses: pd.DataFrame) -> dg.AssetCheckResult:
+    return _result(
+        message_statuses,
+        rules.message_statuses_warning(),
+        severity=dg.AssetCheckSeverity.WARN,
+        example_columns=["message_id", "source_file"],
+    )
+
+
+@dg.asset_check(
+    asset="quarantine",
+    name=QUARANTINE_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Every rejected input names its file and reason, filed inside the day.",
+)
+def quarantine_keys(
+    context: dg.AssetCheckExecutionContext, quarantine: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return _result(
+        quarantine,
+        rules.quarantine_blocking(window.start, window.end),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["source_file", "location"],
+    )

@@ -1,0 +1,156 @@
+"""Which expectations guard which table, split into blocking (correctness) and warning suites.
+
+Blocking suites protect what downstream code and analysts rely on: identities
+are unique, keys are present, rows sit in the partition being written, and the
+numbers marts aggregate (sentiment scores, token counts, archive checksums) are
+in range. A failure stops the run before downstream assets read the bad rows.
+Warning suites flag doubtful values (unknown language codes, unexpected enum
+values, negative counts) that are worth a look but do not make joins wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wareader_pipelines.quality.expectations import (
+    Between,
+    Expectation,
+    InSet,
+    InWindow,
+    Matches,
+    NotNull,
+    Unique,
+    UniqueTogether,
+)
+from wareader_pipelines.quality.languages import ISO_639_1
+
+MESSAGE_TYPES = frozenset(
+    {
+        "text",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "button",
+        "reaction",
+        "system",
+        "unsupported",
+        "deleted",
+        "media",
+    }
+)
+MESSAGE_SOURCES = frozenset({"webhook", "export"})
+STATUSES = frozenset({"sent", "delivered", "read", "failed", "deleted", "played", "warning"})
+SENTIMENT_LABELS = frozenset({"positive", "neutral", "negative"})
+LANGUAGE_METHODS = frozenset(
+    {"detected", "sender_fallback", "conversation_fallback", "undetermined"}
+)
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+def raw_messages_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        Unique("message_id"),
+        NotNull("message_id"),
+        NotNull("conversation_id"),
+        NotNull("sent_at"),
+        InWindow("sent_at", start, end),
+        InSet("source", MESSAGE_SOURCES),
+    ]
+
+
+def raw_messages_warning() -> list[Expectation]:
+    return [NotNull("message_type"), InSet("message_type", MESSAGE_TYPES)]
+
+
+def message_statuses_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        UniqueTogether(("message_id", "status")),
+        NotNull("message_id"),
+        NotNull("status"),
+        NotNull("status_at"),
+        InWindow("status_at", start, end),
+    ]
+
+
+def message_statuses_warning() -> list[Expectation]:
+    return [InSet("status", STATUSES)]
+
+
+def quarantine_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        NotNull("source_file"),
+        NotNull("reason"),
+        NotNull("partition_at"),
+        InWindow("partition_at", start, end),
+    ]
+
+
+def cleaned_messages_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        Unique("message_id"),
+        NotNull("message_id"),
+        NotNull("conversation_id"),
+        NotNull("sent_at"),
+        InWindow("sent_at", start, end),
+    ]
+
+
+def cleaned_messages_warning() -> list[Expectation]:
+    return [
+        InSet("language", ISO_639_1),
+        Between("language_confidence", 0, 1),
+        InSet("language_method", LANGUAGE_METHODS),
+        Between("word_count", 0, None),
+        Between("emoji_count", 0, None),
+        Between("char_count", 0, None),
+    ]
+
+
+def message_sentiment_blocking(
+    start: datetime, end: datetime, time_column: str
+) -> list[Expectation]:
+    return [
+        Unique("message_id"),
+        NotNull("message_id"),
+        NotNull("label"),
+        InSet("label", SENTIMENT_LABELS),
+        NotNull("score"),
+        Between("score", -1, 1),
+        InWindow(time_column, start, end),
+    ]
+
+
+def conversation_summaries_blocking(
+    start: datetime, end: datetime, time_column: str
+) -> list[Expectation]:
+    return [
+        UniqueTogether(("conversation_id", time_column)),
+        NotNull("conversation_id"),
+        NotNull(time_column),
+        InWindow(time_column, start, end),
+        Between("input_tokens", 0, None),
+        Between("output_tokens", 0, None),
+        Between("cost_usd", 0, None),
+    ]
+
+
+def conversation_summaries_warning() -> list[Expectation]:
+    return [NotNull("summary"), Between("message_count", 1, None)]
+
+
+def conversation_archives_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        UniqueTogether(("conversation_id", "period")),
+        NotNull("conversation_id"),
+        NotNull("period_start"),
+        InWindow("period_start", start, end),
+        NotNull("uri"),
+        NotNull("sha256"),
+        Matches("sha256", SHA256_HEX),
+        Between("bytes", 1, None),
+    ]
