@@ -15,94 +15,90 @@ DIRECTION_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\
 """Invisible bidi controls that exports put at line starts, before markers and around numbers."""
 
 # Android "without media" placeholders: the whole body is one of these.
-MEDIA_OMITTED: dict[str, str] = {
-    key.casefold(): kind
-    for key, kind in {
-        "<Media omitted>": "media",
-        "<Multimedia omitido>": "media",
-        "<Multimedia omitida>": "media",
-        "<Medien ausgeschlossen>": "media",
-        "<Mídia oculta>": "media",
-        "<Arquivo de mídia oculto>": "media",
-        "<Multimédia omitido>": "media",
-        "<Médias omis>": "media",
-        "<Média omis>": "media",
-        "<Media omessi>": "media",
-        "<Media weggelaten>": "media",
-        "<Medya dahil edilmedi>": "media",
-        "<Sticker omitted>": "sticker",
-        "<Image omitted>": "image",
-        "<Video omitted>": "video",
-        "<Audio omitted>": "audio",
-        "<Document omitted>": "document",
-        "<GIF omitted>": "video",
-        "<Sticker omitido>": "sticker",
-        "<Sticker weggelassen>": "sticker",
-    }.items()
+_MEDIA_OMITTED_PHRASES: dict[str, str] = {
+    "<Media omitted>": "media",
+    "<Multimedia omitido>": "media",
+    "<Multimedia omitida>": "media",
+    "<Medien ausgeschlossen>": "media",
+    "<Mídia oculta>": "media",
+    "<Arquivo de mídia oculto>": "media",
+    "<Multimédia omitido>": "media",
+    "<Médias omis>": "media",
+    "<Média omis>": "media",
+    "<Media omessi>": "media",
+    "<Media weggelaten>": "media",
+    "<Medya dahil edilmedi>": "media",
+    "<Sticker omitted>": "sticker",
+    "<Image omitted>": "image",
+    "<Video omitted>": "video",
+    "<Audio omitted>": "audio",
+    "<Document omitted>": "document",
+    "<GIF omitted>": "video",
+    "<Sticker omitido>": "sticker",
+    "<Sticker weggelassen>": "sticker",
 }
+MEDIA_OMITTED = {key.casefold(): kind for key, kind in _MEDIA_OMITTED_PHRASES.items()}
 
 # iOS "without media" placeholders: the (first line of the) body is one of these.
-IOS_OMITTED: dict[str, str] = {
-    key.casefold(): kind
-    for key, kind in {
-        # en
-        "image omitted": "image",
-        "video omitted": "video",
-        "audio omitted": "audio",
-        "sticker omitted": "sticker",
-        "GIF omitted": "video",
-        "document omitted": "document",
-        "Contact card omitted": "contacts",
-        # es
-        "imagen omitida": "image",
-        "video omitido": "video",
-        "audio omitido": "audio",
-        "sticker omitido": "sticker",
-        "GIF omitido": "video",
-        "documento omitido": "document",
-        "tarjeta de contacto omitida": "contacts",
-        # de
-        "Bild weggelassen": "image",
-        "Video weggelassen": "video",
-        "Audio weggelassen": "audio",
-        "Sticker weggelassen": "sticker",
-        "GIF weggelassen": "video",
-        "Dokument weggelassen": "document",
-        "Kontaktkarte ausgelassen": "contacts",
-        # pt
-        "imagem ocultada": "image",
-        "vídeo omitido": "video",
-        "vídeo ocultado": "video",
-        "áudio ocultado": "audio",
-        "áudio omitido": "audio",
-        "figurinha omitida": "sticker",
-        "GIF omitido.": "video",
-        "documento ocultado": "document",
-        "cartão de contato omitido": "contacts",
-        # fr
-        "image absente": "image",
-        "vidéo absente": "video",
-        "audio omis": "audio",
-        "autocollant omis": "sticker",
-        "GIF retiré": "video",
-        "document omis": "document",
-        "fiche contact omise": "contacts",
-        # it
-        "immagine omessa": "image",
-        "video omesso": "video",
-        "audio omesso": "audio",
-        "sticker omesso": "sticker",
-        "GIF omessa": "video",
-        "documento omesso": "document",
-        "scheda contatto omessa": "contacts",
-        # nl
-        "afbeelding weggelaten": "image",
-        "video weggelaten": "video",
-        "audio weggelaten": "audio",
-        "sticker weggelaten": "sticker",
-        "document weggelaten": "document",
-    }.items()
+_IOS_OMITTED_PHRASES: dict[str, str] = {
+    # en
+    "image omitted": "image",
+    "video omitted": "video",
+    "audio omitted": "audio",
+    "sticker omitted": "sticker",
+    "GIF omitted": "video",
+    "document omitted": "document",
+    "Contact card omitted": "contacts",
+    # es
+    "imagen omitida": "image",
+    "video omitido": "video",
+    "audio omitido": "audio",
+    "sticker omitido": "sticker",
+    "GIF omitido": "video",
+    "documento omitido": "document",
+    "tarjeta de contacto omitida": "contacts",
+    # de
+    "Bild weggelassen": "image",
+    "Video weggelassen": "video",
+    "Audio weggelassen": "audio",
+    "Sticker weggelassen": "sticker",
+    "GIF weggelassen": "video",
+    "Dokument weggelassen": "document",
+    "Kontaktkarte ausgelassen": "contacts",
+    # pt
+    "imagem ocultada": "image",
+    "vídeo omitido": "video",
+    "vídeo ocultado": "video",
+    "áudio ocultado": "audio",
+    "áudio omitido": "audio",
+    "figurinha omitida": "sticker",
+    "GIF omitido.": "video",
+    "documento ocultado": "document",
+    "cartão de contato omitido": "contacts",
+    # fr
+    "image absente": "image",
+    "vidéo absente": "video",
+    "audio omis": "audio",
+    "autocollant omis": "sticker",
+    "GIF retiré": "video",
+    "document omis": "document",
+    "fiche contact omise": "contacts",
+    # it
+    "immagine omessa": "image",
+    "video omesso": "video",
+    "audio omesso": "audio",
+    "sticker omesso": "sticker",
+    "GIF omessa": "video",
+    "documento omesso": "document",
+    "scheda contatto omessa": "contacts",
+    # nl
+    "afbeelding weggelaten": "image",
+    "video weggelaten": "video",
+    "audio weggelaten": "audio",
+    "sticker weggelaten": "sticker",
+    "document weggelaten": "document",
 }
+IOS_OMITTED = {key.casefold(): kind for key, kind in _IOS_OMITTED_PHRASES.items()}
 IOS_DOCUMENT_OMITTED = tuple(k for k, v in IOS_OMITTED.items() if v == "document")
 """iOS writes `Budget.pdf • 2 pages ‎document omitted`: these end such a line."""
 
@@ -121,30 +117,49 @@ ATTACHED = re.compile(
     re.IGNORECASE,
 )
 
-DELETED: frozenset[str] = frozenset(
-    s.casefold()
-    for s in (
-        "This message was deleted",
-        "You deleted this message",
-        "Se eliminó este mensaje",
-        "Eliminaste este mensaje",
-        "Este mensaje fue eliminado",
-        "Diese Nachricht wurde gelöscht",
-        "Du hast diese Nachricht gelöscht",
-        "Esta mensagem foi apagada",
-        "Mensagem apagada",
-        "Você apagou esta mensagem",
-        "Apagaste esta mensagem",
-        "Ce message a été supprimé",
-        "Vous avez supprimé ce message",
-        "Questo messaggio è stato eliminato",
-        "Hai eliminato questo messaggio",
-        "Dit bericht is verwijderd",
-        "Je hebt dit bericht verwijderd",
-        "Bu mesaj silindi",
-        "Bu mesajı sildiniz",
-    )
+_DELETED_PHRASES = (
+    "This message was deleted",
+    "You deleted this message",
+    "Se eliminó este mensaje",
+    "Eliminaste este mensaje",
+    "Este mensaje fue eliminado",
+    "Diese Nachricht wurde gelöscht",
+    "Du hast diese Nachricht gelöscht",
+    "Esta mensagem foi apagada",
+    "Mensagem apagada",
+    "Você apagou esta mensagem",
+    "Apagaste esta mensagem",
+    "Ce message a été supprimé",
+    "Vous avez supprimé ce message",
+    "Questo messaggio è stato eliminato",
+    "Hai eliminato questo messaggio",
+    "Dit bericht is verwijderd",
+    "Je hebt dit bericht verwijderd",
+    "Bu mesaj silindi",
+    "Bu mesajı sildiniz",
 )
+
+DELETED: frozenset[str] = frozenset(phrase.casefold() for phrase in _DELETED_PHRASES)
+
+
+def _written_forms(phrase: str) -> set[str]:
+    """The ways a phone writes a marker line: as is or capitalized, with or without a final
+    period, with or without a leading direction mark."""
+    bases = {phrase, phrase[:1].upper() + phrase[1:], phrase[:1].lower() + phrase[1:]}
+    return {mark + base + end for base in bases for end in ("", ".") for mark in ("", "\u200e")}
+
+
+EXACT: dict[str, str] = {
+    form: kind
+    for table in (
+        {phrase: "deleted" for phrase in _DELETED_PHRASES},
+        _IOS_OMITTED_PHRASES,
+        _MEDIA_OMITTED_PHRASES,
+    )
+    for phrase, kind in table.items()
+    for form in _written_forms(phrase)
+}
+"""Every marker line exactly as written → message type: one dict lookup per message."""
 
 # Appended to an edited message's last line, after a space or a direction mark.
 EDITED = re.compile(
@@ -154,6 +169,17 @@ EDITED = re.compile(
     r"|Dit bericht is bewerkt\.?|Bu mesaj düzenlendi\.?)>$",
     re.IGNORECASE,
 )
+
+NOTICE_PREFIXES = (
+    "Messages",
+    "Los mensajes",
+    "Nachrichten",
+    "As mensagens",
+    "Les messages",
+    "I messaggi",
+    "Berichten",
+)
+"""How every NOTICE starts: a cheap test before the regex."""
 
 # Notices that are never a person's message, even when a name stands before them.
 NOTICE = re.compile(
