@@ -143,7 +143,7 @@ def test_s3_gives_up_after_its_attempts(moto_server: MotoServer, flaky_s3: Flaky
         uri=f"s3://{bucket}",
         s3=moto_server.s3_resource(endpoint_url=flaky_s3.endpoint_url, max_attempts=2),
     )
-    with pytest.raises(Exception, match="500|InternalError|ServiceUnavailable"):
+    with pytest.raises(Exception, match=r"500|InternalError|ServiceUnavailable"):
         store.put_bytes("k.zip", b"bytes", content_type=ZIP, metadata={})
     assert flaky_s3.count("PUT") == 3  # the first try and max_attempts retries (botocore)
 
