@@ -6,7 +6,10 @@ wa_id or sender name leaves this module in a column of its own; `text_redacted` 
 masks phone numbers, e-mails and URLs written in the messages (`text_clean` is the
 normalized body as the person wrote it).
 
-Built over plain Python lists, not per-row pandas `.apply`: about 3x faster at 100k rows.
+Built over plain Python lists, not per-row pandas `.apply`. Throughput on a synthetic
+100k-row frame (six languages, 35% one-word replies, emoji, URLs, phone numbers, media and
+system rows): ~14,000 messages/s of CPU time on one core of a loaded 2-core machine, of
+which language detection takes ~45%, tokenizing ~23%, redaction ~12%.
 """
 
 from __future__ import annotations

