@@ -1,0 +1,20 @@
+-- One row per message, analyst columns only: no phone numbers, no names, no raw text.
+select
+    cleaned.message_id,
+    cleaned.conversation_id,
+    cleaned.sender_id,
+    cleaned.sent_at,
+    cast(cleaned.sent_at at time zone 'UTC' as date) as sent_date,
+    cleaned.message_type,
+    raw.source,
+    cleaned.language,
+    cleaned.language_confidence,
+    coalesce(cleaned.is_media, false) as is_media,
+    coalesce(cleaned.is_system, false) as is_system,
+    coalesce(cleaned.is_edited, false) as is_edited,
+    cleaned.reply_to_id,
+    cleaned.word_count,
+    cleaned.emoji_count
+from {{ source('wareader', 'cleaned_messages') }} as cleaned
+left join {{ source('wareader', 'raw_messages') }} as raw
+    on raw.message_id = cleaned.message_id
