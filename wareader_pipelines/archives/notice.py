@@ -90,7 +90,7 @@ class ExportNotice:
         message["From"] = sender
         message["To"] = ", ".join(recipients)
         message["Date"] = format_datetime(sent_at.astimezone(UTC))
-        message["Message-ID"] = make_msgid(idstring=self.sha256[:16], domain=domain)
+        message["Message-ID"] = make_msgid(domain=domain)
         message["X-Wareader-Archive"] = self.uri
         message.set_content(self.text_body())
         message.add_alternative(self.html_body(), subtype="html")

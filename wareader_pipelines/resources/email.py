@@ -108,7 +108,7 @@ class EmailNotifier(ConfigurableResource):
         elif self.backend == "smtp":
             location = self._send_smtp(message)
         elif self.backend == "ses":
-            location = self._send_ses(message, recipients)
+            location = self._send_ses(notice, recipients)
         elif self.backend == "sendgrid":
             location = self._send_sendgrid(notice, recipients)
         else:  # pragma: no cover - pydantic refuses other values
@@ -144,7 +144,7 @@ class EmailNotifier(ConfigurableResource):
             raise EmailDeliveryError(f"SMTP server refused {len(refused)} recipients")
         return f"smtp://{self.smtp_host}:{self.smtp_port}"
 
-    def _send_ses(self, message: EmailMessage, recipients: list[str]) -> str:
+    def _send_ses(self, notice: ExportNotice, recipients: list[str]) -> str:
         client = boto3.client(
             "sesv2",
             region_name=self.ses_region,
@@ -155,10 +155,19 @@ class EmailNotifier(ConfigurableResource):
                 read_timeout=self.timeout_seconds,
             ),
         )
+        # Simple content: SES builds the MIME itself (text and HTML alternatives).
         response = client.send_email(
-            FromEmailAddress=parseaddr(self.sender)[1],
+            FromEmailAddress=self.sender,
             Destination={"ToAddresses": recipients},
-            Content={"Raw": {"Data": message.as_bytes(policy=SMTP)}},
+            Content={
+                "Simple": {
+                    "Subject": {"Data": notice.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": notice.text_body(), "Charset": "UTF-8"},
+                        "Html": {"Data": notice.html_body(), "Charset": "UTF-8"},
+                    },
+                }
+            },
         )
         return f"ses:{response['MessageId']}"
 
