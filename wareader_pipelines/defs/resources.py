@@ -12,7 +12,9 @@ from pathlib import Path
 
 from dagster import Definitions, EnvVar, definitions
 from dagster_aws.s3 import S3Resource
+from dagster_dbt import DbtCliResource
 
+from wareader_pipelines.defs.analytics.project import dbt_project
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
@@ -41,6 +43,8 @@ def resources() -> Definitions:
         resources={
             "io_manager": WarehouseIOManager(url=warehouse_url),
             "warehouse": Warehouse(url=warehouse_url),
+            # dbt reads the same WAREADER_WAREHOUSE_URL (and PG* variables) in dbt/profiles.yml
+            "dbt": DbtCliResource(project_dir=dbt_project),
             "landing_zone": LandingZone(
                 uri=from_env("WAREADER_LANDING_URI", str(root / "landing")), s3=s3
             ),

@@ -1,0 +1,74 @@
+"""The analysts' layer: dbt models as Dagster assets downstream of the Python tables.
+
+Incremental marts (fct_messages, daily_conversation_metrics) are partitioned by
+UTC day like the tables they read: a partition or range passes its window to dbt
+as `min_sent_at` / `max_sent_at`, and the models rebuild exactly those days. The
+staging views and the dimension tables are unpartitioned and rebuilt whole. dbt
+tests appear as asset checks on the models they test.
+"""
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from wareader_pipelines.defs.analytics.project import dbt_project
+from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+
+GROUP = "analytics"
+INCREMENTAL = "config.materialized:incremental"
+
+# The nightly sync refreshes yesterday's partition, then the marts: a day and a bit between
+# materializations is normal, more than 30 hours means a nightly run was missed.
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
+)
+
+
+class WareaderDbtTranslator(DagsterDbtTranslator):
+    """dbt models in the `analytics` group, owned by the team; marts fresh after each nightly sync."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not unique_id.startswith("model."):
+            return spec  # sources keep the Python assets' keys from their `meta.dagster`
+        spec = spec.replace_attributes(group_name=GROUP, owners=["team:wareader"])
+        if manifest["nodes"][unique_id]["config"].get("materialized") == "view":
+            return spec  # a view is as fresh as the tables under it
+        return spec.replace_attributes(freshness_policy=NIGHTLY_FRESHNESS)
+
+
+TRANSLATOR = WareaderDbtTranslator()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=INCREMENTAL,
+    partitions_def=daily_partitions,
+    backfill_policy=DAILY_BACKFILL_POLICY,
+    dagster_dbt_translator=TRANSLATOR,
+    name="analytics_daily_marts",
+)
+def analytics_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Builds and tests the incremental marts for the run's days, and only those."""
+    window = context.partition_time_window
+    window_vars = {"min_sent_at": window.start.isoformat(), "max_sent_at": window.end.isoformat()}
+    yield from dbt.cli(["build", "--vars", json.dumps(window_vars)], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=INCREMENTAL,
+    dagster_dbt_translator=TRANSLATOR,
+    name="analytics_models",
+)
+def analytics_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """Builds and tests the staging views and the dimension tables over all history."""
+    yield from dbt.cli(["build"], context=context).stream()
