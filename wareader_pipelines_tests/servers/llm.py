@@ -178,6 +178,7 @@ def answer_text(system: str, user: str) -> str:
             else:
                 label, score = "neutral", 0.0
             results.append({"id": message["id"], "label": label, "score": score})
+        results.reverse()  # ids, not positions, must carry the mapping
         return json.dumps({"results": results})
     language = "en"
     found = re.search(r"action items in ([A-Za-z]+)\.", user)
