@@ -1,0 +1,222 @@
+"""conversation_archives materialized with real local resources: DuckDB, a folder or moto S3,
+the outbox, and a webhook receiver."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from wareader_pipelines import tables
+from wareader_pipelines.defs.archives.assets import conversation_archives
+from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.resources.blob_store import BlobStore
+from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
+from wareader_pipelines.resources.email import EmailNotifier
+from wareader_pipelines.resources.export_webhooks import ExportWebhooks
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.warehouse import DEFAULT_SCHEMA, Warehouse, WarehouseIOManager
+from wareader_pipelines_tests.archives.frames import raw_messages, summaries
+from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer
+from wareader_pipelines_tests.servers.http_recorder import HttpRecorder
+
+MAY = "2024-05-01"
+RAW_SPEC = dg.AssetSpec(
+    "raw_messages",
+    partitions_def=daily_partitions,
+    metadata={"dagster/column_schema": tables.RAW_MESSAGES, "partition_expr": "sent_at"},
+)
+SUMMARIES_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn(name, type_)
+        for name, type_ in [
+            ("conversation_id", "text"),
+            ("day", "date"),
+            ("day_start", "timestamptz"),
+            ("summary", "text"),
+            ("topics", "text"),
+            ("action_items", "text"),
+            ("message_count", "integer"),
+            ("provider", "text"),
+            ("model", "text"),
+            ("prompt_version", "text"),
+        ]
+    ]
+)
+
+
+def _warehouse_with(path: Path, messages: pd.DataFrame, day_summaries: pd.DataFrame | None) -> str:
+    backend = DuckDBBackend(str(path), schema=DEFAULT_SCHEMA)
+    backend.replace_rows("raw_messages", tables.RAW_MESSAGES, messages, None)
+    if day_summaries is not None:
+        backend.replace_rows("conversation_summaries", SUMMARIES_SCHEMA, day_summaries, None)
+    return str(path)
+
+
+def _resources(url: str, blob_store: BlobStore, outbox: Path, **overrides: object) -> dict:
+    return {
+        "io_manager": WarehouseIOManager(url=url),
+        "warehouse": Warehouse(url=url),
+        "blob_store": blob_store,
+        "email": EmailNotifier(outbox_dir=str(outbox), default_recipients="ana@example.org"),
+        "export_webhooks": ExportWebhooks(),
+        "settings": PipelineSettings(pseudonym_key="k", cache_dir=str(outbox.parent / "cache")),
+    } | overrides
+
+
+def _run(resources: dict, config: dict | None = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [RAW_SPEC, conversation_archives],
+        partition_key=MAY,
+        resources=resources,
+        run_config={"ops": {"conversation_archives": {"config": config}}} if config else None,
+    )
+
+
+def _table(url: str) -> pd.DataFrame:
+    return Warehouse(url=url).query(
+        "SELECT * FROM {schema}.conversation_archives ORDER BY conversation_id"
+    )
+
+
+def test_month_archived_once_then_unchanged_rebuild_sends_nothing(tmp_path: Path) -> None:
+    messages = pd.concat([raw_messages("conv-1"), raw_messages("conv-2")], ignore_index=True)
+    messages["message_id"] = messages["message_id"] + "-" + messages["conversation_id"]
+    url = _warehouse_with(tmp_path / "w.duckdb", messages, summaries("conv-1"))
+    outbox = tmp_path / "outbox"
+    resources = _resources(url, BlobStore(uri=str(tmp_path / "archives")), outbox)
+
+    first = _run(resources)
+    assert first.success
+    table = _table(url)
+    assert list(table["conversation_id"]) == ["conv-1", "conv-2"]
+    assert list(table["summary_count"]) == [2, 0]  # conv-2 has no summaries: built anyway
+    assert list(table["message_count"]) == [4, 4] and table["uploaded"].all()
+    assert table["notified_at"].notna().all() and table["download_url_expires_at"].notna().all()
+    assert (table["email_status"] == "sent to 1 via outbox").all()
+    zip_path = tmp_path / "archives" / "archives" / "conv-1" / "2024-05.zip"
+    assert table.loc[0, "uri"] == zip_path.resolve().as_uri()
+    with zipfile.ZipFile(io.BytesIO(zip_path.read_bytes())) as archive:
+        assert "summaries.md" in archive.namelist()
+        assert json.loads(archive.read("manifest.json"))["period"]["month"] == "2024-05"
+    emails = sorted(outbox.glob("*.eml"))
+    assert len(emails) == 2
+    notice = message_from_bytes(emails[0].read_bytes(), policy=policy.default)
+    assert "file://" in notice.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    metadata = first.asset_materializations_for_node("conversation_archives")[0].metadata
+    assert metadata["uploaded"].value == 2 and metadata["notices_sent"].value == 2
+
+    second = _run(resources)
+    assert second.success
+    again = _table(url)
+    assert list(again["sha256"]) == list(table["sha256"])
+    assert not again["uploaded"].any()
+    assert list(again["notified_at"]) == list(table["notified_at"])
+    assert list(again["built_at"]) == list(table["built_at"])
+    assert len(list(outbox.glob("*.eml"))) == 2  # nothing sent again
+    metadata = second.asset_materializations_for_node("conversation_archives")[0].metadata
+    assert metadata["unchanged"].value == 2 and metadata["notices_sent"].value == 0
+
+    changed = messages.copy()
+    changed.loc[changed["message_id"] == "m3-conv-2", "text"] = "new words"
+    _warehouse_with(tmp_path / "w.duckdb", changed, summaries("conv-1"))
+    assert _run(resources).success
+    third = _table(url)
+    assert list(third["uploaded"]) == [False, True]
+    assert third.loc[1, "sha256"] != table.loc[1, "sha256"]
+    assert len(list(outbox.glob("*.eml"))) == 3
+
+
+def test_no_recipient_means_no_email_and_a_line_in_the_metadata(tmp_path: Path) -> None:
+    url = _warehouse_with(tmp_path / "w.duckdb", raw_messages(), None)
+    outbox = tmp_path / "outbox"
+    resources = _resources(
+        url,
+        BlobStore(uri=str(tmp_path / "archives")),
+        outbox,
+        email=EmailNotifier(outbox_dir=str(outbox)),
+    )
+
+    result = _run(resources, {"allow_phone_numbers": True})
+
+    assert result.success and not outbox.exists()
+    metadata = result.asset_materializations_for_node("conversation_archives")[0].metadata
+    assert metadata["email_notes"].value == ["conv-1 2024-05: no recipient configured"]
+    row = _table(url).iloc[0]
+    assert row["email_status"] == "no recipient configured" and pd.isna(row["notified_at"])
+    assert row["phone_numbers"] == "included"
+
+
+def test_on_s3_with_a_webhook_unchanged_rebuild_uploads_and_sends_nothing(
+    tmp_path: Path, moto_server: MotoServer, flaky_s3: FlakyProxy, http_recorder: HttpRecorder
+) -> None:
+    bucket = moto_server.new_bucket()
+    url = _warehouse_with(tmp_path / "w.duckdb", raw_messages(), summaries())
+    store = BlobStore(
+        uri=f"s3://{bucket}/exports",
+        s3=moto_server.s3_resource(endpoint_url=flaky_s3.endpoint_url),
+    )
+    hooks = ExportWebhooks(urls=[http_recorder.url("/hook")], signing_secret="s")
+    resources = _resources(url, store, tmp_path / "outbox", export_webhooks=hooks)
+
+    assert _run(resources).success
+    puts_after_first = flaky_s3.count("PUT")
+    assert _run(resources).success
+
+    assert flaky_s3.count("PUT") == puts_after_first  # no object (and no rule) written again
+    [request] = http_recorder.requests
+    event = request.json()
+    assert event["type"] == "export.completed"
+    key = "exports/archives/conv-1/2024-05.zip"
+    assert event["data"]["uri"] == f"s3://{bucket}/{key}"
+    head = moto_server.client().head_object(Bucket=bucket, Key=key)
+    assert head["Metadata"]["sha256"] == event["data"]["sha256"]
+    assert head["Metadata"]["conversation"] == "conv-1" and head["Metadata"]["period"] == "2024-05"
+    assert head["ServerSideEncryption"] == "AES256"
+    rules = moto_server.client().get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["ID"] for r in rules] == ["wareader-archives-exports"]
+
+
+def test_a_failing_webhook_receiver_does_not_fail_the_archive(
+    tmp_path: Path, http_recorder: HttpRecorder
+) -> None:
+    http_recorder.default_status = 503
+    url = _warehouse_with(tmp_path / "w.duckdb", raw_messages(), None)
+    hooks = ExportWebhooks(
+        urls=[http_recorder.url("/hook")],
+        signing_secret="s",
+        max_attempts=2,
+        backoff_base_seconds=0.01,
+    )
+    resources = _resources(
+        url, BlobStore(uri=str(tmp_path / "archives")), tmp_path / "outbox", export_webhooks=hooks
+    )
+
+    result = _run(resources)
+
+    assert result.success
+    metadata = result.asset_materializations_for_node("conversation_archives")[0].metadata
+    assert metadata["failed_webhooks"].value == [f"{http_recorder.url('/hook')}: HTTP 503"]
+    row = _table(url).iloc[0]
+    assert row["webhook_status"].startswith("delivered 0/1; failed:")
+    assert pd.notna(row["notified_at"])  # the e-mail went out
+    assert len(http_recorder.requests) == 2
+
+
+def test_a_month_without_messages_gives_no_rows(tmp_path: Path) -> None:
+    url = _warehouse_with(tmp_path / "w.duckdb", raw_messages().iloc[0:0], None)
+    resources = _resources(url, BlobStore(uri=str(tmp_path / "a")), tmp_path / "outbox")
+    assert _run(resources).success
+    assert _table(url).empty and not (tmp_path / "a").exists()
+
+
+def test_archive_automation_is_not_limited_to_the_latest_month() -> None:
+    condition = conversation_archives.automation_conditions_by_key[
+        dg.AssetKey("conversation_archives")
+    ]
+    assert condition is not None and "day" in (condition.get_label() or "")
