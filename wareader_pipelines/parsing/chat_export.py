@@ -287,9 +287,8 @@ def parse_export(
             for media_file in media_files:
                 media.setdefault(media_file.name, media_file)
             if _TITLE.match(_stem_of(name)) is None and _TITLE.match(_stem_of(chat_name)):
-                title = conversation_title_of(
-                    chat_name
-                )  # "export.zip" holding "WhatsApp Chat with Ana.txt"
+                # "export.zip" holding "WhatsApp Chat with Ana.txt": the member names the chat
+                title = conversation_title_of(chat_name)
         else:
             chat_bytes = data
         text = _decoded(chat_bytes)
