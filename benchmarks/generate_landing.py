@@ -181,6 +181,7 @@ class GeneratedLanding:
     bytes_written: int = 0
     languages: Counter[str] = field(default_factory=Counter)  # messages per language
     formats: Counter[str] = field(default_factory=Counter)  # export messages per layout
+    export_layouts: dict[str, str] = field(default_factory=dict)  # landing key -> layout name
     features: Counter[str] = field(default_factory=Counter)  # see `_Writer` for the keys
 
     @property
@@ -209,6 +210,7 @@ class GeneratedLanding:
             "bytes_written": self.bytes_written,
             "languages": dict(sorted(self.languages.items())),
             "formats": dict(sorted(self.formats.items())),
+            "export_layouts": dict(sorted(self.export_layouts.items())),
             "features": dict(sorted(self.features.items())),
         }
 
@@ -482,9 +484,12 @@ class _ExportGenerator:
         features["system"] += min(len(opening), len(times))
         newline = "\r\n" if ios else "\n"
         text = (newline.join(lines) + newline).encode("utf-8")
-        stem = f"{locale.title_prefix} {chat.title}"
+        # iOS names the file "WhatsApp Chat - <title>" whatever the phone's language.
+        stem = f"WhatsApp Chat - {chat.title}" if ios else f"{locale.title_prefix} {chat.title}"
+        key = f"{EXPORT_PREFIX}{stem}.{'zip' if chat.zipped else 'txt'}"
+        result.export_layouts[key] = layout.name
         if not chat.zipped:
-            self.writer.write(f"{EXPORT_PREFIX}{stem}.txt", text)
+            self.writer.write(key, text)
             return
         buffer = io.BytesIO()
         stamp = (2025, 1, 2, 8, 0, 0)
@@ -493,7 +498,7 @@ class _ExportGenerator:
             archive.writestr(zipfile.ZipInfo(member, stamp), text, zipfile.ZIP_DEFLATED)
             for name, data in media.items():
                 archive.writestr(zipfile.ZipInfo(name, stamp), data, zipfile.ZIP_STORED)
-        self.writer.write(f"{EXPORT_PREFIX}{stem}.zip", buffer.getvalue())
+        self.writer.write(key, buffer.getvalue())
 
     def _system_line(self, chat: _Chat, head: str, text: str) -> str:
         """Android writes system lines without an author; iOS under the chat's name, after a mark."""
@@ -541,7 +546,6 @@ class _ExportGenerator:
             }[kind]
             name = f"{number:08d}-{tag}-{moment:%Y-%m-%d-%H-%M-%S}.{extension}"
             line = f"{_LRM}<{locale.ios_attached}: {name}>"
-            line = f"{caption}\n{line}" if caption else line  # iOS puts a caption first
         else:
             tag, extension = {
                 "image": ("IMG", "jpg"),
@@ -551,9 +555,8 @@ class _ExportGenerator:
             }[kind]
             name = f"{tag}-{moment:%Y%m%d}-WA{number:04d}.{extension}"
             line = f"{_LRM}{name} ({locale.file_attached})"
-            line = f"{line}\n{caption}" if caption else line  # Android puts it after
         media[name] = rng.randbytes(rng.randint(64, 1024))
-        return line
+        return f"{line}\n{caption}" if caption else line  # the caption follows the file
 
 
 def _sentence(phrase: str) -> str:
@@ -643,7 +646,7 @@ class _WebhookGenerator:
         locale = LOCALES[LANGUAGES[index % len(LANGUAGES)]]
         name = f"{rng.choice(locale.first_names)} {rng.choice(locale.last_names)}"
         business = BUSINESSES[index % len(BUSINESSES)]
-        if rng.random() < 0.03:  # newer payloads hide the phone number behind a user id
+        if index % 30 == 3:  # newer payloads hide the phone number behind a user id
             self.result.features["user_id_customers"] += 1
             user_id = f"{locale.code.upper()}.{rng.randrange(10**17, 10**18)}"
             return _Customer(locale, None, user_id, name, business)

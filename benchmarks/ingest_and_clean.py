@@ -1,0 +1,324 @@
+"""Benchmark: ingestion plus cleaning of a generated landing zone, at several sizes.
+
+For each size the landing zone is generated first (not timed; reused from `--workdir`
+when it is already there), then ONE fresh Python process per size runs, on a cold
+parsed-export cache:
+
+1. parse  `read_landing_window` over the whole generated range (webhook bodies and
+          chat exports → raw_messages, message_statuses, quarantine, deduplicated);
+2. setup  the language detector and spaCy's tokenizers, loaded once per process
+          (a fixed cost, shown apart so that projections to other sizes are fair);
+   clean  `clean_messages` (pseudonyms, normalization, PII masking, language, counts);
+          of which "language detection" is the time spent inside the detector's
+          `detect_batch`, measured in place by wrapping the detector (clean_messages
+          does not report it itself);
+3. write  `DuckDBBackend.replace_rows` of raw_messages, message_statuses, quarantine
+          and cleaned_messages into a fresh DuckDB file.
+
+It prints messages per second, wall time per stage and peak RSS (the child's
+`ru_maxrss`, so imports and all stages count), and compares against the baselines it
+names: the target (1M messages in 180 s on 2 cores, peak memory under 3 GiB) and the
+peer parsers measured in /work/shared/STACK.md (whatstk 54.6k msg/s, chat-miner
+27.0-29.6k msg/s, parsing one export file only: compare them with our parse stage).
+
+    python -m benchmarks.ingest_and_clean --sizes 10000,100000,1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+TARGET_MESSAGES = 1_000_000
+TARGET_SECONDS = 180.0
+TARGET_PEAK_MIB = 3 * 1024
+PEERS_PARSE_MSG_PER_S = {"whatstk 0.9.1": 54_600, "chat-miner 0.6.0": 29_600}
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+# The generator's languages and spaCy's multi-language fallback: loaded before cleaning.
+WARM_LANGUAGES: list[str | None] = ["en", "es", "pt", "de", "fr", "it", None]
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TimedDetector:
+    """Wraps a language detector and adds up the wall time spent in its `detect_batch`."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name: str = inner.name
+        self.seconds = 0.0
+        self.texts = 0
+
+    def detect_batch(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        started = time.perf_counter()
+        try:
+            return self.inner.detect_batch(texts)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.texts += len(texts)
+
+
+def run_pipeline(
+    landing: Path,
+    start: datetime,
+    end: datetime,
+    work: Path,
+    *,
+    detector_name: str | None = None,
+    languages: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Run parse → clean → write once over `landing` for [start, end); return the measurements.
+
+    `work` receives the parsed-export cache (must be empty for a cold run) and the DuckDB
+    file. Meant to run in a fresh process, so that the peak RSS belongs to this run.
+    """
+    imports_started = time.perf_counter()
+    from wareader_pipelines import tables
+    from wareader_pipelines.ingestion import read_landing_window
+    from wareader_pipelines.nlp.cleaning import clean_messages
+    from wareader_pipelines.nlp.language import language_detector
+    from wareader_pipelines.nlp.text import Tokenizers
+    from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
+    from wareader_pipelines.resources.landing_zone import LandingZone
+    from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+    from wareader_pipelines.resources.warehouse import TimeWindowFilter
+
+    imports_seconds = time.perf_counter() - imports_started
+    settings = PipelineSettings(
+        pseudonym_key="benchmark-key",
+        cache_dir=str(work / "cache"),
+        languages=list(languages),
+        **({"language_detector": detector_name} if detector_name else {}),
+    )
+    zone = LandingZone(uri=str(landing))
+
+    started = time.perf_counter()
+    window = read_landing_window(zone, start, end, settings=settings)
+    parsed = time.perf_counter()
+    rss_after_parse = _peak_rss_mib()
+
+    # One-time costs every run process pays, whatever its size: the language model, and
+    # spaCy's tokenizers (importing spacy.lang.fr alone compiles regexes for seconds).
+    detector = TimedDetector(
+        language_detector(settings.language_detector, settings.languages or None)
+    )
+    tokenizers = Tokenizers()
+    tokenizers.word_counts(["warm up"] * len(WARM_LANGUAGES), WARM_LANGUAGES)
+    set_up = time.perf_counter()
+
+    cleaned = clean_messages(
+        window.raw_messages,
+        pseudonyms=settings.pseudonyms(),
+        detector=detector,
+        tokenizers=tokenizers,
+        default_region=settings.phone_region,
+    )
+    clean_done = time.perf_counter()
+    rss_after_clean = _peak_rss_mib()
+
+    backend = DuckDBBackend(str(work / "warehouse.duckdb"), schema="wareader")
+    for table, schema, frame, column in (
+        ("raw_messages", tables.RAW_MESSAGES, window.raw_messages, "sent_at"),
+        ("message_statuses", tables.MESSAGE_STATUSES, window.message_statuses, "status_at"),
+        ("quarantine", tables.QUARANTINE, window.quarantine, "partition_at"),
+        ("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, "sent_at"),
+    ):
+        backend.replace_rows(table, schema, frame, TimeWindowFilter(column, start, end))
+    written = time.perf_counter()
+
+    messages = len(window.raw_messages)
+    return {
+        "messages": messages,
+        "statuses": len(window.message_statuses),
+        "quarantine": len(window.quarantine),
+        "duplicates_dropped": window.stats.duplicate_messages,
+        "webhook_bodies": window.stats.webhook_bodies,
+        "exports": window.stats.exports,
+        "exports_from_cache": window.stats.exports_from_cache,
+        "imports_s": imports_seconds,
+        "parse_s": parsed - started,
+        "setup_s": set_up - parsed,
+        "clean_s": clean_done - set_up,
+        "language_detection_s": detector.seconds,
+        "texts_detected": detector.texts,
+        "detector": detector.name,
+        "write_s": written - clean_done,
+        "wall_s": written - started,
+        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_after_parse_mib": rss_after_parse,
+        "peak_rss_after_clean_mib": rss_after_clean,
+        "languages": cleaned["language"].value_counts(dropna=False).head(8).to_dict(),
+    }
+
+
+def _landing_for(workdir: Path, size: int, seed: int, webhook_share: float) -> dict[str, Any]:
+    """Generate the landing zone of `size` messages (or reuse it); return its summary."""
+    from benchmarks.generate_landing import generate_landing
+
+    folder = workdir / f"landing-{size}-seed{seed}-share{webhook_share:g}"
+    summary_file = folder / "generated.json"
+    if summary_file.exists():
+        return json.loads(summary_file.read_text())
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.perf_counter()
+    generated = generate_landing(
+        folder / "landing", messages=size, seed=seed, webhook_share=webhook_share
+    )
+    summary = generated.summary() | {"generate_s": time.perf_counter() - started}
+    summary_file.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    return summary
+
+
+def _run_child(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Run `run_pipeline` for one generated landing zone in a fresh Python process."""
+    with tempfile.TemporaryDirectory(prefix="wareader-bench-") as scratch:
+        result_file = Path(scratch) / "result.json"
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.ingest_and_clean",
+            "--run-one",
+            summary["root"],
+            "--start",
+            summary["start"],
+            "--end",
+            summary["end"],
+            "--scratch",
+            scratch,
+            "--result-file",
+            str(result_file),
+        ]
+        if args.detector:
+            command += ["--detector", args.detector]
+        if args.languages:
+            command += ["--languages", args.languages]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, cwd=_REPO_ROOT)
+        result = json.loads(result_file.read_text())
+        result["process_s"] = time.perf_counter() - started
+        return result
+
+
+def _report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
+    """The results table, then the comparison with the named baselines."""
+    lines = [
+        "| size | msg/s | wall s | parse s | setup s | clean s | of which lang-det s "
+        "| write s | peak RSS MiB | 1M projected s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, _, r in rows:
+        wall = r["wall_s"]
+        detect = r["language_detection_s"]
+        # Setup is paid once per process; the rest grows with the number of messages.
+        projected = r["setup_s"] + (wall - r["setup_s"]) * TARGET_MESSAGES / max(r["messages"], 1)
+        lines.append(
+            f"| {size:,} | {r['messages'] / wall:,.0f} | {wall:.1f} | {r['parse_s']:.1f} "
+            f"| {r['setup_s']:.1f} | {r['clean_s']:.1f} | {detect:.1f} ({detect / wall:.1%}) "
+            f"| {r['write_s']:.1f} | {r['peak_rss_mib']:,.0f} | {projected:,.0f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Baseline (target): {TARGET_MESSAGES:,} messages in {TARGET_SECONDS:.0f} s "
+        f"= {TARGET_MESSAGES / TARGET_SECONDS:,.0f} msg/s, peak RSS < {TARGET_PEAK_MIB:,} MiB."
+    )
+    peers = ", ".join(f"{name} {rate / 1000:.1f}k" for name, rate in PEERS_PARSE_MSG_PER_S.items())
+    lines.append(f"Baseline (peers, parsing one export file only, STACK.md): {peers} msg/s.")
+    for size, generated, r in rows:
+        rate = r["messages"] / r["wall_s"]
+        fast_enough = rate >= TARGET_MESSAGES / TARGET_SECONDS
+        small_enough = r["peak_rss_mib"] < TARGET_PEAK_MIB
+        parse_rate = r["messages"] / r["parse_s"] if r["parse_s"] else 0.0
+        lines.append(
+            f"- {size:,}: rate {'meets' if fast_enough else 'misses'} the target "
+            f"({rate / (TARGET_MESSAGES / TARGET_SECONDS):.0%} of it), memory "
+            f"{'within' if small_enough else 'over'} it; parse stage {parse_rate / 1000:.1f}k "
+            f"msg/s; {r['messages']:,} messages kept of {generated['messages']:,} generated "
+            f"({r['duplicates_dropped']:,} duplicate deliveries dropped); "
+            f"{r['texts_detected']:,} texts sent to the {r['detector']} detector; "
+            f"imports {r['imports_s']:.1f} s and process {r['process_s']:.1f} s not in wall."
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate, then measure each size in its own process; print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default=",".join(str(s) for s in DEFAULT_SIZES), help="comma list of sizes"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--webhook-share", type=float, default=0.3)
+    parser.add_argument("--detector", help="fasttext or langdetect (default: the settings')")
+    parser.add_argument("--languages", help="comma list of expected ISO 639-1 codes")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep generated landing zones here and reuse them (default: a temp dir, removed)",
+    )
+    parser.add_argument("--json", type=Path, help="also write all measurements to this file")
+    # Internal: one measured run, in the child process.
+    parser.add_argument("--run-one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    parser.add_argument("--end", type=datetime.fromisoformat, help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.run_one is not None:
+        languages = [c for c in (args.languages or "").split(",") if c.strip()]
+        result = run_pipeline(
+            args.run_one,
+            args.start,
+            args.end,
+            args.scratch,
+            detector_name=args.detector,
+            languages=languages,
+        )
+        args.result_file.write_text(json.dumps(result))
+        return
+
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wareader-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    try:
+        for size in sizes:
+            generated = _landing_for(workdir, size, args.seed, args.webhook_share)
+            result = _run_child(generated, args)
+            rows.append((size, generated, result))
+            print(
+                f"{size:,}: {result['messages']:,} messages in {result['wall_s']:.1f} s, "
+                f"peak {result['peak_rss_mib']:,.0f} MiB",
+                flush=True,
+            )
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(_report(rows))
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [{"size": s, "generated": g, "result": r} for s, g, r in rows],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
