@@ -8,6 +8,8 @@ applies, and the sample pipeline needs nothing set at all.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from dagster import Definitions, EnvVar, definitions
@@ -44,7 +46,11 @@ def resources() -> Definitions:
             "io_manager": WarehouseIOManager(url=warehouse_url),
             "warehouse": Warehouse(url=warehouse_url),
             # dbt reads the same WAREADER_WAREHOUSE_URL (and PG* variables) in dbt/profiles.yml
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project,
+                # The dbt installed beside this interpreter, so an inactive venv still finds it.
+                dbt_executable=shutil.which("dbt") or str(Path(sys.executable).with_name("dbt")),
+            ),
             "landing_zone": LandingZone(
                 uri=from_env("WAREADER_LANDING_URI", str(root / "landing")), s3=s3
             ),
