@@ -108,6 +108,10 @@ def render_transcript(
 
 
 def _json_value(value: object) -> object:
+    if isinstance(value, str | bool | int):  # the common cases first: this runs per cell
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
     if not _present(value):
         return None
     if isinstance(value, pd.Timestamp | datetime):
