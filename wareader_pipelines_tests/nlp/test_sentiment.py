@@ -1,0 +1,79 @@
+"""Offline sentiment: VADER for English, emoji for any language, null when nothing applies."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from wareader_pipelines.nlp.sentiment import (
+    METHOD_EMOJI,
+    METHOD_UNSUPPORTED,
+    METHOD_VADER,
+    emoji_score,
+    label_of,
+    offline_sentiment_frame,
+    score_message,
+    sentiment_candidates,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "label", "method"),
+    [
+        ("The new blender works great, thanks!", "en", "positive", METHOD_VADER),
+        ("This is the worst service, I am angry.", "en", "negative", METHOD_VADER),
+        ("The parcel is at the depot.", "en", "neutral", METHOD_VADER),
+        ("Gracias, llegó perfecto 😍", "es", "positive", METHOD_EMOJI),
+        ("Das ist kaputt 😡👎", "de", "negative", METHOD_EMOJI),
+        ("Obrigado 👍🏽", "pt", "positive", METHOD_EMOJI),
+        ("💔", None, "negative", METHOD_EMOJI),
+    ],
+)
+def test_scores(text: str, language: str | None, label: str, method: str) -> None:
+    result = score_message(text, language)
+    assert (result.label, result.method) == (label, method)
+    assert -1 <= result.score <= 1 and result.model
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("Danke, super Service!", "de"), ("me encanta, es genial", "es"), ("ok", None), ("", "en")],
+)
+def test_nothing_scorable_is_null_never_a_guessed_neutral(text: str, language: str | None) -> None:
+    # "genial" is also English: VADER would call this positive for the wrong reason.
+    result = score_message(text, language)
+    assert (result.label, result.score, result.method) == (None, None, METHOD_UNSUPPORTED)
+
+
+def test_emoji_overrides_fix_misleading_names() -> None:
+    assert emoji_score("👍") > 0.05 and emoji_score("💔") < -0.05
+    assert emoji_score("😂") > 0.05 and emoji_score("😭") < -0.05
+    assert emoji_score("❤️") > 0.05
+    assert emoji_score("👍🏿") == emoji_score("👍")
+
+
+def test_labels_follow_vader_thresholds() -> None:
+    assert [label_of(s) for s in (0.05, 0.049, -0.049, -0.05)] == [
+        "positive",
+        "neutral",
+        "neutral",
+        "negative",
+    ]
+
+
+def test_frames_skip_system_lines_reactions_and_empty_text() -> None:
+    cleaned = pd.DataFrame(
+        {
+            "message_id": ["a", "b", "c", "d", "e"],
+            "conversation_id": ["x"] * 5,
+            "sent_at": pd.to_datetime(["2024-05-01T09:00Z"] * 5),
+            "message_type": ["text", "system", "reaction", "image", "image"],
+            "text_clean": ["great!", "joined", "👍", None, "nice photo 😍"],
+            "language": ["en", None, None, None, "en"],
+            "is_system": [False, True, False, False, False],
+        }
+    )
+    frame = offline_sentiment_frame(sentiment_candidates(cleaned))
+    assert frame["message_id"].tolist() == ["a", "e"]
+    assert frame["provider"].tolist() == ["offline", "offline"]
+    assert frame["label"].tolist() == ["positive", "positive"]
