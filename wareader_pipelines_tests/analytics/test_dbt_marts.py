@@ -1,0 +1,182 @@
+"""The dbt project on both targets: builds, its tests pass, and the marts hold the same numbers."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+
+from wareader_pipelines.defs.analytics.project import DBT_DIR
+from wareader_pipelines.resources.warehouse import backend_for
+from wareader_pipelines_tests.analytics.warehouse_sample import (
+    DAY1,
+    frames,
+    rewrite_day,
+    write_sample,
+)
+
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+MARTS = {
+    "fct_messages": ["message_id"],
+    "dim_conversations": ["conversation_id"],
+    "dim_participants": ["sender_id"],
+    "daily_conversation_metrics": ["conversation_id", "metric_date"],
+}
+
+
+def dbt_build(url: str, target_path: Path, *args: str) -> list[tuple[str, str]]:
+    """`dbt build` in its own process against `url`, configured only through the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "WAREADER_"))}
+    env.update(DO_NOT_TRACK="1", WAREADER_WAREHOUSE_URL=url)
+    if url.startswith("postgresql://"):
+        parts = urlparse(url)
+        env.update(
+            PGHOST=parts.hostname or "",
+            PGPORT=str(parts.port),
+            PGUSER=parts.username or "",
+            PGDATABASE=parts.path.lstrip("/"),
+        )
+    done = subprocess.run(
+        [
+            str(DBT_EXECUTABLE),
+            "build",
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(target_path),
+            "--log-path",
+            str(target_path),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    return [(r["unique_id"], r["status"]) for r in results]
+
+
+def marts(url: str) -> dict[str, pd.DataFrame]:
+    backend = backend_for(url, "analytics")
+    found = {}
+    for table, keys in MARTS.items():
+        frame = backend.query(f"select * from analytics.{table} order by {', '.join(keys)}")
+        found[table] = normalized(frame)
+    return found
+
+
+def normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """Engine-neutral dtypes: UTC timestamps in µs, dates as text, numbers as float."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            out[column] = values.dt.tz_convert("UTC").dt.as_unit("us")
+        elif column.endswith("_date"):
+            out[column] = values.astype(str)
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[column] = values.astype("float64")
+    return out.reset_index(drop=True)
+
+
+@pytest.fixture
+def duckdb_url(tmp_path: Path) -> Iterator[str]:
+    url = str(tmp_path / "warehouse.duckdb")
+    write_sample(url)
+    yield url
+
+
+@pytest.fixture
+def postgres_sample(postgres_url: str) -> str:
+    write_sample(postgres_url)
+    return postgres_url
+
+
+def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
+    duckdb_url: str, postgres_sample: str, tmp_path: Path
+) -> None:
+    duck_statuses = dbt_build(duckdb_url, tmp_path / "duck")
+    pg_statuses = dbt_build(postgres_sample, tmp_path / "pg")
+    assert sorted(duck_statuses) == sorted(pg_statuses)
+    assert sum(1 for _, status in duck_statuses if status == "pass") >= 25
+
+    on_duckdb, on_postgres = marts(duckdb_url), marts(postgres_sample)
+    for table in MARTS:
+        pd.testing.assert_frame_equal(on_duckdb[table], on_postgres[table], check_dtype=False)
+
+    daily = on_duckdb["daily_conversation_metrics"].set_index(["conversation_id", "metric_date"])
+    day1 = daily.loc[("c1", "2024-05-13")]
+    assert day1.message_count == 5 and day1.active_participants == 2
+    assert day1.media_share == pytest.approx(1 / 5)
+    assert day1.languages == "en,pt" and day1.language_count == 2
+    assert day1.mean_sentiment == pytest.approx((0.5 - 0.5 + 0.0 + 1.0) / 4)
+    assert day1.reply_count == 2 and day1.median_reply_seconds == 270  # 120 s and 420 s
+    # a reply across midnight counts on its own day; 10 days of silence is no reply
+    assert daily.loc[("c1", "2024-05-14")].median_reply_seconds == (900 + 3600) / 2
+    assert daily.loc[("c2", "2024-05-15")].median_reply_seconds == 2 * 86400 - 60
+    assert daily.loc[("c2", "2024-05-25")].reply_count == 0
+    conversations = on_duckdb["dim_conversations"].set_index("conversation_id")
+    assert conversations.loc["c1"].message_count == 7
+    assert conversations.loc["c2"].sources == "export"
+    participants = on_duckdb["dim_participants"]
+    assert sorted(participants.sender_id) == ["s1", "s2", "s3", "s4", "s5"]
+    assert set(participants.columns) == {
+        "sender_id",
+        "first_message_at",
+        "last_message_at",
+        "message_count",
+        "conversation_count",
+        "primary_language",
+    }
+
+
+def test_an_incremental_window_rebuilds_only_its_days_like_a_full_build(
+    duckdb_url: str, tmp_path: Path
+) -> None:
+    dbt_build(duckdb_url, tmp_path / "first")
+    before = marts(duckdb_url)
+
+    # Day 2 is re-ingested without its audio message (m07).
+    day2 = DAY1 + timedelta(days=1)
+    _, cleaned = frames()["cleaned_messages"]
+    in_day2 = (cleaned.sent_at >= day2) & (cleaned.sent_at < day2 + timedelta(days=1))
+    rewrite_day(duckdb_url, day2, cleaned[in_day2 & (cleaned.message_id != "m07")])
+    window = {
+        "min_sent_at": day2.isoformat(),
+        "max_sent_at": (day2 + timedelta(days=1)).isoformat(),
+    }
+    dbt_build(
+        duckdb_url,
+        tmp_path / "window",
+        "--select",
+        "config.materialized:incremental",
+        "--vars",
+        json.dumps(window),
+    )
+    after = marts(duckdb_url)
+    daily = after["daily_conversation_metrics"].set_index(["conversation_id", "metric_date"])
+    assert daily.loc[("c1", "2024-05-14")].message_count == 1
+    assert daily.loc[("c1", "2024-05-14")].media_share == 0
+    assert "m07" not in set(after["fct_messages"].message_id)
+    untouched = before["daily_conversation_metrics"].metric_date != "2024-05-14"
+    pd.testing.assert_frame_equal(
+        before["daily_conversation_metrics"][untouched].reset_index(drop=True),
+        after["daily_conversation_metrics"][
+            after["daily_conversation_metrics"].metric_date != "2024-05-14"
+        ].reset_index(drop=True),
+    )
+
+    dbt_build(duckdb_url, tmp_path / "full", "--full-refresh")
+    rebuilt = marts(duckdb_url)
+    for table in ("fct_messages", "daily_conversation_metrics"):
+        pd.testing.assert_frame_equal(after[table], rebuilt[table])
