@@ -22,6 +22,7 @@ from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
 from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.llm import LLMResource, api_key_variable
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
 
@@ -29,6 +30,11 @@ from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
 def from_env(name: str, default: str) -> str | EnvVar:
     """`EnvVar(name)` when the variable is set, else the embedded default."""
     return EnvVar(name) if os.environ.get(name) else default
+
+
+def optional_env(name: str | None) -> EnvVar | None:
+    """`EnvVar(name)` when the variable is set, else None (the resource's own default)."""
+    return EnvVar(name) if name and os.environ.get(name) else None
 
 
 def data_dir() -> Path:
@@ -88,6 +94,15 @@ def resources() -> Definitions:
                 ses_endpoint_url=from_env("WAREADER_SES_ENDPOINT_URL", ""),
                 sendgrid_api_key=from_env("SENDGRID_API_KEY", ""),
                 sendgrid_template_id=from_env("WAREADER_SENDGRID_TEMPLATE_ID", ""),
+            ),
+            "llm": LLMResource(
+                provider=from_env("WAREADER_LLM_PROVIDER", "extractive"),
+                model=optional_env("WAREADER_LLM_MODEL"),
+                base_url=optional_env("WAREADER_LLM_BASE_URL"),
+                # The key variable of the chosen provider (OPENAI_API_KEY, ANTHROPIC_API_KEY...).
+                api_key=optional_env(api_key_variable(os.environ.get("WAREADER_LLM_PROVIDER"))),
+                azure_endpoint=optional_env("AZURE_OPENAI_ENDPOINT"),
+                cache_path=str(root / "cache" / "llm.sqlite"),
             ),
             "export_webhooks": ExportWebhooks(
                 urls=[

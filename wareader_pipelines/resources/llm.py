@@ -297,3 +297,9 @@ class LLMResource(ConfigurableResource):
             return asyncio.run(main())
         except FatalProviderError as error:
             raise Failure(description=str(error)) from error
+
+
+def api_key_variable(provider: str | None) -> str | None:
+    """The environment variable holding `provider`'s API key (None: it needs none)."""
+    defaults = PROVIDER_DEFAULTS.get(provider or "extractive")
+    return defaults.key_variable if defaults else None
