@@ -71,6 +71,10 @@ def conversation_summaries(
             "input_tokens": run.stats.input_tokens,
             "output_tokens": run.stats.output_tokens,
             "cost_usd": llm.cost_of(run.stats.input_tokens, run.stats.output_tokens),
+            # What the rows cost to produce, cache hits included (null if a model has no price).
+            "cost_usd_of_rows": (
+                None if frame["cost_usd"].isna().any() else float(frame["cost_usd"].sum())
+            ),
             "failures": len(failed),
             "statuses": counts_by(frame, "status"),
             "example_summary": _example(frame),
