@@ -108,7 +108,7 @@ def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
     duck_statuses = dbt_build(duckdb_url, tmp_path / "duck")
     pg_statuses = dbt_build(postgres_sample, tmp_path / "pg")
     assert sorted(duck_statuses) == sorted(pg_statuses)
-    assert sum(1 for _, status in duck_statuses if status == "pass") >= 25
+    assert sum(1 for _, status in duck_statuses if status == "pass") >= 20
 
     on_duckdb, on_postgres = marts(duckdb_url), marts(postgres_sample)
     for table in MARTS:

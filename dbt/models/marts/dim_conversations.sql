@@ -1,6 +1,6 @@
 -- One row per conversation: when it was active, how big it is, where it came from.
 with messages as (
-    select * from {{ ref('stg_messages') }}
+    select * from {{ ref('fct_messages') }}
 ),
 
 languages as (

@@ -1,6 +1,6 @@
 -- One row per sender pseudonym: keyed ids only, never a phone number or a name.
 with messages as (
-    select * from {{ ref('stg_messages') }}
+    select * from {{ ref('fct_messages') }}
     where sender_id is not null and not is_system
 ),
 

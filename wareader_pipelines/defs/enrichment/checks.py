@@ -84,7 +84,7 @@ def cleaned_messages_values(cleaned_messages: pd.DataFrame) -> dg.AssetCheckResu
     name=MESSAGE_SENTIMENT_KEYS,
     blocking=True,
     partitions_def=daily_partitions,
-    description="One score per message, label positive/neutral/negative, score in -1..1.",
+    description="One row per message; label positive/neutral/negative and score in -1..1 when set.",
 )
 def message_sentiment_keys(
     context: dg.AssetCheckExecutionContext, message_sentiment: pd.DataFrame
