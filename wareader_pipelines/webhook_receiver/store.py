@@ -1,0 +1,101 @@
+"""Landing verified bodies: one file per day and content, written before Meta hears 200.
+
+Meta re-delivers a body it thinks was not received (timeouts, 5xx, its own
+retries) with the very same bytes. The key holds the receive time, so a
+re-delivery would get a new key; instead the store remembers which body hashes
+today's folder already holds (listed once per day and process, then kept in
+memory) and answers a repeat without writing. Two deliveries of one body in
+flight at once share a single write.
+
+Known, accepted duplicates (ingestion deduplicates on the message id anyway):
+a re-delivery that arrives after UTC midnight lands in the new day's folder,
+and several receiver processes each keep their own memory, so a repeat that
+reaches another process within the same day is written again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from anyio import to_thread
+
+from wareader_pipelines.landing_layout import parse_webhook_key, webhook_day_prefix, webhook_key
+from wareader_pipelines.resources.landing_zone import LandingZone
+
+# Days kept in memory: today and yesterday (a request started before midnight may finish after).
+_DAYS_KEPT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBody:
+    """Where a body is stored, and whether this delivery was a repeat of one already stored."""
+
+    key: str
+    duplicate: bool
+
+
+class WebhookStore:
+    """Writes each verified body to the landing zone once per UTC day and content."""
+
+    def __init__(self, zone: LandingZone) -> None:
+        self._zone = zone
+        self._keys_by_day: dict[date, dict[str, str]] = {}
+        self._day_locks: dict[date, asyncio.Lock] = {}
+        self._in_flight: dict[tuple[date, str], asyncio.Future[str]] = {}
+
+    async def store(self, body: bytes, received_at: datetime) -> StoredBody:
+        """Store `body` durably (or find it stored) and return its key; raises if it cannot."""
+        key = webhook_key(body, received_at)
+        parsed = parse_webhook_key(key)
+        assert parsed is not None  # webhook_key always builds a parseable key
+        day, sha = parsed.day, parsed.sha256
+        known = await self._keys_of(day)
+        if sha in known:
+            return StoredBody(key=known[sha], duplicate=True)
+        pending = self._in_flight.get((day, sha))
+        if pending is not None:
+            return StoredBody(key=await asyncio.shield(pending), duplicate=True)
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._in_flight[(day, sha)] = future
+        try:
+            await to_thread.run_sync(self._zone.write, key, body)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here: waiters re-raise it, nobody else must
+            raise
+        else:
+            known[sha] = key
+            future.set_result(key)
+        finally:
+            del self._in_flight[(day, sha)]
+        return StoredBody(key=key, duplicate=False)
+
+    async def _keys_of(self, day: date) -> dict[str, str]:
+        """Body hash to key for the bodies already in `day`'s folder, listed once."""
+        known = self._keys_by_day.get(day)
+        if known is not None:
+            return known
+        lock = self._day_locks.setdefault(day, asyncio.Lock())
+        async with lock:
+            known = self._keys_by_day.get(day)
+            if known is None:
+                known = await to_thread.run_sync(self._list_day, day)
+                self._keys_by_day[day] = known
+                self._forget_before(day)
+        return known
+
+    def _list_day(self, day: date) -> dict[str, str]:
+        known: dict[str, str] = {}
+        for landed in self._zone.list(webhook_day_prefix(day)):
+            parsed = parse_webhook_key(landed.key)
+            if parsed is not None:
+                known.setdefault(parsed.sha256, landed.key)
+        return known
+
+    def _forget_before(self, newest: date) -> None:
+        for day in sorted(self._keys_by_day)[:-_DAYS_KEPT]:
+            if day < newest:
+                del self._keys_by_day[day]
+                self._day_locks.pop(day, None)

@@ -1,0 +1,118 @@
+"""The webhook receiver on a real uvicorn: in a thread, or as the console command in a process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.webhook_receiver.app import create_app
+from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
+from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+
+APP_SECRET = "test-app-secret-0123456789"
+VERIFY_TOKEN = "test-verify-token-abcdef"
+
+
+@dataclass(frozen=True)
+class RunningReceiver:
+    """A receiver listening on 127.0.0.1."""
+
+    base_url: str
+    landing: str
+
+
+@contextmanager
+def serve_receiver(
+    landing_uri: str, *, max_body_bytes: int = 64 * 1024
+) -> Iterator[RunningReceiver]:
+    """Serve a receiver for `landing_uri` in a background thread; stopped on exit."""
+    settings = ReceiverSettings(
+        landing_uri=landing_uri,
+        app_secret=APP_SECRET,
+        verify_token=VERIFY_TOKEN,
+        max_body_bytes=max_body_bytes,
+    )
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, zone=LandingZone(uri=landing_uri)),
+        host="127.0.0.1",
+        port=port,
+        access_log=False,
+        log_level="warning",
+        backlog=4096,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield RunningReceiver(base_url=f"http://127.0.0.1:{port}", landing=landing_uri)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[RunningReceiver]:
+    """A receiver writing into a fresh landing folder."""
+    with serve_receiver(str(tmp_path / "landing")) as running:
+        yield running
+
+
+@dataclass(frozen=True)
+class ReceiverProcess(RunningReceiver):
+    """The console command running in its own process, with its log file."""
+
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def receiver_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProcess]:
+    """`wareader-webhook-receiver` as a deployment runs it: configured by environment only."""
+    root = tmp_path_factory.mktemp("receiver-process")
+    port = free_port()
+    log = root / "receiver.log"
+    environment = {
+        **os.environ,
+        "WA_APP_SECRET": APP_SECRET,
+        "WA_WEBHOOK_TOKEN": VERIFY_TOKEN,
+        "WAREADER_LANDING_URI": str(root / "landing"),
+        "WAREADER_WEBHOOK_MAX_BYTES": str(64 * 1024),
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wareader_pipelines.webhook_receiver.cli",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, timeout=60)
+        yield ReceiverProcess(
+            base_url=f"http://127.0.0.1:{port}", landing=str(root / "landing"), log=log
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
