@@ -38,6 +38,7 @@ class ChatLocale:
     changed_subject: str
     changed_icon: str
     pii_lead: str  # words before a phone number written in a message
+    at_time: str  # "at {t}": a detail that makes otherwise repeated sentences distinct
 
 
 LOCALES: dict[str, ChatLocale] = {
@@ -104,6 +105,7 @@ LOCALES: dict[str, ChatLocale] = {
         changed_subject='{a} changed the subject to "{t}"',
         changed_icon="{a} changed this group's icon",
         pii_lead="you can reach me at",
+        at_time="at {t}",
     ),
     "es": ChatLocale(
         code="es",
@@ -168,6 +170,7 @@ LOCALES: dict[str, ChatLocale] = {
         changed_subject='{a} cambió el asunto a "{t}"',
         changed_icon="{a} cambió el ícono de este grupo",
         pii_lead="mi número es",
+        at_time="a las {t}",
     ),
     "pt": ChatLocale(
         code="pt",
@@ -232,6 +235,7 @@ LOCALES: dict[str, ChatLocale] = {
         changed_subject='{a} mudou o assunto para "{t}"',
         changed_icon="{a} mudou a imagem deste grupo",
         pii_lead="meu contato é",
+        at_time="às {t}",
     ),
     "de": ChatLocale(
         code="de",
@@ -296,6 +300,7 @@ LOCALES: dict[str, ChatLocale] = {
         changed_subject="{a} hat den Betreff zu „{t}“ geändert",
         changed_icon="{a} hat das Gruppenbild geändert",
         pii_lead="meine Nummer ist",
+        at_time="um {t}",
     ),
     "fr": ChatLocale(
         code="fr",
@@ -360,6 +365,7 @@ LOCALES: dict[str, ChatLocale] = {
         changed_subject="{a} a modifié le sujet en « {t} »",
         changed_icon="{a} a changé l'icône de ce groupe",
         pii_lead="mon numéro c'est",
+        at_time="à {t}",
     ),
     "it": ChatLocale(
         code="it",
@@ -424,6 +430,7 @@ LOCALES: dict[str, ChatLocale] = {
         changed_subject='{a} ha cambiato l\'oggetto in "{t}"',
         changed_icon="{a} ha cambiato l'immagine di questo gruppo",
         pii_lead="il mio numero è",
+        at_time="alle {t}",
     ),
 }
 

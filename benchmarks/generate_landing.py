@@ -319,6 +319,23 @@ class _TextMaker:
     def phrase(self, locale: ChatLocale) -> str:
         return self.rng.choice(locale.phrases)
 
+    def sentence(self, locale: ChatLocale) -> str:
+        """A phrase, often addressed to someone or given a time, as people vary what they say.
+
+        Without this the phrase lists would repeat far more than real chats do, and every
+        per-distinct-text cache downstream would look better than it is.
+        """
+        rng = self.rng
+        text = self.phrase(locale)
+        roll = rng.random()
+        if roll < 0.35:
+            text = f"{rng.choice(locale.first_names)}, {text[0].lower()}{text[1:]}"
+        if rng.random() < 0.3:
+            moment = f"{rng.randrange(7, 23)}:{rng.randrange(0, 60, 5):02d}"
+            end = text[-1] if text[-1] in "?!." else ""
+            text = f"{text.rstrip('?!. ')} {locale.at_time.format(t=moment)}{end}"
+        return text
+
     def body(self, locale: ChatLocale, *, multiline: bool = True) -> str:
         """One message body: short reply, emoji, a sentence or several, sometimes multi-line."""
         rng = self.rng
@@ -337,12 +354,12 @@ class _TextMaker:
             features["emoji_only"] += 1
             return "".join(self.emoji() for _ in range(1 + int(rng.expovariate(1.5))))
         if roll < 0.83:
-            text = self.phrase(locale)
+            text = self.sentence(locale)
         elif roll < 0.96 or not multiline:
-            text = " ".join(_sentence(self.phrase(locale)) for _ in range(rng.randint(2, 3)))
+            text = " ".join(_sentence(self.sentence(locale)) for _ in range(rng.randint(2, 3)))
         else:
             features["multiline"] += 1
-            text = "\n".join(self.phrase(locale) for _ in range(rng.randint(2, 4)))
+            text = "\n".join(self.sentence(locale) for _ in range(rng.randint(2, 4)))
         if rng.random() < 0.025:
             text += " " + self.pii(locale)
         if rng.random() < 0.25:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -106,6 +107,7 @@ def run_pipeline(
     )
     zone = LandingZone(uri=str(landing))
 
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     window = read_landing_window(zone, start, end, settings=settings)
     parsed = time.perf_counter()
@@ -159,6 +161,9 @@ def run_pipeline(
         "write_s": written - clean_done,
         "wall_s": written - started,
         "peak_rss_mib": _peak_rss_mib(),
+        # Other work on the machine slows every stage: the 1-minute load around the run.
+        "load_average": [load_before, os.getloadavg()[0]],
+        "cpus": os.cpu_count(),
         "peak_rss_after_parse_mib": rss_after_parse,
         "peak_rss_after_clean_mib": rss_after_clean,
         "languages": cleaned["language"].value_counts(dropna=False).head(8).to_dict(),
@@ -249,7 +254,9 @@ def _report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
             f"msg/s; {r['messages']:,} messages kept of {generated['messages']:,} generated "
             f"({r['duplicates_dropped']:,} duplicate deliveries dropped); "
             f"{r['texts_detected']:,} texts sent to the {r['detector']} detector; "
-            f"imports {r['imports_s']:.1f} s and process {r['process_s']:.1f} s not in wall."
+            f"imports {r['imports_s']:.1f} s and process {r['process_s']:.1f} s not in wall; "
+            f"load average {r['load_average'][0]:.1f} → {r['load_average'][1]:.1f} "
+            f"on {r['cpus']} CPUs."
         )
     return "\n".join(lines)
 
