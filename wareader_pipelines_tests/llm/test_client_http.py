@@ -50,8 +50,9 @@ def test_429_waits_at_least_retry_after_then_succeeds(
     arrivals = [r.arrived_at for r in llm_server.requests()]
     assert [r.behaviour for r in llm_server.requests()] == ["status", "status", "ok"]
     assert arrivals[1] - arrivals[0] >= 1.0
-    assert 0.3 <= arrivals[2] - arrivals[1] < 1.0
-    assert run.stats.retries == 2 and run.stats.retry_waits[0] >= 1.0
+    assert arrivals[2] - arrivals[1] >= 0.3
+    assert run.stats.retries == 2
+    assert run.stats.retry_waits[0] >= 1.0 and 0.3 <= run.stats.retry_waits[1] < 1.0
     assert run.outcomes[0].summary is not None
 
 
@@ -62,8 +63,11 @@ def test_500_backs_off_exponentially(tmp_path: Path, llm_server: FakeLLMServer) 
 
     arrivals = [r.arrived_at for r in llm_server.requests()]
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    # base 0.2 s: waits in [0.1, 0.2], [0.2, 0.4], [0.4, 0.8]
-    assert 0.1 <= gaps[0] < 0.35 and 0.2 <= gaps[1] < 0.55 and 0.4 <= gaps[2] < 0.95
+    # base 0.2 s: the client picks waits in [0.1, 0.2], [0.2, 0.4], [0.4, 0.8] and the server
+    # sees at least those gaps (upper bounds on wall time would flake on a loaded machine).
+    waits = run.stats.retry_waits
+    assert 0.1 <= waits[0] <= 0.2 and 0.2 <= waits[1] <= 0.4 and 0.4 <= waits[2] <= 0.8
+    assert all(gap >= wait for gap, wait in zip(gaps, waits, strict=True))
     assert run.stats.retries == 3 and run.outcomes[0].summary is not None
 
 
