@@ -156,3 +156,18 @@ CONVERSATION_SUMMARIES = _schema(
     ("cache_hits", INTEGER, "Answers this run took from the response cache for the row."),
     ("failure_reason", TEXT, "Why there is no summary, for status failed."),
 )
+
+MESSAGE_MEDIA = _schema(
+    ("message_id", TEXT, "The message the media belongs to (raw_messages.message_id)."),
+    ("media_id", TEXT, "Cloud API media id (expires 7 days after the message)."),
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("sent_at", TIMESTAMPTZ, "When the message was sent, UTC (partition key)."),
+    ("message_type", TEXT, "image, audio, video, document or sticker."),
+    ("status", TEXT, "stored, already_stored, expired (never fetched in time) or failed."),
+    ("mime_type", TEXT, "MIME type of the media."),
+    ("bytes", BIGINT, "Size of the media in bytes."),
+    ("sha256", TEXT, "SHA-256 of the bytes, verified against the webhook payload."),
+    ("blob_key", TEXT, "Content-addressed key in the blob store: media/sha256/<ab>/<sha256>."),
+    ("uri", TEXT, "Where the bytes are: s3://... or file://..."),
+    ("error", TEXT, "Why the media is not stored, for expired and failed rows."),
+)
