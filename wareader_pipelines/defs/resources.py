@@ -25,6 +25,7 @@ from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.llm import LLMResource, api_key_variable
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
+from wareader_pipelines.resources.whatsapp import DEFAULT_API_VERSION, WhatsAppCloudAPI
 
 
 def from_env(name: str, default: str) -> str | EnvVar:
@@ -111,6 +112,11 @@ def resources() -> Definitions:
                     if url.strip()
                 ],
                 signing_secret=from_env("WAREADER_EXPORT_WEBHOOK_SECRET", ""),
+            ),
+            "whatsapp": WhatsAppCloudAPI(
+                access_token=optional_env("WA_ACCESS_TOKEN"),
+                phone_number_id=optional_env("WA_PHONE_NUMBER_ID"),
+                api_version=from_env("WA_GRAPH_API_VERSION", DEFAULT_API_VERSION),
             ),
         }
     )

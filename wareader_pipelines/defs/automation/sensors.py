@@ -1,0 +1,226 @@
+"""Sensors on the landing zone: new webhook bodies run their days, new chat exports backfill."""
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+
+from wareader_pipelines.defs.automation.jobs import DAILY_ASSETS, daily_pipeline_job
+from wareader_pipelines.landing_layout import (
+    EXPORT_PREFIX,
+    WEBHOOK_PREFIX,
+    is_export_key,
+    parse_webhook_key,
+)
+from wareader_pipelines.parsing.chat_export import parse_export
+from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
+from wareader_pipelines.partitions import HISTORY_START, daily_partitions
+from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.run_planning import (
+    DayRange,
+    ExportCursor,
+    day_ranges,
+    days_of_export,
+    days_of_webhook,
+    fingerprint,
+    is_settled,
+    run_key,
+)
+
+# A file this young may still be overtaken by a write in flight (webhooks) or be half copied
+# (exports); it waits for the next tick.
+SETTLE = timedelta(seconds=30)
+MAX_BODIES_PER_TICK = 5_000
+MAX_EXPORTS_PER_TICK = 3
+MAX_DAYS_PER_RUN = 92  # as the daily backfill policy
+READ_THREADS = 8
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _partition_days(now: datetime) -> tuple[date, date]:
+    last = daily_partitions.get_last_partition_key(current_time=now)
+    return date.fromisoformat(HISTORY_START), date.fromisoformat(str(last))
+
+
+def _webhook_days(zone: LandingZone, landed: LandedObject, settings: PipelineSettings) -> set[date]:
+    key = parse_webhook_key(landed.key)
+    assert key is not None
+    parsed = parse_webhook_body(
+        zone.read(landed.key),
+        source_file=landed.key,
+        landed_at=key.received_at,
+        pseudonyms=settings.pseudonyms(),
+    )
+    return days_of_webhook(
+        parsed.messages,
+        parsed.statuses,
+        has_other_rows=bool(parsed.quarantine or parsed.errors),
+        received_at=key.received_at,
+    )
+
+
+def _request_for(kind: str, days: DayRange, keys: list[str], tags: dict[str, str]) -> dg.RunRequest:
+    tags = {"wareader/trigger": kind, **tags}
+    if days.days == 1:
+        return dg.RunRequest(
+            run_key=run_key(kind, days, keys), partition_key=days.first.isoformat(), tags=tags
+        )
+    return dg.RunRequest(
+        run_key=run_key(kind, days, keys),
+        tags={
+            **tags,
+            RANGE_START_TAG: days.first.isoformat(),
+            RANGE_END_TAG: days.last.isoformat(),
+        },
+    )
+
+
+@dg.sensor(
+    name="new_webhook_bodies",
+    job=daily_pipeline_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Runs the daily pipeline for exactly the days that newly landed webhook bodies touch "
+        "(a late delivery re-runs its old day); lists only keys after its cursor."
+    ),
+)
+def new_webhook_bodies(
+    context: dg.SensorEvaluationContext, landing_zone: LandingZone, settings: PipelineSettings
+) -> dg.SensorResult | dg.SkipReason:
+    now = datetime.now(UTC)
+    after = context.cursor or None
+    batch: list[LandedObject] = []
+    last_handled = after
+    for landed in landing_zone.list(WEBHOOK_PREFIX, start_after=after):
+        key = parse_webhook_key(landed.key)
+        if key is not None and not is_settled(key.received_at, now=now, settle=SETTLE):
+            break  # keys sort by receive time: everything after this one is younger still
+        if key is not None:
+            batch.append(landed)
+        last_handled = landed.key
+        if len(batch) >= MAX_BODIES_PER_TICK:
+            break
+    if last_handled == after:
+        return dg.SkipReason("no new webhook bodies")
+
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        touched = list(pool.map(lambda item: _webhook_days(landing_zone, item, settings), batch))
+    first_day, last_day = _partition_days(now)
+    keys_by_day: dict[date, list[str]] = {}
+    for landed, days in zip(batch, touched, strict=True):
+        for day in days:
+            if first_day <= day <= last_day:
+                keys_by_day.setdefault(day, []).append(landed.key)
+            else:
+                context.log.warning(f"{landed.key}: day {day} is outside the partitions; skipped")
+    requests = [
+        _request_for(
+            "webhook",
+            span,
+            sorted(
+                {
+                    k
+                    for day, keys in keys_by_day.items()
+                    if span.first <= day <= span.last
+                    for k in keys
+                }
+            ),
+            {"wareader/bodies": str(len(batch))},
+        )
+        for span in day_ranges(keys_by_day, max_days=MAX_DAYS_PER_RUN)
+    ]
+    context.log.info(
+        f"{len(batch)} new webhook bodies touch {len(keys_by_day)} days: {len(requests)} runs"
+    )
+    return dg.SensorResult(run_requests=requests, cursor=last_handled)
+
+
+def _backfill_of(
+    context: dg.SensorEvaluationContext, days: DayRange, tags: dict[str, str]
+) -> dg.RunRequest:
+    """A backfill (not one run) of every daily asset over `days`, watchable in the UI."""
+    asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
+    subset = daily_partitions.empty_subset().with_partition_key_range(
+        daily_partitions, dg.PartitionKeyRange(days.first.isoformat(), days.last.isoformat())
+    )
+    graph_subset = AssetGraphSubset(
+        partitions_subsets_by_asset_key=dict.fromkeys(DAILY_ASSETS.resolve(asset_graph), subset)
+    )
+    return dg.RunRequest.for_asset_graph_subset(graph_subset, tags=tags)
+
+
+@dg.sensor(
+    name="new_chat_exports",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    asset_selection=DAILY_ASSETS,
+    description=(
+        "Backfills every daily asset over the whole date range of each new chat export "
+        "(by content: re-uploading the same file does nothing)."
+    ),
+)
+def new_chat_exports(
+    context: dg.SensorEvaluationContext, landing_zone: LandingZone, settings: PipelineSettings
+) -> dg.SensorResult | dg.SkipReason:
+    now = datetime.now(UTC)
+    cursor = ExportCursor.from_json(context.cursor)
+    first_day, last_day = _partition_days(now)
+    requests: list[dg.RunRequest] = []
+    parsed_now = 0
+    listed: set[str] = set()
+    for landed in landing_zone.list(EXPORT_PREFIX):
+        if not is_export_key(landed.key):
+            continue
+        listed.add(landed.key)
+        mark = fingerprint(landed.size, landed.modified_at)
+        if cursor.seen.get(landed.key) == mark or not is_settled(
+            landed.modified_at, now=now, settle=SETTLE
+        ):
+            continue
+        if parsed_now >= MAX_EXPORTS_PER_TICK:
+            continue  # not marked seen: the next tick takes it
+        data = landing_zone.read(landed.key)
+        digest = hashlib.sha256(data).hexdigest()
+        cursor.seen[landed.key] = mark
+        if digest in cursor.imported:
+            context.log.info(f"{landed.key}: same content as an export already imported")
+            continue
+        parsed_now += 1
+        result = parse_export(
+            landed.key,
+            data,
+            pseudonyms=settings.pseudonyms(),
+            landed_at=landed.modified_at,
+            timezone=settings.export_timezone,
+            date_order=settings.export_date_orders.get(landed.key),
+        )
+        cursor.imported.add(digest)
+        span = days_of_export(result.messages, result.quarantine)
+        if span is None:
+            context.log.warning(f"{landed.key}: no messages and no rejected lines; nothing to run")
+            continue
+        span = DayRange(max(span.first, first_day), min(span.last, last_day))
+        if span.first > span.last:
+            continue
+        context.log.info(f"{landed.key}: {len(result.messages)} messages, backfilling {span}")
+        requests.append(
+            _backfill_of(
+                context,
+                span,
+                {
+                    "wareader/trigger": "chat_export",
+                    "wareader/export_key": landed.key[:200],
+                    "wareader/export_sha256": digest,
+                },
+            )
+        )
+    # Forget files that are gone, so that a later upload under the same name is seen.
+    cursor.seen = {key: mark for key, mark in cursor.seen.items() if key in listed}
+    if not requests and cursor.to_json() == (context.cursor or ExportCursor().to_json()):
+        return dg.SkipReason("no new chat exports")
+    return dg.SensorResult(run_requests=requests, cursor=cursor.to_json())
