@@ -9,23 +9,17 @@ tests appear as asset checks on the models they test.
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from wareader_pipelines.defs.analytics.project import dbt_project
+from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 
 GROUP = "analytics"
 INCREMENTAL = "config.materialized:incremental"
-
-# The nightly sync refreshes yesterday's partition, then the marts: a day and a bit between
-# materializations is normal, more than 30 hours means a nightly run was missed.
-NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
-    fail_window=timedelta(hours=30), warn_window=timedelta(hours=26)
-)
 
 
 class WareaderDbtTranslator(DagsterDbtTranslator):

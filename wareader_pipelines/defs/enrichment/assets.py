@@ -5,6 +5,7 @@ import pandas as pd
 
 from wareader_pipelines import tables
 from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.nlp.cleaning import clean_messages
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.text import Tokenizers
@@ -23,6 +24,7 @@ from wareader_pipelines.resources.pipeline_settings import PipelineSettings
     owners=["team:wareader"],
     kinds={"python", "pandas", "spacy", "duckdb"},
     code_version="1",
+    freshness_policy=NIGHTLY_FRESHNESS,
     metadata={
         "dagster/column_schema": tables.CLEANED_MESSAGES,
         "partition_expr": "sent_at",

@@ -5,6 +5,7 @@ import pandas as pd
 
 from wareader_pipelines import tables
 from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.llm.sentiment_batches import SentimentInput, merge_verdicts
 from wareader_pipelines.nlp.sentiment import offline_sentiment_frame, sentiment_candidates
 from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -24,6 +25,7 @@ from wareader_pipelines.resources.llm import LLMResource
     owners=["team:wareader"],
     kinds={"python", "pandas", "duckdb"},
     code_version="1",
+    freshness_policy=NIGHTLY_FRESHNESS,
     pool="llm",
     metadata={
         "dagster/column_schema": tables.MESSAGE_SENTIMENT,

@@ -6,6 +6,7 @@ import dagster as dg
 
 from wareader_pipelines import tables
 from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.ingestion import read_landing_window
 from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.landing_zone import LandingZone
@@ -32,6 +33,7 @@ KINDS = {"python", "pandas", "duckdb"}
             owners=OWNERS,
             kinds=KINDS,
             code_version="1",
+            freshness_policy=NIGHTLY_FRESHNESS,
             metadata={
                 "dagster/column_schema": tables.RAW_MESSAGES,
                 "partition_expr": "sent_at",
@@ -47,6 +49,7 @@ KINDS = {"python", "pandas", "duckdb"}
             owners=OWNERS,
             kinds=KINDS,
             code_version="1",
+            freshness_policy=NIGHTLY_FRESHNESS,
             metadata={
                 "dagster/column_schema": tables.MESSAGE_STATUSES,
                 "partition_expr": "status_at",
@@ -62,6 +65,7 @@ KINDS = {"python", "pandas", "duckdb"}
             owners=OWNERS,
             kinds=KINDS,
             code_version="1",
+            freshness_policy=NIGHTLY_FRESHNESS,
             metadata={
                 "dagster/column_schema": tables.QUARANTINE,
                 "partition_expr": "partition_at",

@@ -8,6 +8,7 @@ import pandas as pd
 
 from wareader_pipelines import tables
 from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.llm.conversation_days import conversation_days, summary_rows
 from wareader_pipelines.llm.prompts import PROMPT_VERSION
 from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -29,6 +30,7 @@ _FAILURES_SHOWN = 20
     owners=["team:wareader"],
     kinds={"python", "pandas", "duckdb", "openai", "anthropic"},
     code_version="1",
+    freshness_policy=NIGHTLY_FRESHNESS,
     pool="llm",
     metadata={
         "dagster/column_schema": tables.CONVERSATION_SUMMARIES,
