@@ -9,7 +9,10 @@ PYTEST_ARGS ?= -n 2
 
 .PHONY: install demo test lint ui receiver bench clean
 
-install: $(VENV)/.installed
+MANIFEST := dbt/target/manifest.json
+DBT_SOURCES := dbt/dbt_project.yml dbt/profiles.yml $(shell find dbt/models dbt/tests dbt/macros -type f 2>/dev/null)
+
+install: $(VENV)/.installed $(MANIFEST)
 
 # Everything from the lock (exact versions CI tested), then the project itself without deps.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -18,6 +21,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# dagster-dbt reads the manifest when the code location loads; it is built here, never committed.
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	$(BIN)/dbt parse --quiet --project-dir dbt --profiles-dir dbt
 
 demo: install
 	$(BIN)/wareader demo
@@ -36,4 +43,4 @@ bench: install
 	$(BIN)/python -m benchmarks.ingest_and_clean --sizes 10000,100000
 
 clean:
-	rm -rf $(VENV) data .dagster_home
+	rm -rf $(VENV) data .dagster_home dbt/target dbt/logs
