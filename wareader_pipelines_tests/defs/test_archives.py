@@ -31,6 +31,14 @@ RAW_SPEC = dg.AssetSpec(
     partitions_def=daily_partitions,
     metadata={"dagster/column_schema": tables.RAW_MESSAGES, "partition_expr": "sent_at"},
 )
+SUMMARIES_SPEC = dg.AssetSpec(
+    "conversation_summaries",
+    partitions_def=daily_partitions,
+    metadata={
+        "dagster/column_schema": tables.CONVERSATION_SUMMARIES,
+        "partition_expr": "day_start",
+    },
+)
 SUMMARIES_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn(name, type_)
@@ -71,7 +79,7 @@ def _resources(url: str, blob_store: BlobStore, outbox: Path, **overrides: objec
 
 def _run(resources: dict, config: dict | None = None) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [RAW_SPEC, conversation_archives],
+        [RAW_SPEC, SUMMARIES_SPEC, conversation_archives],
         partition_key=MAY,
         resources=resources,
         run_config={"ops": {"conversation_archives": {"config": config}}} if config else None,

@@ -16,10 +16,9 @@ from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
-from wareader_pipelines.resources.warehouse import TimeWindowFilter, Warehouse, backend_for
+from wareader_pipelines.resources.warehouse import Warehouse
 
 ARCHIVES_TABLE = "conversation_archives"
-SUMMARIES_TABLE = "conversation_summaries"
 SUMMARIES_PARTITION_COLUMN = "day_start"
 
 # A closed month is archived once it appears (the latest monthly partition is the month
@@ -60,10 +59,12 @@ def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime)
         "manifest) in the blob store, announced once by e-mail and webhook; rebuilt when a "
         "day of the month changes, re-sent only when its bytes change."
     ),
-    ins={"raw_messages": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping())},
-    # A dependency, not an input: the code location loads (and archives are built without
-    # summaries) before the summaries stage exists; its rows are read for the same window.
-    deps=[dg.AssetDep(SUMMARIES_TABLE, partition_mapping=dg.TimeWindowPartitionMapping())],
+    # The month's days of each upstream table; summaries come as an empty frame until the
+    # summaries stage has run, and the archive is built without them.
+    ins={
+        "raw_messages": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping()),
+        "conversation_summaries": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping()),
+    },
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=12),
     automation_condition=ARCHIVE_AUTOMATION,
@@ -81,6 +82,7 @@ def conversation_archives(
     context: dg.AssetExecutionContext,
     config: ArchiveConfig,
     raw_messages: pd.DataFrame,
+    conversation_summaries: pd.DataFrame,
     blob_store: BlobStore,
     email: EmailNotifier,
     export_webhooks: ExportWebhooks,
@@ -97,15 +99,6 @@ def conversation_archives(
         "period_start",
         window.start,
         window.end,
-    )
-    conversation_summaries = (
-        backend_for(warehouse.url, warehouse.db_schema).read_rows(
-            SUMMARIES_TABLE,
-            TimeWindowFilter(SUMMARIES_PARTITION_COLUMN, window.start, window.end),
-            [SUMMARIES_PARTITION_COLUMN, "conversation_id"],
-        )
-        if warehouse.table_exists(SUMMARIES_TABLE)
-        else pd.DataFrame()
     )
     lifecycle_written = blob_store.ensure_lifecycle_rules()
     now = datetime.now(UTC).replace(microsecond=0)
