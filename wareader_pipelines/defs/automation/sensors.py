@@ -41,8 +41,8 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def _partition_days(now: datetime) -> tuple[date, date]:
-    last = daily_partitions.get_last_partition_key(current_time=now)
+def _partition_days() -> tuple[date, date]:
+    last = daily_partitions.get_last_partition_key()
     return date.fromisoformat(HISTORY_START), date.fromisoformat(str(last))
 
 
@@ -110,7 +110,7 @@ def new_webhook_bodies(
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
         touched = list(pool.map(lambda item: _webhook_days(landing_zone, item, settings), batch))
-    first_day, last_day = _partition_days(now)
+    first_day, last_day = _partition_days()
     keys_by_day: dict[date, list[str]] = {}
     for landed, days in zip(batch, touched, strict=True):
         for day in days:
@@ -169,7 +169,7 @@ def new_chat_exports(
 ) -> dg.SensorResult | dg.SkipReason:
     now = datetime.now(UTC)
     cursor = ExportCursor.from_json(context.cursor)
-    first_day, last_day = _partition_days(now)
+    first_day, last_day = _partition_days()
     requests: list[dg.RunRequest] = []
     parsed_now = 0
     listed: set[str] = set()

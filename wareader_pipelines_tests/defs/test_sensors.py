@@ -1,0 +1,281 @@
+"""The landing-zone sensors and the nightly schedule, evaluated on a real DagsterInstance."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from wareader_pipelines.defs.automation.jobs import daily_pipeline_job
+from wareader_pipelines.defs.automation.schedules import nightly_schedule
+from wareader_pipelines.defs.automation.sensors import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    new_chat_exports,
+    new_webhook_bodies,
+)
+from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
+from wareader_pipelines.defs.media.assets import message_media
+from wareader_pipelines.landing_layout import webhook_key
+from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
+from wareader_pipelines.resources.blob_store import BlobStore
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
+from wareader_pipelines.run_planning import DayRange, day_ranges, last_complete_day
+
+LONG_AGO = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
+
+
+def _body(wamid: str, sent: datetime) -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": "106540352242922"},
+        "messages": [
+            {
+                "from": "16505551234",
+                "id": wamid,
+                "timestamp": str(int(sent.timestamp())),
+                "type": "text",
+                "text": {"body": "hola"},
+            }
+        ],
+    }
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return json.dumps(payload).encode()
+
+
+def _land(zone: LandingZone, wamid: str, sent: datetime, received: datetime) -> str:
+    body = _body(wamid, sent)
+    key = webhook_key(body, received)
+    zone.write(key, body)
+    return key
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> LandingZone:
+    return LandingZone(uri=str(tmp_path / "landing"))
+
+
+def _definitions(zone: LandingZone, tmp_path: Path) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[landing_zone_tables, message_media],
+        jobs=[daily_pipeline_job],
+        sensors=[new_webhook_bodies, new_chat_exports],
+        resources={
+            "landing_zone": zone,
+            "settings": PipelineSettings(
+                pseudonym_key=DEVELOPMENT_KEY, cache_dir=str(tmp_path / "cache")
+            ),
+            "blob_store": BlobStore(uri=str(tmp_path / "blobs")),
+            "whatsapp": WhatsAppCloudAPI(),
+        },
+    )
+
+
+def _tick(
+    sensor: dg.SensorDefinition,
+    instance: dg.DagsterInstance,
+    definitions: dg.Definitions,
+    cursor: str | None,
+) -> dg.SensorResult | dg.SkipReason:
+    resources = definitions.resources or {}
+    with dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=definitions,
+        resources={name: resources[name] for name in ("landing_zone", "settings")},
+    ) as context:
+        return sensor(context)
+
+
+def _partitions(result: dg.SensorResult) -> list[str]:
+    return [
+        request.partition_key or f"{request.tags[RANGE_START_TAG]}..{request.tags[RANGE_END_TAG]}"
+        for request in result.run_requests or []
+    ]
+
+
+def test_webhook_sensor_runs_the_days_bodies_touch_and_moves_its_cursor(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    received = datetime(2024, 5, 10, 9, 0, tzinfo=UTC)
+    keys = [
+        _land(landing, "wamid.A", received - timedelta(minutes=5), received),
+        _land(landing, "wamid.B", received, received + timedelta(seconds=1)),
+        # A late delivery: sent three days before it reached us.
+        _land(landing, "wamid.C", received - timedelta(days=3), received + timedelta(seconds=2)),
+    ]
+    first = _tick(new_webhook_bodies, instance, definitions, None)
+    assert isinstance(first, dg.SensorResult)
+    assert sorted(_partitions(first)) == ["2024-05-07", "2024-05-10"]
+    assert first.cursor == keys[-1]
+    run_keys = [request.run_key for request in first.run_requests]
+    assert all(run_keys) and len(set(run_keys)) == 2
+
+    # The same tick again from the same cursor asks for the very same run keys (safe to
+    # repeat), and the next tick with the new cursor asks for nothing.
+    again = _tick(new_webhook_bodies, instance, definitions, None)
+    assert [r.run_key for r in again.run_requests] == run_keys
+    assert isinstance(_tick(new_webhook_bodies, instance, definitions, first.cursor), dg.SkipReason)
+
+    # Another late body for 7 May, two days later: its old day runs again, under a new key.
+    later = _land(landing, "wamid.D", received - timedelta(days=3), received + timedelta(days=2))
+    third = _tick(new_webhook_bodies, instance, definitions, first.cursor)
+    assert _partitions(third) == ["2024-05-07"]
+    assert third.run_requests[0].run_key not in run_keys
+    assert third.cursor == later
+
+
+def test_webhook_sensor_leaves_unsettled_bodies_for_the_next_tick(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    settled = _land(landing, "wamid.OLD", LONG_AGO, LONG_AGO)
+    now = datetime.now(UTC)
+    _land(landing, "wamid.NEW", now, now)  # may still be overtaken by a write in flight
+    result = _tick(new_webhook_bodies, instance, definitions, None)
+    assert _partitions(result) == ["2024-05-20"]
+    assert result.cursor == settled
+
+
+def test_contiguous_days_become_ranged_runs_and_bad_bodies_their_receive_day(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    received = datetime(2024, 5, 20, 8, 0, tzinfo=UTC)
+    for offset in range(4):  # a history replay: 14..17 May in one go
+        _land(landing, f"wamid.H{offset}", received - timedelta(days=3 + offset), received)
+    broken = b'{"object": "whatsapp_business_account", "entry": "oops"}'
+    landing.write(webhook_key(broken, received + timedelta(seconds=1)), broken)
+    result = _tick(new_webhook_bodies, instance, definitions, None)
+    assert sorted(_partitions(result)) == ["2024-05-14..2024-05-17", "2024-05-20"]
+
+
+def test_webhook_sensor_lists_only_after_its_cursor(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    for number in range(300):
+        at = LONG_AGO + timedelta(seconds=number)
+        _land(landing, f"wamid.N{number}", at, at)
+    first = _tick(new_webhook_bodies, instance, definitions, None)
+    listed: list[str | None] = []
+    original = LandingZone.list
+
+    def spy(self: LandingZone, prefix: str = "", *, start_after: str | None = None):
+        listed.append(start_after)
+        return original(self, prefix, start_after=start_after)
+
+    LandingZone.list = spy  # type: ignore[method-assign]
+    try:
+        second = _tick(new_webhook_bodies, instance, definitions, first.cursor)
+    finally:
+        LandingZone.list = original  # type: ignore[method-assign]
+    assert listed == [first.cursor]
+    assert isinstance(second, dg.SkipReason)
+
+
+def test_sample_landing_zone_needs_one_request_per_day_range(
+    instance: dg.DagsterInstance, sample_landing: Path, tmp_path: Path
+) -> None:
+    zone = LandingZone(uri=str(sample_landing))
+    definitions = _definitions(zone, tmp_path)
+    result = _tick(new_webhook_bodies, instance, definitions, None)
+    partitions = _partitions(result)
+    assert partitions and len(partitions) == len(set(partitions))
+    assert len({r.run_key for r in result.run_requests}) == len(result.run_requests)
+    assert isinstance(
+        _tick(new_webhook_bodies, instance, definitions, result.cursor), dg.SkipReason
+    )
+
+
+EXPORT = (
+    "13/05/2024, 09:15 - Ana: Hola, ¿qué tal?\n"
+    "13/05/2024, 09:16 - Ben: Bien!\n"
+    "15/05/2024, 22:01 - Ana: Nos vemos\n"
+)
+
+
+def _put_export(zone: LandingZone, name: str, text: str) -> None:
+    zone.write(f"exports/{name}", text.encode())
+    path = Path(zone.uri) / "exports" / name
+    old = (datetime.now(UTC) - timedelta(minutes=5)).timestamp()
+    os.utime(path, (old, old))
+
+
+def test_export_sensor_backfills_the_whole_range_once_per_content(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    _put_export(landing, "chat-ana.txt", EXPORT)
+    first = _tick(new_chat_exports, instance, definitions, None)
+    (request,) = first.run_requests
+    assert request.requires_backfill_daemon()
+    subset = request.asset_graph_subset
+    assert {key.to_user_string() for key in subset.asset_keys} == {
+        "raw_messages",
+        "message_statuses",
+        "quarantine",
+        "message_media",
+    }
+    raw = subset.get_partitions_subset(dg.AssetKey("raw_messages"))
+    assert sorted(raw.get_partition_keys()) == ["2024-05-13", "2024-05-14", "2024-05-15"]
+    assert request.tags["wareader/export_key"] == "exports/chat-ana.txt"
+
+    # Nothing new: no request. The same file uploaded again (same name or another): none.
+    assert isinstance(_tick(new_chat_exports, instance, definitions, first.cursor), dg.SkipReason)
+    _put_export(landing, "chat-ana.txt", EXPORT)
+    os.utime(Path(landing.uri) / "exports" / "chat-ana.txt", (1e9, 1e9))  # a new mtime
+    _put_export(landing, "chat-ana (1).txt", EXPORT)
+    again = _tick(new_chat_exports, instance, definitions, first.cursor)
+    assert isinstance(again, dg.SensorResult) and not again.run_requests
+
+    # A different export is imported.
+    _put_export(landing, "chat-ben.txt", EXPORT.replace("Nos vemos", "Hasta luego"))
+    third = _tick(new_chat_exports, instance, definitions, again.cursor)
+    assert len(third.run_requests) == 1
+    assert third.run_requests[0].tags["wareader/export_key"] == "exports/chat-ben.txt"
+
+
+def test_export_sensor_waits_for_a_file_still_being_copied(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    landing.write("exports/fresh.txt", EXPORT.encode())  # modified just now
+    assert isinstance(_tick(new_chat_exports, instance, definitions, None), dg.SkipReason)
+
+
+def test_the_nightly_schedule_runs_the_last_complete_utc_day() -> None:
+    schedule = nightly_schedule("30 3 * * *", "Europe/Berlin")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 3 * * *", "Europe/Berlin")
+    fired = datetime(2024, 5, 21, 3, 30, tzinfo=UTC) + timedelta(hours=-2)  # 03:30 in Berlin
+    context = dg.build_schedule_context(scheduled_execution_time=fired)
+    request = schedule(context)
+    assert request.partition_key == "2024-05-20"
+    assert request.run_key == "nightly:2024-05-20"
+    assert last_complete_day(datetime(2024, 5, 21, 0, 0, tzinfo=UTC)) == date(2024, 5, 20)
+
+
+def test_day_ranges_split_at_gaps_and_at_the_run_size() -> None:
+    days = [date(2024, 1, 1) + timedelta(days=n) for n in (0, 1, 2, 5, 6)]
+    assert day_ranges(days, max_days=2) == [
+        DayRange(date(2024, 1, 1), date(2024, 1, 2)),
+        DayRange(date(2024, 1, 3), date(2024, 1, 3)),
+        DayRange(date(2024, 1, 6), date(2024, 1, 7)),
+    ]
