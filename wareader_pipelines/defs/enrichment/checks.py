@@ -8,38 +8,15 @@ run before downstream assets read bad rows; the others only warn.
 import dagster as dg
 import pandas as pd
 
+from wareader_pipelines.asset_checks import validation_result
 from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines.quality import rules
-from wareader_pipelines.quality.expectations import (
-    Expectation,
-    examples_markdown,
-    summary,
-    validate,
-)
 
 CLEANED_MESSAGES_KEYS = "cleaned_messages_keys"
 CLEANED_MESSAGES_VALUES = "cleaned_messages_values"
 MESSAGE_SENTIMENT_KEYS = "message_sentiment_keys"
 # The column message_sentiment is partitioned on.
 SENTIMENT_TIME_COLUMN = "sent_at"
-
-
-def _result(
-    frame: pd.DataFrame,
-    expectations: list[Expectation],
-    *,
-    severity: dg.AssetCheckSeverity,
-    example_columns: list[str],
-) -> dg.AssetCheckResult:
-    validation = validate(frame, expectations, example_columns=example_columns)
-    return dg.AssetCheckResult(
-        passed=validation.passed,
-        severity=severity,
-        metadata={
-            **summary(validation),
-            "examples": dg.MetadataValue.md(examples_markdown(validation)),
-        },
-    )
 
 
 @dg.asset_check(
@@ -53,7 +30,7 @@ def cleaned_messages_keys(
     context: dg.AssetCheckExecutionContext, cleaned_messages: pd.DataFrame
 ) -> dg.AssetCheckResult:
     window = context.partition_time_window
-    return _result(
+    return validation_result(
         cleaned_messages,
         rules.cleaned_messages_blocking(window.start, window.end),
         severity=dg.AssetCheckSeverity.ERROR,
@@ -71,7 +48,7 @@ def cleaned_messages_keys(
     ),
 )
 def cleaned_messages_values(cleaned_messages: pd.DataFrame) -> dg.AssetCheckResult:
-    return _result(
+    return validation_result(
         cleaned_messages,
         rules.cleaned_messages_warning(),
         severity=dg.AssetCheckSeverity.WARN,
@@ -90,7 +67,7 @@ def message_sentiment_keys(
     context: dg.AssetCheckExecutionContext, message_sentiment: pd.DataFrame
 ) -> dg.AssetCheckResult:
     window = context.partition_time_window
-    return _result(
+    return validation_result(
         message_sentiment,
         rules.message_sentiment_blocking(window.start, window.end, SENTIMENT_TIME_COLUMN),
         severity=dg.AssetCheckSeverity.ERROR,

@@ -8,38 +8,15 @@ run before downstream assets read bad rows; the others only warn.
 import dagster as dg
 import pandas as pd
 
+from wareader_pipelines.asset_checks import validation_result
 from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines.quality import rules
-from wareader_pipelines.quality.expectations import (
-    Expectation,
-    examples_markdown,
-    summary,
-    validate,
-)
 
 RAW_MESSAGES_KEYS = "raw_messages_keys"
 RAW_MESSAGES_VALUES = "raw_messages_values"
 MESSAGE_STATUSES_KEYS = "message_statuses_keys"
 MESSAGE_STATUSES_VALUES = "message_statuses_values"
 QUARANTINE_KEYS = "quarantine_keys"
-
-
-def _result(
-    frame: pd.DataFrame,
-    expectations: list[Expectation],
-    *,
-    severity: dg.AssetCheckSeverity,
-    example_columns: list[str],
-) -> dg.AssetCheckResult:
-    validation = validate(frame, expectations, example_columns=example_columns)
-    return dg.AssetCheckResult(
-        passed=validation.passed,
-        severity=severity,
-        metadata={
-            **summary(validation),
-            "examples": dg.MetadataValue.md(examples_markdown(validation)),
-        },
-    )
 
 
 @dg.asset_check(
@@ -53,7 +30,7 @@ def raw_messages_keys(
     context: dg.AssetCheckExecutionContext, raw_messages: pd.DataFrame
 ) -> dg.AssetCheckResult:
     window = context.partition_time_window
-    return _result(
+    return validation_result(
         raw_messages,
         rules.raw_messages_blocking(window.start, window.end),
         severity=dg.AssetCheckSeverity.ERROR,
@@ -68,7 +45,7 @@ def raw_messages_keys(
     description="Message types are the Cloud API's names (or deleted/media); warns only.",
 )
 def raw_messages_values(raw_messages: pd.DataFrame) -> dg.AssetCheckResult:
-    return _result(
+    return validation_result(
         raw_messages,
         rules.raw_messages_warning(),
         severity=dg.AssetCheckSeverity.WARN,
@@ -87,7 +64,7 @@ def message_statuses_keys(
     context: dg.AssetCheckExecutionContext, message_statuses: pd.DataFrame
 ) -> dg.AssetCheckResult:
     window = context.partition_time_window
-    return _result(
+    return validation_result(
         message_statuses,
         rules.message_statuses_blocking(window.start, window.end),
         severity=dg.AssetCheckSeverity.ERROR,
@@ -102,7 +79,7 @@ def message_statuses_keys(
     description="Statuses are ones the Cloud API sends; warns only.",
 )
 def message_statuses_values(message_statuses: pd.DataFrame) -> dg.AssetCheckResult:
-    return _result(
+    return validation_result(
         message_statuses,
         rules.message_statuses_warning(),
         severity=dg.AssetCheckSeverity.WARN,
@@ -121,7 +98,7 @@ def quarantine_keys(
     context: dg.AssetCheckExecutionContext, quarantine: pd.DataFrame
 ) -> dg.AssetCheckResult:
     window = context.partition_time_window
-    return _result(
+    return validation_result(
         quarantine,
         rules.quarantine_blocking(window.start, window.end),
         severity=dg.AssetCheckSeverity.ERROR,

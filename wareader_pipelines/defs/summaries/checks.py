@@ -8,37 +8,14 @@ run before downstream assets read bad rows; the others only warn.
 import dagster as dg
 import pandas as pd
 
+from wareader_pipelines.asset_checks import validation_result
 from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines.quality import rules
-from wareader_pipelines.quality.expectations import (
-    Expectation,
-    examples_markdown,
-    summary,
-    validate,
-)
 
 CONVERSATION_SUMMARIES_KEYS = "conversation_summaries_keys"
 CONVERSATION_SUMMARIES_VALUES = "conversation_summaries_values"
 # The column conversation_summaries is partitioned on: the start of the summarized day.
 SUMMARY_TIME_COLUMN = "day_start"
-
-
-def _result(
-    frame: pd.DataFrame,
-    expectations: list[Expectation],
-    *,
-    severity: dg.AssetCheckSeverity,
-    example_columns: list[str],
-) -> dg.AssetCheckResult:
-    validation = validate(frame, expectations, example_columns=example_columns)
-    return dg.AssetCheckResult(
-        passed=validation.passed,
-        severity=severity,
-        metadata={
-            **summary(validation),
-            "examples": dg.MetadataValue.md(examples_markdown(validation)),
-        },
-    )
 
 
 @dg.asset_check(
@@ -54,7 +31,7 @@ def conversation_summaries_keys(
     context: dg.AssetCheckExecutionContext, conversation_summaries: pd.DataFrame
 ) -> dg.AssetCheckResult:
     window = context.partition_time_window
-    return _result(
+    return validation_result(
         conversation_summaries,
         rules.conversation_summaries_blocking(window.start, window.end, SUMMARY_TIME_COLUMN),
         severity=dg.AssetCheckSeverity.ERROR,
@@ -69,7 +46,7 @@ def conversation_summaries_keys(
     description="Every summary has text and covers at least one message; warns only.",
 )
 def conversation_summaries_values(conversation_summaries: pd.DataFrame) -> dg.AssetCheckResult:
-    return _result(
+    return validation_result(
         conversation_summaries,
         rules.conversation_summaries_warning(),
         severity=dg.AssetCheckSeverity.WARN,
