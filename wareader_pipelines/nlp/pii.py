@@ -24,6 +24,9 @@ EMAIL_PATTERN = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", re.I
 # Seven digits with at most three separators (spaces, dashes, dots, brackets, slashes)
 # between neighbours: every phone number has such a run, most chat messages do not.
 _PHONE_CANDIDATE = re.compile(r"\d(?:[\s\-./()]{0,3}\d){6}")
+# A bare run of 10 to 15 digits: international numbers written the way WhatsApp ids are
+# (E.164 without "+", "5511987654321"), which no default region reads as valid.
+_BARE_INTERNATIONAL = re.compile(r"(?<![\d+])\d{10,15}(?!\d)")
 
 
 def redact(text: str, *, default_region: str = "US") -> str:
@@ -48,7 +51,12 @@ def _phones_masked(text: str, default_region: str) -> str:
     matches = list(PhoneNumberMatcher(text, default_region, leniency=Leniency.VALID))
     for match in reversed(matches):
         text = text[: match.start] + PHONE_MASK + text[match.end :]
-    return text
+    return _BARE_INTERNATIONAL.sub(_masked_if_international_number, text)
+
+
+def _masked_if_international_number(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    return PHONE_MASK if region_of_phone_digits(digits) and phone_digits("+" + digits) else digits
 
 
 def phone_digits(value: str, default_region: str = "US") -> str | None:

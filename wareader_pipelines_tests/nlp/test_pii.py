@@ -57,3 +57,11 @@ def test_region_of_phone_digits() -> None:
     assert region_of_phone_digits("34612345678") == "ES"
     assert region_of_phone_digits("14155550132") == "US"
     assert region_of_phone_digits("user.abc") is None
+
+
+def test_bare_international_numbers_written_like_whatsapp_ids_are_masked() -> None:
+    # E.164 without "+": no default region reads these as valid, yet they are phone numbers.
+    assert redact("me liga 5511987654321", default_region="US") == "me liga [PHONE]"
+    assert redact("Nummer 4915112345678!", default_region="ES") == "Nummer [PHONE]!"
+    # Long digit runs that are not a valid number anywhere stay as they are.
+    assert redact("order 12345678901234", default_region="US") == "order 12345678901234"
