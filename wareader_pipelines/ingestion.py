@@ -48,6 +48,7 @@ class IngestionStats:
     """What one window's read touched, for the materialization's metadata."""
 
     webhook_bodies: int = 0
+    webhook_lookback_days: int = 0
     exports: int = 0
     exports_from_cache: int = 0
     duplicate_messages: int = 0
@@ -180,18 +181,27 @@ def _parse_export(
 
 
 def read_landing_window(
-    zone: LandingZone, start: datetime, end: datetime, *, settings: PipelineSettings
+    zone: LandingZone,
+    start: datetime,
+    end: datetime,
+    *,
+    settings: PipelineSettings,
+    webhook_lookback_days: int | None = None,
 ) -> IngestedWindow:
-    """The ingestion tables' rows for [start, end), read from everything in the landing zone."""
+    """The ingestion tables' rows for [start, end), read from everything in the landing zone.
+
+    `webhook_lookback_days` overrides the settings' look-back for this read (a history
+    replay lands messages months after they were sent).
+    """
     pseudonyms = settings.pseudonyms()
+    lookback = max(settings.webhook_lookback_days, webhook_lookback_days or 0)
     stats = IngestionStats()
     messages: list[MessageRecord] = []
     statuses: list[StatusRecord] = []
     rejected: list[QuarantineRecord] = []
 
-    last_day = (end - timedelta(microseconds=1)).date() + timedelta(
-        days=settings.webhook_lookback_days
-    )
+    stats.webhook_lookback_days = lookback
+    last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=lookback)
     for day in _days(start.date(), last_day):
         for landed in zone.list(webhook_day_prefix(day)):
             key = parse_webhook_key(landed.key)

@@ -24,6 +24,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord, StatusRecord
 
+# A run tag raising ingestion's look-back for that run: set when bodies landed long after the
+# days they touch (a `history` replay carries messages up to 180 days old).
+WEBHOOK_LOOKBACK_TAG = "wareader/webhook_lookback_days"
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class DayRange:
@@ -61,6 +65,11 @@ def days_of_webhook(
     if has_other_rows:
         days.add(received_at.astimezone(UTC).date())
     return days
+
+
+def lookback_needed(days: DayRange, received_days: Iterable[date]) -> int:
+    """Days after `days.last` that ingestion must read for bodies received on `received_days`."""
+    return max((max(0, (received - days.last).days) for received in received_days), default=0)
 
 
 def days_of_export(

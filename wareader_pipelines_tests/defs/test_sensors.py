@@ -26,8 +26,15 @@ from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
 from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
-from wareader_pipelines.run_planning import DayRange, day_ranges, last_complete_day
+from wareader_pipelines.run_planning import (
+    WEBHOOK_LOOKBACK_TAG,
+    DayRange,
+    day_ranges,
+    last_complete_day,
+    lookback_needed,
+)
 
 LONG_AGO = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 
@@ -279,3 +286,43 @@ def test_day_ranges_split_at_gaps_and_at_the_run_size() -> None:
         DayRange(date(2024, 1, 3), date(2024, 1, 3)),
         DayRange(date(2024, 1, 6), date(2024, 1, 7)),
     ]
+
+
+def test_a_history_replay_months_later_is_ingested_with_a_longer_lookback(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    sent = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)
+    _land(landing, "wamid.OLD", sent, sent + timedelta(days=120))
+    definitions = _definitions(landing, tmp_path)
+    result = _tick(new_webhook_bodies, instance, definitions, None)
+    assert isinstance(result, dg.SensorResult)
+    [request] = result.run_requests
+    assert request.partition_key == "2024-01-10"
+    assert int(request.tags[WEBHOOK_LOOKBACK_TAG]) >= 120
+
+    url = str(tmp_path / "warehouse.duckdb")
+    resources = {
+        **(definitions.resources or {}),
+        "io_manager": WarehouseIOManager(url=url),
+    }
+    ran = dg.materialize(
+        [landing_zone_tables],
+        partition_key=request.partition_key,
+        tags=request.tags,
+        resources=resources,
+    )
+    assert ran.success
+    rows = Warehouse(url=url).query("SELECT message_id FROM {schema}.raw_messages")
+    assert list(rows["message_id"]) == ["wamid.OLD"]
+    # Without the tag the default seven-day look-back would never reach that body.
+    assert dg.materialize(
+        [landing_zone_tables], partition_key="2024-01-10", resources=resources
+    ).success
+    assert Warehouse(url=url).query("SELECT * FROM {schema}.raw_messages").empty
+
+
+def test_lookback_needed_counts_days_after_the_range() -> None:
+    span = DayRange(date(2024, 1, 10), date(2024, 1, 12))
+    assert lookback_needed(span, [date(2024, 1, 11)]) == 0
+    assert lookback_needed(span, [date(2024, 1, 13), date(2024, 5, 11)]) == 120
+    assert lookback_needed(span, []) == 0

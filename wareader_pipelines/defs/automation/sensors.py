@@ -20,6 +20,7 @@ from wareader_pipelines.partitions import HISTORY_START, daily_partitions
 from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.run_planning import (
+    WEBHOOK_LOOKBACK_TAG,
     DayRange,
     ExportCursor,
     day_ranges,
@@ -27,6 +28,7 @@ from wareader_pipelines.run_planning import (
     days_of_webhook,
     fingerprint,
     is_settled,
+    lookback_needed,
     run_key,
 )
 
@@ -130,7 +132,7 @@ def new_webhook_bodies(
                     for k in keys
                 }
             ),
-            {"wareader/bodies": str(len(batch))},
+            _lookback_tags(span, keys_by_day, settings, bodies=len(batch)),
         )
         for span in day_ranges(keys_by_day, max_days=MAX_DAYS_PER_RUN)
     ]
@@ -138,6 +140,24 @@ def new_webhook_bodies(
         f"{len(batch)} new webhook bodies touch {len(keys_by_day)} days: {len(requests)} runs"
     )
     return dg.SensorResult(run_requests=requests, cursor=last_handled)
+
+
+def _lookback_tags(
+    span: DayRange, keys_by_day: dict[date, list[str]], settings: PipelineSettings, *, bodies: int
+) -> dict[str, str]:
+    """Run tags; a longer look-back when bodies landed long after the days they touch."""
+    received = [
+        parsed.day
+        for day, keys in keys_by_day.items()
+        if span.first <= day <= span.last
+        for parsed in map(parse_webhook_key, keys)
+        if parsed is not None
+    ]
+    tags = {"wareader/bodies": str(bodies)}
+    needed = lookback_needed(span, received)
+    if needed > settings.webhook_lookback_days:
+        tags[WEBHOOK_LOOKBACK_TAG] = str(needed)
+    return tags
 
 
 def _backfill_of(

@@ -11,6 +11,7 @@ from wareader_pipelines.ingestion import read_landing_window
 from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.run_planning import WEBHOOK_LOOKBACK_TAG
 
 GROUP = "ingestion"
 OWNERS = ["team:wareader"]
@@ -78,7 +79,13 @@ def landing_zone_tables(
     context: dg.AssetExecutionContext, landing_zone: LandingZone, settings: PipelineSettings
 ) -> Iterator[dg.Output]:
     window = context.partition_time_window
-    ingested = read_landing_window(landing_zone, window.start, window.end, settings=settings)
+    ingested = read_landing_window(
+        landing_zone,
+        window.start,
+        window.end,
+        settings=settings,
+        webhook_lookback_days=int(context.run.tags.get(WEBHOOK_LOOKBACK_TAG, 0)),
+    )
     stats = ingested.stats
     yield dg.Output(
         ingested.raw_messages,
@@ -90,6 +97,7 @@ def landing_zone_tables(
             "exports_read": stats.exports,
             "exports_from_cache": stats.exports_from_cache,
             "duplicates_dropped": stats.duplicate_messages,
+            "webhook_lookback_days": stats.webhook_lookback_days,
             "preview": preview(
                 ingested.raw_messages, ["sent_at", "source", "message_type", "message_id"]
             ),
