@@ -32,9 +32,14 @@ class WareaderDbtTranslator(DagsterDbtTranslator):
         if not unique_id.startswith("model."):
             return spec  # sources keep the Python assets' keys from their `meta.dagster`
         spec = spec.replace_attributes(group_name=GROUP, owners=["team:wareader"])
-        if manifest["nodes"][unique_id]["config"].get("materialized") == "view":
+        materialized = manifest["nodes"][unique_id]["config"].get("materialized")
+        if materialized == "view":
             return spec  # a view is as fresh as the tables under it
-        return spec.replace_attributes(freshness_policy=NIGHTLY_FRESHNESS)
+        spec = spec.replace_attributes(freshness_policy=NIGHTLY_FRESHNESS)
+        if materialized == "table":
+            # Whole-table marts (the dimensions) rebuild once the daily marts they read change.
+            spec = spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+        return spec
 
 
 TRANSLATOR = WareaderDbtTranslator()

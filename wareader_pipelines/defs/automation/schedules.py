@@ -19,7 +19,7 @@ def nightly_schedule(cron: str, timezone: str) -> dg.ScheduleDefinition:
         cron_schedule=cron,
         execution_timezone=timezone,
         job=daily_pipeline_job,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
         description=(
             "Every night, materializes the last complete UTC day of every daily asset "
             "(ingestion, media within its 7-day window, enrichment, summaries)."

@@ -85,7 +85,7 @@ def _request_for(kind: str, days: DayRange, keys: list[str], tags: dict[str, str
     name="new_webhook_bodies",
     job=daily_pipeline_job,
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=dg.DefaultSensorStatus.STOPPED,
     description=(
         "Runs the daily pipeline for exactly the days that newly landed webhook bodies touch "
         "(a late delivery re-runs its old day); lists only keys after its cursor."
@@ -177,7 +177,7 @@ def _backfill_of(
 @dg.sensor(
     name="new_chat_exports",
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=dg.DefaultSensorStatus.STOPPED,
     asset_selection=DAILY_ASSETS,
     description=(
         "Backfills every daily asset over the whole date range of each new chat export "
