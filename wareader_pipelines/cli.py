@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -25,12 +28,11 @@ def _definitions() -> dg.Definitions:
     return defs()
 
 
-def _warehouse(definitions: dg.Definitions) -> Warehouse:
-    return (definitions.resources or {})["warehouse"]
-
-
-def _data_dir() -> Path:
-    return Path(os.environ.get("WAREADER_DATA_DIR") or "./data")
+@contextmanager
+def _resource(definitions: dg.Definitions, key: str) -> Iterator[Any]:
+    """The bound resource with its config resolved (EnvVar values read), as a run would see it."""
+    with (definitions.resources or {})[key].process_config_and_initialize_cm() as resource:
+        yield resource
 
 
 def _read_copy_path(warehouse: Warehouse) -> Path | None:
@@ -44,48 +46,49 @@ def demo(arguments: argparse.Namespace) -> int:
     """Seed the sample landing zone, run every asset over the sample month, print the report."""
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
     sample_run.prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
-    landing = os.environ.get("WAREADER_LANDING_URI") or str(_data_dir() / "landing")
-    if not landing.startswith("s3://"):
-        copied = sample_run.seed_landing_zone(Path(landing))
-        if copied:
-            print(f"seeded {landing} with {copied} sample files")
     definitions = _definitions()
+    with _resource(definitions, "landing_zone") as landing_zone:
+        if not landing_zone.is_s3:
+            copied = sample_run.seed_landing_zone(Path(landing_zone.uri))
+            if copied:
+                print(f"seeded {landing_zone.uri} with {copied} sample files")
     with dg.DagsterInstance.get() as instance:
         results = sample_run.run_pipeline(
             definitions, instance, arguments.first_day, arguments.last_day
         )
-    warehouse = _warehouse(definitions)
-    read_copy = _read_copy_path(warehouse)
-    if read_copy is not None:
-        publish_read_copy(Path(warehouse.url), read_copy)
-    location = str(read_copy) if read_copy else "the PostgreSQL warehouse"
-    print(pipeline_report(warehouse, location=location))
+    with _resource(definitions, "warehouse") as warehouse:
+        read_copy = _read_copy_path(warehouse)
+        if read_copy is not None:
+            publish_read_copy(Path(warehouse.url), read_copy)
+        location = str(read_copy) if read_copy else "the PostgreSQL warehouse"
+        print(pipeline_report(warehouse, location=location))
     print(f"run history: {os.environ['DAGSTER_HOME']} (browse it with `make ui`)")
     return 0 if all(result.success for result in results) else 1
 
 
 def report(arguments: argparse.Namespace) -> int:
     """Print the report for whatever the warehouse holds now."""
-    warehouse = _warehouse(_definitions())
-    read_copy = _read_copy_path(warehouse)
-    print(pipeline_report(warehouse, location=str(read_copy or "the PostgreSQL warehouse")))
+    with _resource(_definitions(), "warehouse") as warehouse:
+        read_copy = _read_copy_path(warehouse)
+        print(pipeline_report(warehouse, location=str(read_copy or "the PostgreSQL warehouse")))
     return 0
 
 
 def snapshot(arguments: argparse.Namespace) -> int:
     """Refresh the analysts' read copy of the DuckDB warehouse."""
-    warehouse = _warehouse(_definitions())
-    read_copy = _read_copy_path(warehouse)
-    if read_copy is None:
-        print("the warehouse is PostgreSQL: query it directly, no copy is needed")
-        return 0
-    print(publish_read_copy(Path(warehouse.url), read_copy))
+    with _resource(_definitions(), "warehouse") as warehouse:
+        read_copy = _read_copy_path(warehouse)
+        if read_copy is None:
+            print("the warehouse is PostgreSQL: query it directly, no copy is needed")
+            return 0
+        print(publish_read_copy(Path(warehouse.url), read_copy))
     return 0
 
 
 def sql(arguments: argparse.Namespace) -> int:
     """Run one query against the analysts' read copy and print the result."""
-    read_copy = _read_copy_path(_warehouse(_definitions()))
+    with _resource(_definitions(), "warehouse") as warehouse:
+        read_copy = _read_copy_path(warehouse)
     if read_copy is None or not read_copy.exists():
         print("no read copy yet: run `wareader demo` or `wareader snapshot` first")
         return 1
