@@ -4,6 +4,9 @@ A POST is answered 200 only after its bytes are durably in the landing zone,
 so an acknowledged delivery is never lost; if the write fails the answer is
 503 and Meta retries. The signature is checked on the raw bytes before
 anything parses them.
+
+A plain ASGI callable rather than a framework: four fixed routes do not need a
+router, and the POST path is the hot one (every message Meta sends).
 """
 
 from __future__ import annotations
@@ -11,14 +14,13 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
 
 from dagster_aws.s3 import S3Resource
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.metrics import ReceiverMetrics
@@ -27,12 +29,23 @@ from wareader_pipelines.webhook_receiver.signature import signature_is_valid
 from wareader_pipelines.webhook_receiver.store import WebhookStore
 
 WEBHOOK_PATH = "/webhook"
-SIGNATURE_HEADER = "x-hub-signature-256"
+SIGNATURE_HEADER = b"x-hub-signature-256"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_TEXT = b"text/plain; charset=utf-8"
 
 logger = logging.getLogger("wareader.webhook_receiver")
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
     pass
 
 
@@ -43,95 +56,153 @@ def landing_zone_of(settings: ReceiverSettings) -> LandingZone:
     )
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
-    """The whole body, refusing to buffer more than `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+class WebhookReceiver:
+    """The receiver as an ASGI application (HTTP and lifespan)."""
 
+    def __init__(self, settings: ReceiverSettings, *, zone: LandingZone | None = None) -> None:
+        self.store = WebhookStore(zone if zone is not None else landing_zone_of(settings))
+        self.metrics = ReceiverMetrics()
+        self._secret = settings.app_secret.get_secret_value().encode("utf-8")
+        self._verify_token = settings.verify_token.get_secret_value().encode("utf-8")
+        self._limit = settings.max_body_bytes
 
-def create_app(settings: ReceiverSettings, *, zone: LandingZone | None = None) -> Starlette:
-    """The receiver for `settings`; `zone` overrides the landing zone the settings name."""
-    store = WebhookStore(zone if zone is not None else landing_zone_of(settings))
-    metrics = ReceiverMetrics()
-    secret = settings.app_secret.get_secret_value().encode("utf-8")
-    verify_token = settings.verify_token.get_secret_value()
-    limit = settings.max_body_bytes
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == WEBHOOK_PATH:
+            if method == "POST":
+                await self._receive(scope, receive, send)
+            elif method == "GET":
+                await self._verify(scope, send)
+            else:
+                await _respond(send, 405, b"method not allowed")
+        elif path == "/healthz" and method == "GET":
+            await _respond(send, 200, b"ok")
+        elif path == "/metrics" and method == "GET":
+            page = generate_latest(self.metrics.registry)
+            await _respond(send, 200, page, CONTENT_TYPE_LATEST.encode("ascii"))
+        else:
+            await _respond(send, 404, b"not found")
 
-    async def verify(request: Request) -> Response:
-        params = request.query_params
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _verify(self, scope: Scope, send: Send) -> None:
+        params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        challenge = params.get("hub.challenge")
         if (
             params.get("hub.mode") == "subscribe"
-            and params.get("hub.challenge") is not None
-            and _same(params.get("hub.verify_token", ""), verify_token)
+            and challenge is not None
+            and hmac.compare_digest(
+                params.get("hub.verify_token", "").encode("utf-8"), self._verify_token
+            )
         ):
             logger.info("webhook subscription verified")
-            return PlainTextResponse(params["hub.challenge"])
-        metrics.rejected.labels(reason="verify_failed").inc()
+            await _respond(send, 200, challenge.encode("utf-8"))
+            return
+        self.metrics.rejected.labels(reason="verify_failed").inc()
         logger.warning("webhook verification refused (wrong mode or token)")
-        return PlainTextResponse("forbidden", status_code=403)
+        await _respond(send, 403, b"forbidden")
 
-    async def receive(request: Request) -> Response:
+    async def _receive(self, scope: Scope, receive: Receive, send: Send) -> None:
         received_at = datetime.now(UTC)
-        declared = request.headers.get("content-length")
+        declared: bytes | None = None
+        signature: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == SIGNATURE_HEADER:
+                signature = value
         if declared is not None:
             if not declared.isdigit():
-                return _reject(metrics, "bad_length", 400, "bad content-length")
-            if int(declared) > limit:
-                return _reject(metrics, "too_large", 413, "body too large")
-        signature = request.headers.get(SIGNATURE_HEADER)
+                await self._reject(send, "bad_length", 400, b"bad content-length")
+                return
+            if int(declared) > self._limit:
+                await self._reject(send, "too_large", 413, b"body too large")
+                return
         if not signature:
-            return _reject(metrics, "signature_missing", 401, "missing signature")
+            await self._reject(send, "signature_missing", 401, b"missing signature")
+            return
         try:
-            body = await _read_capped(request, limit)
+            body = await _read_capped(receive, self._limit)
         except _TooLarge:
-            return _reject(metrics, "too_large", 413, "body too large")
-        if not signature_is_valid(body, signature, secret):
-            return _reject(metrics, "signature_invalid", 401, "bad signature")
+            await self._reject(send, "too_large", 413, b"body too large")
+            return
+        except _Disconnected:
+            return
+        if not signature_is_valid(body, signature.decode("latin-1"), self._secret):
+            await self._reject(send, "signature_invalid", 401, b"bad signature")
+            return
         started = time.perf_counter()
         try:
-            stored = await store.store(body, received_at)
+            stored = await self.store.store(body, received_at)
         except Exception:
-            metrics.write_failures.inc()
+            self.metrics.write_failures.inc()
             logger.exception("could not store a verified webhook body; answering 503")
-            return PlainTextResponse("storage unavailable", status_code=503)
-        metrics.write_seconds.observe(time.perf_counter() - started)
-        metrics.received.inc()
-        metrics.received_bytes.inc(len(body))
+            await _respond(send, 503, b"storage unavailable")
+            return
+        self.metrics.write_seconds.observe(time.perf_counter() - started)
+        self.metrics.received.inc()
+        self.metrics.received_bytes.inc(len(body))
         if stored.duplicate:
-            metrics.duplicates.inc()
-        return PlainTextResponse("ok")
+            self.metrics.duplicates.inc()
+        await _respond(send, 200, b"ok")
 
-    async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok")
-
-    async def metrics_page(request: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    return Starlette(
-        routes=[
-            Route(WEBHOOK_PATH, verify, methods=["GET"]),
-            Route(WEBHOOK_PATH, receive, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics_page, methods=["GET"]),
-        ]
-    )
+    async def _reject(self, send: Send, reason: str, status: int, text: bytes) -> None:
+        self.metrics.rejected.labels(reason=reason).inc()
+        await _respond(send, status, text)
 
 
-def app_from_environment() -> Starlette:
+def create_app(settings: ReceiverSettings, *, zone: LandingZone | None = None) -> WebhookReceiver:
+    """The receiver for `settings`; `zone` overrides the landing zone the settings name."""
+    return WebhookReceiver(settings, zone=zone)
+
+
+def app_from_environment() -> WebhookReceiver:
     """Factory for `uvicorn --factory`: the app configured from the environment."""
     return create_app(ReceiverSettings.from_environ())
 
 
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+async def _read_capped(receive: Receive, limit: int) -> bytes:
+    """The whole body, refusing to buffer more than `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        if not message.get("more_body", False):
+            if not chunks:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
-def _reject(metrics: ReceiverMetrics, reason: str, status: int, text: str) -> Response:
-    metrics.rejected.labels(reason=reason).inc()
-    return PlainTextResponse(text, status_code=status)
+async def _respond(send: Send, status: int, body: bytes, content_type: bytes = _TEXT) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

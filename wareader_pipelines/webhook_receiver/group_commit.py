@@ -1,0 +1,217 @@
+"""Group commit: durable small-file writes for many concurrent requests at the cost of a few.
+
+A request hands its file to one writer thread and awaits it. The thread takes
+everything queued at that moment as one batch (so batches grow with load and a
+lone request waits for nobody): it writes a temporary file per body, makes the
+data durable (one fsync, or fsyncs in parallel for a batch, which the file
+system merges into a few journal commits), renames every file to its name,
+then fsyncs each folder once so the renames are durable too; only then are the
+awaiting requests told. Readers never see a partial file (names appear by
+rename, temporaries start with `.incoming-`), and a file whose write, sync or
+rename failed is reported to its own request only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import secrets
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TEMPORARY_PREFIX = ".incoming-"
+
+
+@dataclass(slots=True)
+class _Pending:
+    relative: str
+    data: bytes
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[None]
+    error: BaseException | None = None
+    temporary: Path | None = None
+    target: Path | None = None
+    descriptor: int | None = field(default=None, repr=False)
+
+
+class GroupCommitWriter:
+    """Writes files under `root` durably, batching the fsyncs of concurrent writes."""
+
+    def __init__(self, root: Path, *, max_batch: int = 512, sync_threads: int = 16) -> None:
+        self._root = root.resolve()
+        self._max_batch = max_batch
+        self._sync_threads = sync_threads
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._sync_pool: ThreadPoolExecutor | None = None
+        self._folders: set[Path] = set()  # folders known to exist (touched by the thread only)
+        self.batches = 0  # batches committed, for tests and metrics
+
+    async def write(self, relative: str, data: bytes) -> None:
+        """Store `data` at `root/relative`; returns once it is durable, raises if it is not."""
+        if relative.startswith("/") or ".." in relative.split("/"):
+            raise ValueError(f"{relative!r} is not a path inside the writer's root")
+        loop = asyncio.get_running_loop()
+        pending = _Pending(relative=relative, data=data, loop=loop, done=loop.create_future())
+        self._ensure_started()
+        self._queue.put(pending)
+        await pending.done
+
+    def close(self) -> None:
+        """Finish the queued writes, then stop the thread."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+        if self._sync_pool is not None:
+            self._sync_pool.shutdown()
+            self._sync_pool = None
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-group-commit", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                self._commit(batch)
+            except BaseException as error:  # a bug here must fail requests, not hang them
+                for pending in batch:
+                    pending.error = pending.error or error
+            self.batches += 1
+            _settle(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: Sequence[_Pending]) -> None:
+        for pending in batch:
+            try:
+                self._write_temporary(pending)
+            except Exception as error:
+                pending.error = error
+        staged = [pending for pending in batch if pending.error is None]
+        self._sync_files(staged)
+        folders: dict[Path, list[_Pending]] = {}
+        for pending in staged:
+            assert pending.descriptor is not None
+            assert pending.temporary is not None and pending.target is not None
+            os.close(pending.descriptor)
+            pending.descriptor = None
+            if pending.error is None:
+                try:
+                    os.replace(pending.temporary, pending.target)
+                except Exception as error:
+                    pending.error = error
+                else:
+                    folders.setdefault(pending.target.parent, []).append(pending)
+                    continue
+            pending.temporary.unlink(missing_ok=True)
+        for folder, renamed in folders.items():
+            try:
+                _fsync_folder(folder)
+            except Exception as error:  # on disk, but not durably: the request must fail
+                for pending in renamed:
+                    pending.error = error
+
+    def _write_temporary(self, pending: _Pending) -> None:
+        target = self._root / pending.relative
+        folder = target.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        temporary = folder / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:  # the folder was removed since we made it
+            self._folders.discard(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(pending.data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+        except BaseException:
+            os.close(descriptor)
+            temporary.unlink(missing_ok=True)
+            raise
+        pending.descriptor, pending.temporary, pending.target = descriptor, temporary, target
+
+    def _sync_files(self, staged: Sequence[_Pending]) -> None:
+        if len(staged) <= 1:
+            outcomes = [_fsync_outcome(pending.descriptor) for pending in staged]
+        else:
+            if self._sync_pool is None:
+                self._sync_pool = ThreadPoolExecutor(
+                    self._sync_threads, thread_name_prefix="webhook-fsync"
+                )
+            outcomes = list(
+                self._sync_pool.map(_fsync_outcome, [pending.descriptor for pending in staged])
+            )
+        for pending, outcome in zip(staged, outcomes, strict=True):
+            pending.error = outcome
+
+
+def _fsync_outcome(descriptor: int | None) -> BaseException | None:
+    assert descriptor is not None
+    try:
+        os.fsync(descriptor)
+    except Exception as error:
+        return error
+    return None
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _settle(batch: Sequence[_Pending]) -> None:
+    """Tell each awaiting request its outcome, on its own event loop, one hop per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for pending in batch:
+        by_loop.setdefault(pending.loop, []).append(pending)
+    for loop, items in by_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting there any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: Sequence[_Pending]) -> None:
+    for pending in items:
+        if pending.done.done():
+            continue
+        if pending.error is None:
+            pending.done.set_result(None)
+        else:
+            pending.done.set_exception(pending.error)
