@@ -275,8 +275,8 @@ def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
     if not non_empty:
         return frame_of([], record_type)
     columns = list(frame_of([], record_type).columns)
+    # Missing values come back as NaN, which both warehouse backends store as NULL.
     combined = pd.concat(non_empty, ignore_index=True).reindex(columns=columns)
-    combined = combined.astype(object).where(combined.notna(), None)
     for column in combined.columns:
         if column.endswith("_at"):
             combined[column] = pd.to_datetime(combined[column], utc=True)

@@ -59,7 +59,17 @@ def parse_webhook_key(key: str) -> WebhookKey | None:
     match = _WEBHOOK_KEY.match(key)
     if match is None:
         return None
-    received_at = datetime.strptime(match["received"], _RECEIVED_AT_FORMAT).replace(tzinfo=UTC)
+    stamp = match["received"]  # YYYYMMDDTHHMMSSffffffZ; slicing is ~10x faster than strptime
+    received_at = datetime(
+        int(stamp[0:4]),
+        int(stamp[4:6]),
+        int(stamp[6:8]),
+        int(stamp[9:11]),
+        int(stamp[11:13]),
+        int(stamp[13:15]),
+        int(stamp[15:21]),
+        tzinfo=UTC,
+    )
     return WebhookKey(
         key=key,
         day=date.fromisoformat(match["day"]),
