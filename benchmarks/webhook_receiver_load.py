@@ -7,11 +7,14 @@ a distinct, correctly signed body, so each 200 must leave exactly one file; the
 files on disk are counted against the 200 answers after each level.
 
 Baselines it names: the goal (3,000 requests/s on 2 cores, p99 under 50 ms,
-zero loss) and this disk's own ceiling for durable small-file writes (write,
-fsync, rename from 16 threads, measured first), which bounds any receiver that
-fsyncs every body before answering.
+zero loss); this disk's own rate for durable small-file writes (write, fsync,
+rename from 16 threads, measured first); and, level by level in the same run,
+a no-op ASGI app on the same uvicorn (answers 200 without verifying or
+writing), which is the ceiling of the server and load generator on this box.
+Besides req/s it prints the server's CPU time per request (user + system, all
+its processes), which a busy shared machine disturbs far less than req/s.
 
-    .venv/bin/python benchmarks/webhook_receiver_load.py [--seconds 10] [--workers 1]
+    .venv/bin/python benchmarks/webhook_receiver_load.py [--seconds 10] [--workers 1] [--no-noop]
 """
 
 from __future__ import annotations
@@ -138,6 +141,43 @@ def _disk_ceiling(folder: Path, files: int = 800, threads: int = 16) -> float:
     return files / (time.perf_counter() - started)
 
 
+async def noop_app(scope: dict, receive, send) -> None:
+    """The no-op baseline: reads the body and answers 200, nothing else."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            pids.extend(_process_tree(int(child)))
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of `pid` and its live children (uvicorn workers)."""
+    ticks = 0
+    for member in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -145,72 +185,117 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _serve(command: list[str], port: int, environment: dict[str, str]) -> subprocess.Popen:
+    server = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_for_port(port, timeout=60)
+    return server
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _run_level(port: int, level: int, seconds: float) -> tuple[list[tuple[int, float]], float, int]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    generator = context.Process(target=_generate, args=(port, level, seconds, queue))
+    generator.start()
+    results, elapsed, client_peak = queue.get()
+    generator.join()
+    return results, elapsed, client_peak
+
+
+def _percentiles(results: list[tuple[int, float]]) -> tuple[float, float]:
+    latencies = sorted(seconds for _, seconds in results)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return statistics.median(latencies) * 1000, p99 * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each level")
     parser.add_argument("--workers", type=int, default=1, help="receiver worker processes")
+    parser.add_argument("--no-noop", action="store_true", help="skip the no-op baseline")
     arguments = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="receiver-bench-"))
-    print(f"cores: {os.cpu_count()}; landing zone: {root / 'landing'}")
+    print(f"cores: {os.cpu_count()}; load average: {os.getloadavg()[0]:.2f}; landing: {root}")
     print(f"baseline, this disk: {_disk_ceiling(root / 'disk'):,.0f} durable file writes/s")
     print("goal: 3,000 requests/s, p99 < 50 ms, zero loss\n")
-
-    port = free_port()
     environment = {
         **os.environ,
         "WA_APP_SECRET": SECRET,
         "WA_WEBHOOK_TOKEN": "benchmark-verify-token",
         "WAREADER_LANDING_URI": str(root / "landing"),
     }
-    server = subprocess.Popen(
+    workers = ["--workers", str(arguments.workers)]
+    noop_port = free_port()
+    noop = None
+    if not arguments.no_noop:
+        noop = _serve(
+            [
+                *(sys.executable, "-m", "uvicorn", "benchmarks.webhook_receiver_load:noop_app"),
+                *("--port", str(noop_port), "--no-access-log", "--log-level", "warning", *workers),
+            ],
+            noop_port,
+            environment,
+        )
+    port = free_port()
+    server = _serve(
         [
-            sys.executable,
-            "-m",
-            "wareader_pipelines.webhook_receiver.cli",
-            "--port",
-            str(port),
-            "--workers",
-            str(arguments.workers),
+            *(sys.executable, "-m", "wareader_pipelines.webhook_receiver.cli"),
+            *("--port", str(port), *workers),
         ],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        port,
+        environment,
     )
     try:
-        wait_for_port(port, timeout=60)
         time.sleep(1.0 if arguments.workers > 1 else 0.1)
         print(
-            f"{'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-            f"{'non-200':>7} {'files':>7} {'lost':>5} {'client MB':>9}"
+            f"{'server':>8} {'clients':>7} {'requests':>9} {'req/s':>8} {'p50 ms':>7} "
+            f"{'p99 ms':>7} {'cpu ms/req':>10} {'non-200':>7} {'files':>7} {'lost':>5} "
+            f"{'client MB':>9}"
         )
-        context = multiprocessing.get_context("spawn")
         landed_before = 0
         for level in LEVELS:
-            queue = context.Queue()
-            generator = context.Process(
-                target=_generate, args=(port, level, arguments.seconds, queue)
-            )
-            generator.start()
-            results, elapsed, client_peak = queue.get()
-            generator.join()
+            if noop is not None:
+                cpu_before = _cpu_seconds(noop.pid)
+                results, elapsed, client_peak = _run_level(noop_port, level, arguments.seconds)
+                cpu = (_cpu_seconds(noop.pid) - cpu_before) * 1000 / max(1, len(results))
+                p50, p99 = _percentiles(results)
+                failed = sum(1 for status, _ in results if status != 200)
+                print(
+                    f"{'no-op':>8} {level:>7} {len(results):>9} {len(results) / elapsed:>8,.0f} "
+                    f"{p50:>7.1f} {p99:>7.1f} {cpu:>10.2f} {failed:>7} {'-':>7} {'-':>5} "
+                    f"{client_peak:>9}"
+                )
+            cpu_before = _cpu_seconds(server.pid)
+            results, elapsed, client_peak = _run_level(port, level, arguments.seconds)
+            cpu = (_cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(results))
             landed = sum(1 for _ in (root / "landing" / "webhooks").rglob("*.json"))
             ok = sum(1 for status, _ in results if status == 200)
-            latencies = sorted(seconds for _, seconds in results)
-            p50 = statistics.median(latencies) * 1000
-            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+            p50, p99 = _percentiles(results)
             new_files = landed - landed_before
             landed_before = landed
             print(
-                f"{level:>7} {len(results):>9} {len(results) / elapsed:>8,.0f} {p50:>7.1f} "
-                f"{p99:>7.1f} {len(results) - ok:>7} {new_files:>7} {ok - new_files:>5} "
-                f"{client_peak:>9}"
+                f"{'receiver':>8} {level:>7} {len(results):>9} {len(results) / elapsed:>8,.0f} "
+                f"{p50:>7.1f} {p99:>7.1f} {cpu:>10.2f} {len(results) - ok:>7} {new_files:>7} "
+                f"{ok - new_files:>5} {client_peak:>9}"
             )
         print(f"\nreceiver peak memory: {_peak_rss_mb(server.pid):.0f} MB (main process)")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
         print(f"wall time: {time.perf_counter() - START:.1f} s")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        _stop(server)
+        if noop is not None:
+            _stop(noop)
 
 
 START = time.perf_counter()
