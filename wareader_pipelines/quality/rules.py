@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from wareader_pipelines.parsing.records import MESSAGE_TYPES
 from wareader_pipelines.quality.expectations import (
     Between,
     Expectation,
@@ -24,25 +25,6 @@ from wareader_pipelines.quality.expectations import (
 )
 from wareader_pipelines.quality.languages import ISO_639_1
 
-MESSAGE_TYPES = frozenset(
-    {
-        "text",
-        "image",
-        "audio",
-        "video",
-        "document",
-        "sticker",
-        "location",
-        "contacts",
-        "interactive",
-        "button",
-        "reaction",
-        "system",
-        "unsupported",
-        "deleted",
-        "media",
-    }
-)
 MESSAGE_SOURCES = frozenset({"webhook", "export"})
 STATUSES = frozenset({"sent", "delivered", "read", "failed", "deleted", "played", "warning"})
 SENTIMENT_LABELS = frozenset({"positive", "neutral", "negative"})

@@ -18,6 +18,25 @@ OWNERS = ["team:wareader"]
 KINDS = {"python", "pandas", "duckdb"}
 
 
+def _table_out(
+    schema: dg.TableSchema, *, partition_column: str, order_by: list[str], description: str
+) -> dg.AssetOut:
+    """One of the three tables, partitioned on `partition_column`, for the warehouse IO manager."""
+    return dg.AssetOut(
+        description=description,
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds=KINDS,
+        code_version="1",
+        freshness_policy=NIGHTLY_FRESHNESS,
+        metadata={
+            "dagster/column_schema": schema,
+            "partition_expr": partition_column,
+            "order_by": order_by,
+        },
+    )
+
+
 @dg.multi_asset(
     name="landing_zone_tables",
     description="Reads one window of the landing zone once and splits it into three tables.",
@@ -25,53 +44,32 @@ KINDS = {"python", "pandas", "duckdb"}
     backfill_policy=DAILY_BACKFILL_POLICY,
     can_subset=False,
     outs={
-        "raw_messages": dg.AssetOut(
+        "raw_messages": _table_out(
+            tables.RAW_MESSAGES,
+            partition_column="sent_at",
+            order_by=["sent_at", "message_id"],
             description=(
                 "Every WhatsApp message once, from webhook bodies and chat exports, "
                 "on the UTC day it was sent. Holds phone numbers: raw layer, restricted."
             ),
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds=KINDS,
-            code_version="1",
-            freshness_policy=NIGHTLY_FRESHNESS,
-            metadata={
-                "dagster/column_schema": tables.RAW_MESSAGES,
-                "partition_expr": "sent_at",
-                "order_by": ["sent_at", "message_id"],
-            },
         ),
-        "message_statuses": dg.AssetOut(
+        "message_statuses": _table_out(
+            tables.MESSAGE_STATUSES,
+            partition_column="status_at",
+            order_by=["status_at", "message_id", "status"],
             description=(
                 "Delivery events (sent, delivered, read, failed) of outgoing messages, "
                 "once per message and status, on the UTC day they happened."
             ),
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds=KINDS,
-            code_version="1",
-            freshness_policy=NIGHTLY_FRESHNESS,
-            metadata={
-                "dagster/column_schema": tables.MESSAGE_STATUSES,
-                "partition_expr": "status_at",
-                "order_by": ["status_at", "message_id", "status"],
-            },
         ),
-        "quarantine": dg.AssetOut(
+        "quarantine": _table_out(
+            tables.QUARANTINE,
+            partition_column="partition_at",
+            order_by=["partition_at", "source_file", "location"],
             description=(
                 "Inputs we could not use (bad lines, malformed bodies, files that are not "
                 "chat exports), with the reason; look here when a count seems low."
             ),
-            group_name=GROUP,
-            owners=OWNERS,
-            kinds=KINDS,
-            code_version="1",
-            freshness_policy=NIGHTLY_FRESHNESS,
-            metadata={
-                "dagster/column_schema": tables.QUARANTINE,
-                "partition_expr": "partition_at",
-                "order_by": ["partition_at", "source_file", "location"],
-            },
         ),
     },
 )
