@@ -1,0 +1,99 @@
+"""The group-commit writer called directly: whole files, batching, per-file failures."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from wareader_pipelines.webhook_receiver.group_commit import TEMPORARY_PREFIX, GroupCommitWriter
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_concurrent_writes_land_whole_in_fewer_batches_than_files(tmp_path: Path) -> None:
+    writer = GroupCommitWriter(tmp_path)
+    expected = {
+        f"day={n % 3}/{n:04d}.json": (f"body {n} ✓ " * (n + 1)).encode() for n in range(300)
+    }
+
+    async def write_all() -> None:
+        await asyncio.gather(*(writer.write(key, data) for key, data in expected.items()))
+
+    try:
+        asyncio.run(write_all())
+    finally:
+        writer.close()
+    assert _files(tmp_path) == expected  # every file whole, no temporaries left
+    assert 1 <= writer.batches < 300  # concurrent writes shared their syncs
+
+
+def test_a_lone_write_is_committed_without_waiting_for_company(tmp_path: Path) -> None:
+    writer = GroupCommitWriter(tmp_path)
+
+    async def one_by_one() -> None:
+        for n in range(3):
+            await asyncio.wait_for(writer.write(f"a/{n}.json", b"x" * n), timeout=30)
+
+    try:
+        asyncio.run(one_by_one())
+    finally:
+        writer.close()
+    assert writer.batches == 3
+    assert _files(tmp_path) == {"a/0.json": b"", "a/1.json": b"x", "a/2.json": b"xx"}
+
+
+def test_a_failed_file_fails_only_its_own_write(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    writer = GroupCommitWriter(tmp_path)
+
+    async def mixed() -> list[BaseException | None]:
+        return await asyncio.gather(
+            writer.write("ok/1.json", b"one"),
+            writer.write("blocked/2.json", b"two"),
+            writer.write("ok/3.json", b"three"),
+            return_exceptions=True,
+        )
+
+    try:
+        outcomes = asyncio.run(mixed())
+    finally:
+        writer.close()
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], OSError)
+    assert _files(tmp_path / "ok") == {"1.json": b"one", "3.json": b"three"}
+    assert not list(tmp_path.rglob(f"{TEMPORARY_PREFIX}*"))
+
+
+def test_a_folder_removed_behind_its_back_is_made_again(tmp_path: Path) -> None:
+    writer = GroupCommitWriter(tmp_path)
+
+    async def twice() -> None:
+        await writer.write("d/1.json", b"1")
+        (tmp_path / "d" / "1.json").unlink()
+        (tmp_path / "d").rmdir()
+        await writer.write("d/2.json", b"2")
+
+    try:
+        asyncio.run(twice())
+    finally:
+        writer.close()
+    assert _files(tmp_path) == {"d/2.json": b"2"}
+
+
+@pytest.mark.parametrize("relative", ["../outside.json", "/etc/x.json", "a/../../b.json"])
+def test_paths_outside_the_root_are_refused(tmp_path: Path, relative: str) -> None:
+    writer = GroupCommitWriter(tmp_path / "root")
+    try:
+        with pytest.raises(ValueError, match="not a path inside"):
+            asyncio.run(writer.write(relative, b"x"))
+    finally:
+        writer.close()
+    assert not (tmp_path / "outside.json").exists()
