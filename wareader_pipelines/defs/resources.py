@@ -8,7 +8,6 @@ applies, and the sample pipeline needs nothing set at all.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from wareader_pipelines.resources.llm import LLMResource, api_key_variable
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
 from wareader_pipelines.resources.whatsapp import DEFAULT_API_VERSION, WhatsAppCloudAPI
+
+_venv_dbt = str(Path(sys.executable).with_name("dbt"))
 
 
 def from_env(name: str, default: str) -> str | EnvVar:
@@ -55,8 +56,9 @@ def resources() -> Definitions:
             # dbt reads the same WAREADER_WAREHOUSE_URL (and PG* variables) in dbt/profiles.yml
             "dbt": DbtCliResource(
                 project_dir=dbt_project,
-                # The dbt installed beside this interpreter, so an inactive venv still finds it.
-                dbt_executable=shutil.which("dbt") or str(Path(sys.executable).with_name("dbt")),
+                # The locked dbt beside this interpreter (an inactive venv still finds it),
+                # not whichever dbt comes first on PATH.
+                dbt_executable=_venv_dbt if Path(_venv_dbt).exists() else "dbt",
             ),
             "landing_zone": LandingZone(
                 uri=from_env("WAREADER_LANDING_URI", str(root / "landing")), s3=s3
