@@ -7,10 +7,12 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dagster as dg
 import pytest
 
+from wareader_pipelines.defs.automation import sensors
 from wareader_pipelines.defs.automation.jobs import daily_pipeline_job
 from wareader_pipelines.defs.automation.schedules import nightly_schedule
 from wareader_pipelines.defs.automation.sensors import (
@@ -35,6 +37,7 @@ from wareader_pipelines.run_planning import (
     last_complete_day,
     lookback_needed,
 )
+from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer
 
 LONG_AGO = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 
@@ -326,3 +329,91 @@ def test_lookback_needed_counts_days_after_the_range() -> None:
     assert lookback_needed(span, [date(2024, 1, 11)]) == 0
     assert lookback_needed(span, [date(2024, 1, 13), date(2024, 5, 11)]) == 120
     assert lookback_needed(span, []) == 0
+
+
+def test_webhook_sensor_on_s3_lists_with_start_after_and_reads_only_new_bodies(
+    instance: dg.DagsterInstance, moto_server: MotoServer, flaky_s3: FlakyProxy, tmp_path: Path
+) -> None:
+    bucket = moto_server.new_bucket()
+    zone = LandingZone(
+        uri=f"s3://{bucket}/landing",
+        s3=moto_server.s3_resource(endpoint_url=flaky_s3.endpoint_url),
+    )
+    definitions = _definitions(zone, tmp_path)
+    received = datetime(2024, 5, 10, 9, 0, tzinfo=UTC)
+    first_keys = [
+        _land(
+            zone, f"wamid.S{n}", received - timedelta(days=n % 2), received + timedelta(seconds=n)
+        )
+        for n in range(4)
+    ]
+    first = _tick(new_webhook_bodies, instance, definitions, None)
+    assert _partitions(first) == ["2024-05-09..2024-05-10"]
+    assert first.cursor == first_keys[-1]
+
+    late = _land(zone, "wamid.LATE", received - timedelta(days=5), received + timedelta(hours=1))
+    flaky_s3.seen.clear()
+    second = _tick(new_webhook_bodies, instance, definitions, first.cursor)
+    assert _partitions(second) == ["2024-05-05"]
+    assert second.cursor == late
+    lists = [
+        parse_qs(urlsplit(path).query)
+        for method, path, _ in flaky_s3.seen
+        if method == "GET" and "list-type=2" in path
+    ]
+    assert [query["start-after"] for query in lists] == [[f"landing/{first.cursor}"]]
+    assert lists[0]["prefix"] == ["landing/webhooks/"]
+    reads = [
+        unquote(path)
+        for method, path, _ in flaky_s3.seen
+        if method == "GET" and "list-type" not in path
+    ]
+    assert reads == [f"/{bucket}/landing/{late}"]  # the four handled bodies are not read again
+
+    flaky_s3.seen.clear()
+    assert isinstance(
+        _tick(new_webhook_bodies, instance, definitions, second.cursor), dg.SkipReason
+    )
+    assert [method for method, _, _ in flaky_s3.seen] == ["GET"]  # one listing, nothing read
+
+
+def test_a_backlog_larger_than_a_tick_is_worked_off_over_ticks_without_loss(
+    instance: dg.DagsterInstance,
+    landing: LandingZone,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sensors, "MAX_BODIES_PER_TICK", 40)
+    definitions = _definitions(landing, tmp_path)
+    landed = [
+        _land(
+            landing,
+            f"wamid.B{n}",
+            LONG_AGO + timedelta(days=n // 25),
+            LONG_AGO + timedelta(seconds=n),
+        )
+        for n in range(100)
+    ]
+    cursor: str | None = None
+    covered: list[str] = []
+    partitions: set[str] = set()
+    for _ in range(3):
+        result = _tick(new_webhook_bodies, instance, definitions, cursor)
+        assert isinstance(result, dg.SensorResult)
+        assert int(result.run_requests[0].tags["wareader/bodies"]) <= 40
+        handled = [key for key in landed if (cursor or "") < key <= result.cursor]
+        assert len(handled) == min(40, 100 - len(covered))
+        covered += handled
+        partitions |= {p for r in result.run_requests for p in _partitions_of(r)}
+        cursor = result.cursor
+    assert covered == landed and cursor == landed[-1]
+    assert partitions == {"2024-05-20", "2024-05-21", "2024-05-22", "2024-05-23"}
+    assert isinstance(_tick(new_webhook_bodies, instance, definitions, cursor), dg.SkipReason)
+
+
+def _partitions_of(request: dg.RunRequest) -> list[str]:
+    if request.partition_key:
+        return [request.partition_key]
+    first = date.fromisoformat(request.tags[RANGE_START_TAG])
+    last = date.fromisoformat(request.tags[RANGE_END_TAG])
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
