@@ -33,9 +33,9 @@ class RunningReceiver:
 
 @contextmanager
 def serve_receiver(
-    landing_uri: str, *, max_body_bytes: int = 64 * 1024
+    landing_uri: str, *, max_body_bytes: int = 64 * 1024, zone: LandingZone | None = None
 ) -> Iterator[RunningReceiver]:
-    """Serve a receiver for `landing_uri` in a background thread; stopped on exit."""
+    """Serve a receiver for `landing_uri` (or `zone`, e.g. S3) in a background thread."""
     settings = ReceiverSettings(
         landing_uri=landing_uri,
         app_secret=APP_SECRET,
@@ -44,7 +44,7 @@ def serve_receiver(
     )
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, zone=LandingZone(uri=landing_uri)),
+        create_app(settings, zone=zone or LandingZone(uri=landing_uri)),
         host="127.0.0.1",
         port=port,
         access_log=False,

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from wareader_pipelines.landing_layout import parse_webhook_key
+from wareader_pipelines.landing_layout import WEBHOOK_PREFIX, parse_webhook_key
+from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.signature import sign
+from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer
 from wareader_pipelines_tests.servers.receiver import (
     APP_SECRET,
     VERIFY_TOKEN,
@@ -263,3 +265,31 @@ def test_other_paths_and_methods_are_refused_without_writing(receiver: RunningRe
         assert client.put("/webhook", content=body, headers=signed).status_code == 405
         assert client.post("/healthz", content=body, headers=signed).status_code == 404
     assert _landed(receiver.landing) == []
+
+
+def test_on_s3_a_body_is_one_put_before_the_200_and_repeats_put_nothing(
+    moto_server: MotoServer, flaky_s3: FlakyProxy
+) -> None:
+    bucket = moto_server.new_bucket()
+    uri = f"s3://{bucket}/landing"
+    zone = LandingZone(uri=uri, s3=moto_server.s3_resource(endpoint_url=flaky_s3.endpoint_url))
+    body, other = _body(5), _body(6)
+    with (
+        serve_receiver(uri, zone=zone) as running,
+        httpx.Client(base_url=running.base_url) as client,
+    ):
+        assert _post(client, body, None).status_code == 401
+        assert flaky_s3.count("PUT") == 0
+        answers = [_post(client, body, sign(body, SECRET)).status_code for _ in range(3)]
+        assert answers == [200, 200, 200]
+        assert flaky_s3.count("PUT") == 1  # stored before the first 200; repeats put nothing
+        flaky_s3.failures, flaky_s3.matches = 10, lambda method, path: method == "PUT"
+        assert _post(client, other, sign(other, SECRET)).status_code >= 500
+        flaky_s3.failures = 0
+        assert _post(client, other, sign(other, SECRET)).status_code == 200  # Meta's retry
+    landed = list(zone.list(WEBHOOK_PREFIX))
+    assert sorted(zone.read(item.key) for item in landed) == sorted([body, other])
+    assert {parse_webhook_key(item.key).sha256 for item in landed} == {  # type: ignore[union-attr]
+        hashlib.sha256(body).hexdigest(),
+        hashlib.sha256(other).hexdigest(),
+    }
