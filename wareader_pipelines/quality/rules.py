@@ -32,6 +32,7 @@ LANGUAGE_METHODS = frozenset(
     {"detected", "sender_fallback", "conversation_fallback", "undetermined"}
 )
 SHA256_HEX = r"^[0-9a-f]{64}$"
+MEDIA_STATUSES = frozenset({"stored", "already_stored", "expired", "failed"})
 
 
 def raw_messages_blocking(start: datetime, end: datetime) -> list[Expectation]:
@@ -134,4 +135,17 @@ def conversation_archives_blocking(start: datetime, end: datetime) -> list[Expec
         NotNull("sha256"),
         Matches("sha256", SHA256_HEX),
         Between("bytes", 1, None),
+    ]
+
+
+def message_media_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        UniqueTogether(("message_id", "media_id")),
+        NotNull("message_id"),
+        NotNull("media_id"),
+        NotNull("sent_at"),
+        InWindow("sent_at", start, end),
+        NotNull("status"),
+        InSet("status", MEDIA_STATUSES),
+        Matches("sha256", SHA256_HEX),
     ]

@@ -1,0 +1,32 @@
+"""Data-quality check on message_media: one row per message and media, placed in its day."""
+
+import dagster as dg
+import pandas as pd
+
+from wareader_pipelines.asset_checks import validation_result
+from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.quality import rules
+
+MESSAGE_MEDIA_KEYS = "message_media_keys"
+
+
+@dg.asset_check(
+    asset="message_media",
+    name=MESSAGE_MEDIA_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description=(
+        "One row per message and media id; keys present; times inside the day; known statuses; "
+        "sha256 well formed where present."
+    ),
+)
+def message_media_keys(
+    context: dg.AssetCheckExecutionContext, message_media: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return validation_result(
+        message_media,
+        rules.message_media_blocking(window.start, window.end),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["message_id", "media_id", "status"],
+    )
