@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from wareader_pipelines.resources.warehouse import Warehouse
 
 REPORTED_TABLES = (
@@ -41,6 +43,21 @@ def pipeline_report(warehouse: Warehouse, *, location: str) -> str:
         )
         lines += ["", f"quarantined inputs: {int(reasons['n'].sum())}"]
         lines += [f"  {row.n:>4}  {row.reason[:90]}" for row in reasons.itertuples()]
+    if warehouse.table_exists("conversation_summaries"):
+        busiest = warehouse.query(
+            "SELECT day, provider, summary_language, message_count, summary "
+            "FROM {schema}.conversation_summaries WHERE status = 'ok' "
+            "ORDER BY message_count DESC, day, conversation_id LIMIT 1"
+        )
+        for row in busiest.itertuples():
+            lines += [
+                "",
+                f"busiest conversation-day ({row.day:%Y-%m-%d}, {row.message_count} messages, "
+                f"{row.summary_language}, summarized by {row.provider}):",
+                *textwrap.wrap(
+                    str(row.summary), width=88, initial_indent="  ", subsequent_indent="  "
+                ),
+            ]
     lines += [
         "",
         f"analysts' copy: {location}",

@@ -60,6 +60,7 @@ def test_demo_runs_everything_and_prints_a_report(
         assert table in out
     assert "languages found:" in out
     assert "quarantined inputs:" in out
+    assert "busiest conversation-day" in out and "summarized by extractive" in out
     assert str(sample_run_dir / "data" / "analytics.duckdb") in out
     assert (sample_run_dir / "data" / "analytics.duckdb").exists()
     assert "SELECT language" in out
