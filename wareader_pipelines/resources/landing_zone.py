@@ -33,6 +33,12 @@ def _split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, (prefix.rstrip("/") + "/") if prefix else ""
 
 
+def _all_before(folder_key: str, start_after: str) -> bool:
+    """Whether every key under `folder_key/` sorts before (or at) `start_after`."""
+    prefix = folder_key + "/"
+    return prefix < start_after and not start_after.startswith(prefix)
+
+
 class LandingZone(ConfigurableResource):
     """A local folder or `s3://bucket/prefix` holding `webhooks/` and `exports/`."""
 
@@ -107,7 +113,14 @@ class LandingZone(ConfigurableResource):
             return
         keys: list[tuple[str, os.stat_result]] = []
         for directory, subdirectories, files in os.walk(folder):
-            subdirectories.sort()
+            # Skip folders whose every key sorts before the cursor: a sensor tick over years
+            # of `dt=` folders then lists only the newest ones.
+            subdirectories[:] = sorted(
+                name
+                for name in subdirectories
+                if start_after is None
+                or not _all_before(Path(directory, name).relative_to(root).as_posix(), start_after)
+            )
             for name in files:
                 if name.startswith(".incoming-"):
                     continue

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from wareader_pipelines.resources import landing_zone
 from wareader_pipelines.resources.landing_zone import LandingZone
 
 
@@ -38,3 +40,28 @@ def test_writes_are_whole_and_stay_inside_the_zone(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="escapes"):
         zone.write("../outside.txt", b"x")
+
+
+def test_listing_after_a_cursor_skips_older_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone = LandingZone(uri=str(tmp_path))
+    for day in range(1, 10):
+        zone.write(f"webhooks/dt=2024-05-0{day}/a.json", b"x")
+        zone.write(f"webhooks/dt=2024-05-0{day}/b.json", b"x")
+    entered: list[str] = []
+    walk = os.walk
+
+    def recording_walk(top: Path):
+        for directory, subdirectories, files in walk(top):
+            entered.append(Path(directory).name)
+            yield directory, subdirectories, files
+
+    monkeypatch.setattr(landing_zone.os, "walk", recording_walk)
+    keys = [o.key for o in zone.list("webhooks/", start_after="webhooks/dt=2024-05-08/a.json")]
+    assert keys == [
+        "webhooks/dt=2024-05-08/b.json",
+        "webhooks/dt=2024-05-09/a.json",
+        "webhooks/dt=2024-05-09/b.json",
+    ]
+    assert entered == ["webhooks", "dt=2024-05-08", "dt=2024-05-09"]
