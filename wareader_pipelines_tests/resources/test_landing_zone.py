@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_listing_after_a_cursor_skips_older_folders(
     entered: list[str] = []
     walk = os.walk
 
-    def recording_walk(top: Path):
+    def recording_walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
         for directory, subdirectories, files in walk(top):
             entered.append(Path(directory).name)
             yield directory, subdirectories, files
