@@ -40,6 +40,21 @@ def test_every_asset_is_described_owned_grouped_and_kinded(definitions: dg.Defin
         assert node.kinds, name
 
 
+def test_every_table_is_guarded_by_checks_and_dbt_tests_are_checks(
+    definitions: dg.Definitions,
+) -> None:
+    graph = definitions.resolve_asset_graph()
+    checked = {key.asset_key.to_user_string() for key in graph.asset_check_keys}
+    tables = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable
+    }
+    assert tables <= checked, f"tables without a check: {sorted(tables - checked)}"
+    fct_checks = {k.name for k in graph.asset_check_keys if k.asset_key.path == ["fct_messages"]}
+    assert "unique_fct_messages_message_id" in fct_checks  # a dbt test, shown as a check
+
+
 def test_daily_assets_backfill_in_ranged_runs(definitions: dg.Definitions) -> None:
     graph = definitions.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
