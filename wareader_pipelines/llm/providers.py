@@ -118,9 +118,12 @@ class OpenAICompatibleTransport:
         timeout_seconds: float,
         azure_endpoint: str | None = None,
         azure_api_version: str | None = None,
+        json_mode: bool = True,
     ) -> None:
         self.provider = provider
         self.model = model
+        # Off for local servers that reject `response_format`; the prompts still ask for JSON.
+        self.json_mode = json_mode
         self._client: openai.AsyncOpenAI
         if provider == "azure":
             if not azure_endpoint and not base_url:
@@ -157,7 +160,7 @@ class OpenAICompatibleTransport:
         # OpenAI's own models take max_completion_tokens; local servers know max_tokens.
         budget_name = "max_tokens" if self.provider == "local" else "max_completion_tokens"
         arguments[budget_name] = request.max_output_tokens
-        if request.json_mode:
+        if request.json_mode and self.json_mode:
             arguments["response_format"] = {"type": "json_object"}
         try:
             response = await self._client.chat.completions.create(**arguments)

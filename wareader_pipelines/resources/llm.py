@@ -244,6 +244,7 @@ class LLMResource(ConfigurableResource):
             timeout_seconds=self.timeout_seconds,
             azure_endpoint=self.azure_endpoint,
             azure_api_version=self.azure_api_version,
+            json_mode=self.json_mode,
         )
 
     def _limit(self, configured: int | None, default: int | None) -> int | None:

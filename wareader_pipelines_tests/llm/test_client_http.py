@@ -175,3 +175,68 @@ def test_the_cache_answers_a_repeated_request(tmp_path: Path, llm_server: FakeLL
 def test_no_event_loop_leaks_between_runs() -> None:
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
+
+
+def test_azure_goes_through_the_deployment_url_with_its_key_header(
+    tmp_path: Path, llm_server: FakeLLMServer
+) -> None:
+    llm = _llm(
+        llm_server,
+        tmp_path,
+        provider="azure",
+        api_key="azure-key",
+        base_url=None,
+        azure_endpoint=f"http://127.0.0.1:{llm_server.port}",
+        azure_api_version="2024-10-21",
+        model="my-deployment",
+    )
+
+    run = llm.summarize(_days(2))
+
+    requests = llm_server.requests()
+    assert len(requests) == 2 and all(o.summary for o in run.outcomes)
+    for request in requests:
+        assert request.path == (
+            "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+        )
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        assert headers["api-key"] == "azure-key"
+        assert "max_completion_tokens" in request.body
+        assert request.body["response_format"] == {"type": "json_object"}
+
+
+def test_azure_without_an_endpoint_names_the_setting(
+    tmp_path: Path, llm_server: FakeLLMServer
+) -> None:
+    llm = _llm(llm_server, tmp_path, provider="azure", api_key="k", base_url=None)
+
+    with pytest.raises(Failure, match="AZURE_OPENAI_ENDPOINT"):
+        llm.summarize(_days(1))
+    assert llm_server.requests() == []
+
+
+def test_local_needs_no_key_and_speaks_max_tokens(
+    tmp_path: Path, llm_server: FakeLLMServer
+) -> None:
+    llm = _llm(llm_server, tmp_path, provider="local", api_key=None, max_output_tokens=300)
+
+    run = llm.summarize(_days(2))
+
+    requests = llm_server.requests()
+    assert len(requests) == 2 and all(o.summary for o in run.outcomes)
+    assert {r.path for r in requests} == {"/v1/chat/completions"}
+    assert {r.body["model"] for r in requests} == {"llama3.1:8b"}
+    assert all(
+        r.body["max_tokens"] == 300 and "max_completion_tokens" not in r.body for r in requests
+    )
+    assert run.outcomes[0].summary is not None
+
+
+def test_json_mode_off_sends_no_response_format(tmp_path: Path, llm_server: FakeLLMServer) -> None:
+    """For local servers that reject `response_format`: the documented switch must work."""
+    _llm(llm_server, tmp_path, provider="local", api_key=None, json_mode=False).summarize(_days(1))
+    _llm(llm_server, tmp_path, provider="local", api_key=None).summarize(_days(1))
+
+    first, second = llm_server.requests()
+    assert "response_format" not in first.body
+    assert second.body["response_format"] == {"type": "json_object"}
