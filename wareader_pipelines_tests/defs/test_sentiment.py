@@ -19,7 +19,7 @@ from wareader_pipelines_tests.llm.frames import (
     sample_day,
     upstream,
 )
-from wareader_pipelines_tests.servers.llm import MALFORMED, FakeLLMServer
+from wareader_pipelines_tests.servers.llm import MALFORMED, WRONG_IDS, FakeLLMServer
 
 
 def _materialize(
@@ -110,4 +110,30 @@ def test_llm_sentiment_sends_redacted_text_and_falls_back_offline_on_bad_answers
     failed = table[table["llm_failure"].notna()]
     assert len(failed) == 4 and "after one repair attempt" in failed["llm_failure"].iloc[0]
     assert set(failed["method"]) <= {"vader", "emoji", "unsupported"}
+    assert set(table.loc[table["llm_failure"].isna(), "method"]) == {"llm"}
+
+
+def test_an_answer_with_the_wrong_ids_is_repaired_then_failed_never_mismapped(
+    tmp_path: Path, llm_server: FakeLLMServer
+) -> None:
+    llm_server.enqueue(WRONG_IDS)  # one batch's first answer leaves out id 1 and adds 999
+
+    _materialize(tmp_path, sample_day(), _openai(llm_server, tmp_path, sentiment_batch_size=4))
+
+    repairs = llm_server.requests("repair")
+    assert len(llm_server.requests("sentiment")) == 2 and len(repairs) == 1
+    assert "missing ['1'], unknown ['999']" in repairs[0].user
+    table = _table(tmp_path)
+    assert set(table["method"]) == {"llm"} and table["llm_failure"].isna().all()
+
+    llm_server.reset()
+    llm_server.misbehave_when("Rechnung", WRONG_IDS)  # that batch's repair is wrong too
+    llm = _openai(llm_server, tmp_path, sentiment_batch_size=4, use_cache=False)
+
+    _materialize(tmp_path, sample_day(), llm)
+
+    table = _table(tmp_path).set_index("message_id")
+    failed = table[table["llm_failure"].notna()]
+    assert len(failed) == 4 and "ids do not match" in failed["llm_failure"].iloc[0]
+    assert "llm" not in set(failed["method"])
     assert set(table.loc[table["llm_failure"].isna(), "method"]) == {"llm"}

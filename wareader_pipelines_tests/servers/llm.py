@@ -32,7 +32,7 @@ _NEGATIVE = re.compile(r"not|nicht|broken|😡|👎", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How to answer one request: `ok`, `status`, `slow` or `malformed`."""
+    """How to answer one request: `ok`, `status`, `slow`, `malformed` or `wrong_ids`."""
 
     kind: str = "ok"
     status: int = 200
@@ -42,6 +42,8 @@ class Behaviour:
 
 OK = Behaviour()
 MALFORMED = Behaviour("malformed")
+# A sentiment answer that leaves out the first id and rates one that was never sent.
+WRONG_IDS = Behaviour("wrong_ids")
 
 
 def status(code: int, **headers: str) -> Behaviour:
@@ -164,8 +166,16 @@ def _texts_of(wire: str, body: dict[str, Any]) -> tuple[str, str]:
     return system, user
 
 
+_REPAIR = re.compile(
+    r"\AOriginal instructions:\n(.*?)\n\nOriginal input:\n(.*)\n\nYour answer:\n", re.DOTALL
+)
+
+
 def answer_text(system: str, user: str) -> str:
-    """What a model that follows our prompts would answer."""
+    """What a model that follows our prompts would answer (a repair: the original's answer)."""
+    repair = _REPAIR.match(user) if "could not be used" in system else None
+    if repair:
+        return answer_text(repair.group(1), repair.group(2))
     if "rate the sentiment" in system:
         payload = json.loads(user)
         results = []
@@ -222,8 +232,11 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             text = (
                 "Sure! Here is the JSON: {summary: oops"
                 if behaviour.kind == "malformed"
-                else (answer_text(system, user))
+                else answer_text(system, user)
             )
+            if behaviour.kind == "wrong_ids":
+                results = json.loads(text)["results"]
+                text = json.dumps({"results": [*results[:-1], {**results[-1], "id": "999"}]})
             usage_in = math.ceil(len(system + user) / 4)
             usage_out = math.ceil(len(text) / 4)
             model = body.get("model", "fake")
