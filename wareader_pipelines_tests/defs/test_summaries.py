@@ -233,3 +233,31 @@ def test_a_rejected_key_fails_the_run_naming_the_setting_without_retrying(
     failure = result.failure_data_for_node("conversation_summaries")
     assert variable in str(failure.user_failure_data.description)
     assert len(llm_server.requests()) <= 3  # one per conversation at most: no retries
+
+
+def test_summaries_follow_the_dominant_language_unless_config_names_one(
+    tmp_path: Path, llm_server: FakeLLMServer
+) -> None:
+    mixed = cleaned_frame(
+        [
+            message("conv-mix", "cust", 0, "Hi, one question in English first.", "en"),
+            message("conv-mix", "cust", 1, "Bueno, mejor en español: ¿hay envío gratis?", "es"),
+            message("conv-mix", "biz", 2, "Sí, el envío es gratis desde 50 euros.", "es"),
+            message("conv-mix", "cust", 3, "¡Perfecto, gracias!", "es"),
+        ]
+    )
+
+    _materialize(tmp_path, mixed, _openai(llm_server, tmp_path, use_cache=False))
+
+    assert "in Spanish." in llm_server.requests()[0].user
+    row = _table(tmp_path).iloc[0]
+    assert row["summary_language"] == "es"
+    assert json.loads(row["languages"]) == ["es", "en"]
+
+    llm_server.reset()
+    _materialize(
+        tmp_path, mixed, _openai(llm_server, tmp_path, use_cache=False, summary_language="fr")
+    )
+
+    assert "in French." in llm_server.requests()[0].user
+    assert _table(tmp_path).iloc[0]["summary_language"] == "fr"
