@@ -14,6 +14,7 @@ from wareader_pipelines.llm.models import (
     parse_sentiment_batch,
     parse_summary,
 )
+from wareader_pipelines.resources.llm import LLMResource
 
 REQUEST = ChatRequest("summary", "system", "user text", 500)
 
@@ -68,3 +69,11 @@ def test_sentiment_accepts_an_array_or_an_object_and_checks_ranges() -> None:
         parse_sentiment_batch('[{"id": 1, "label": "positive", "score": 3}]')
     with pytest.raises(ValidationError):
         parse_sentiment_batch('[{"id": 1, "label": "happy", "score": 0.1}]')
+
+
+def test_configured_prices_cost_rows_and_an_unknown_price_is_null_not_zero() -> None:
+    priced = LLMResource(provider="openai", model="my-model", prices={"my-model": [1.0, 2.0]})
+    assert priced.cost_of(1_000_000, 500_000) == pytest.approx(2.0)
+    assert LLMResource(provider="openai").cost_of(1_000_000, 0) == pytest.approx(0.40)
+    assert LLMResource(provider="anthropic", model="unpriced").cost_of(10, 10) is None
+    assert LLMResource(provider="local").cost_of(10, 10) == 0.0  # your own server

@@ -15,6 +15,7 @@ from wareader_pipelines.llm.chunking import TranscriptLine
 from wareader_pipelines.llm.summarize import ConversationDay
 from wareader_pipelines.resources.llm import LLMResource
 from wareader_pipelines_tests.servers.llm import MALFORMED, FakeLLMServer, slow, status
+from wareader_pipelines_tests.servers.ports import free_port
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -240,3 +241,20 @@ def test_json_mode_off_sends_no_response_format(tmp_path: Path, llm_server: Fake
     first, second = llm_server.requests()
     assert "response_format" not in first.body
     assert second.body["response_format"] == {"type": "json_object"}
+
+
+def test_a_refused_connection_is_retried_then_fails_the_row(tmp_path: Path) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+
+    run = LLMResource(
+        provider="local",
+        base_url=nobody,
+        use_cache=False,
+        max_attempts=3,
+        backoff_base_seconds=0.02,
+    ).summarize(_days(1))
+
+    assert run.stats.api_calls == 3 and run.stats.retries == 2
+    assert run.outcomes[0].summary is None
+    assert "connection failed" in run.outcomes[0].failure
+    assert "after 3 attempt(s)" in run.outcomes[0].failure
