@@ -258,3 +258,18 @@ def test_a_refused_connection_is_retried_then_fails_the_row(tmp_path: Path) -> N
     assert run.outcomes[0].summary is None
     assert "connection failed" in run.outcomes[0].failure
     assert "after 3 attempt(s)" in run.outcomes[0].failure
+
+
+def test_max_concurrency_bounds_the_calls_in_flight(
+    tmp_path: Path, llm_server: FakeLLMServer
+) -> None:
+    llm_server.latency = 0.3
+    llm = _llm(llm_server, tmp_path, max_concurrency=2, requests_per_minute=0)
+
+    llm.summarize(_days(6))
+
+    arrivals = sorted(r.arrived_at for r in llm_server.requests())
+    # Each answer takes 0.3 s, so a third arrival within 0.29 s of two others means 3 in flight.
+    assert len(arrivals) == 6
+    assert max(sum(1 for t in arrivals if s <= t < s + 0.29) for s in arrivals) <= 2
+    assert arrivals[-1] - arrivals[0] >= 0.6  # three waves of two
