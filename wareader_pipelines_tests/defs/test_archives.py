@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -228,3 +229,53 @@ def test_archive_automation_is_not_limited_to_the_latest_month() -> None:
         dg.AssetKey("conversation_archives")
     ]
     assert condition is not None and "day" in (condition.get_label() or "")
+
+
+def test_only_the_days_of_the_month_are_archived(tmp_path: Path) -> None:
+    may = raw_messages()
+    outside = may.iloc[[0, 0]].copy()
+    outside["message_id"] = ["april-30", "june-1"]
+    outside["sent_at"] = pd.to_datetime(["2024-04-30T23:59:59Z", "2024-06-01T00:00:00Z"], utc=True)
+    outside["text"] = ["last of april", "first of june"]
+    url = _warehouse_with(tmp_path / "w.duckdb", pd.concat([may, outside]), None)
+    store = BlobStore(uri=str(tmp_path / "archives"))
+    resources = _resources(url, store, tmp_path / "outbox")
+
+    assert _run(resources).success
+
+    assert list(_table(url)["message_count"]) == [4]
+    with zipfile.ZipFile(io.BytesIO(store.get_bytes("archives/conv-1/2024-05.zip"))) as archive:
+        transcript = archive.read("transcript.txt").decode()
+    assert "Hola!" in transcript
+    assert "last of april" not in transcript and "first of june" not in transcript
+
+
+def test_a_closed_month_is_archived_and_a_changed_day_rebuilds_only_its_month() -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    unused = dg.ResourceDefinition.none_resource()  # evaluation runs nothing
+    defs = dg.Definitions(
+        assets=[RAW_SPEC, SUMMARIES_SPEC, conversation_archives],
+        resources={
+            key: unused
+            for key in ("blob_store", "email", "export_webhooks", "warehouse", "settings")
+        },
+    )
+    archives = dg.AssetKey("conversation_archives")
+
+    def tick(at: datetime, cursor: object = None) -> dg.EvaluateAutomationConditionsResult:
+        return dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=cursor, evaluation_time=at
+        )
+
+    in_may = tick(datetime(2024, 5, 31, 12, tzinfo=UTC))
+    assert in_may.get_requested_partitions(archives) == set()  # May is still open
+    june = tick(datetime(2024, 6, 1, 1, tzinfo=UTC), in_may.cursor)
+    assert june.get_requested_partitions(archives) == {"2024-05-01"}  # May closed
+    idle = tick(datetime(2024, 6, 1, 2, tzinfo=UTC), june.cursor)
+    assert idle.get_requested_partitions(archives) == set()
+
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("raw_messages", partition="2024-04-13")  # a late April day
+    )
+    changed = tick(datetime(2024, 6, 1, 3, tzinfo=UTC), idle.cursor)
+    assert changed.get_requested_partitions(archives) == {"2024-04-01"}
