@@ -173,7 +173,13 @@ def _day_of(row: Mapping[str, Any]) -> str:
 
 
 def ordered_summaries(summaries: pd.DataFrame) -> pd.DataFrame:
-    """Summaries by day: the order the Markdown shows them."""
+    """The written summaries by day, the order the Markdown shows them.
+
+    Days whose summary failed (`status` failed, no text) are left out: they are not
+    summaries, and a later success then changes the archive as it should.
+    """
+    if "status" in summaries.columns:
+        summaries = summaries[summaries["status"].astype(str) != "failed"]
     if summaries.empty:
         return summaries.reset_index(drop=True)
     frame = summaries.copy()

@@ -143,3 +143,26 @@ def test_media_names_never_leave_the_media_folder() -> None:
 
     assert names == ["media/x", "media/passwd", "media/x-2"]  # in the order of the given names
     assert archive_key("../../conv", MAY) == "archives/conv/2024-05.zip"
+
+
+def test_failed_day_summaries_are_not_archived_as_summaries() -> None:
+    with_failure = summaries().assign(status="ok")
+    failed = with_failure.iloc[[0]].assign(
+        day="2024-05-27",
+        day_start=datetime(2024, 5, 27, tzinfo=UTC),
+        status="failed",
+        summary=None,
+        failure_reason="openai: timed out",
+    )
+    contents = _contents(summaries=pd.concat([with_failure, failed], ignore_index=True))
+    files = _files(contents.to_zip(BUILT))
+
+    assert contents.summary_count == 2
+    assert json.loads(files["manifest.json"])["counts"]["summaries"] == 2
+    markdown = files["summaries.md"].decode()
+    assert "## 2024-05-27" not in markdown and "(no summary)" not in markdown
+    assert contents.content_sha256 == _contents(summaries=with_failure).content_sha256
+
+    only_failed = _contents(summaries=failed)
+    assert only_failed.summary_count == 0
+    assert "summaries.md" not in _files(only_failed.to_zip(BUILT))
