@@ -20,6 +20,7 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-5-mini": (0.25, 2.00),
     "gpt-5-nano": (0.05, 0.40),
     "claude-sonnet-4-5": (3.00, 15.00),
+    "claude-sonnet-4-6": (3.00, 15.00),  # every Sonnet since 3.5 has listed at $3 / $15
     "claude-haiku-4-5": (1.00, 5.00),
     "claude-opus-4-5": (5.00, 25.00),
     "extractive-v1": (0.0, 0.0),

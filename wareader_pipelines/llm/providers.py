@@ -41,9 +41,9 @@ class ProviderDefaults:
 # 1,000 requests/min; the other figure of each pair is the provider's own first paid
 # tier, so a fresh account is not throttled into 429s.
 PROVIDER_DEFAULTS: dict[str, ProviderDefaults] = {
-    "openai": ProviderDefaults("gpt-4.1-mini", 500, 10_000, "OPENAI_API_KEY"),
-    "azure": ProviderDefaults("gpt-4.1-mini", 500, 10_000, "AZURE_OPENAI_API_KEY"),
-    "anthropic": ProviderDefaults("claude-sonnet-4-5", 1_000, 30_000, "ANTHROPIC_API_KEY"),
+    "openai": ProviderDefaults("gpt-5-mini", 500, 10_000, "OPENAI_API_KEY"),
+    "azure": ProviderDefaults("gpt-5-mini", 500, 10_000, "AZURE_OPENAI_API_KEY"),
+    "anthropic": ProviderDefaults("claude-sonnet-4-6", 1_000, 30_000, "ANTHROPIC_API_KEY"),
     "local": ProviderDefaults("llama3.1:8b", 600, None, None, "http://localhost:11434/v1"),
     "extractive": ProviderDefaults("extractive-v1", None, None, None),
 }

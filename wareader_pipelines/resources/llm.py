@@ -71,7 +71,7 @@ class LLMResource(ConfigurableResource):
     model: str | None = Field(
         default=None,
         description="Model name (Azure: deployment name); empty means the provider's default "
-        "(gpt-4.1-mini, claude-sonnet-4-5, llama3.1:8b). Env: WAREADER_LLM_MODEL.",
+        "(gpt-5-mini, claude-sonnet-4-6, llama3.1:8b). Env: WAREADER_LLM_MODEL.",
     )
     api_key: str | None = Field(
         default=None,

@@ -87,7 +87,7 @@ def test_llm_sentiment_is_batched_and_mapped_back_by_id(
         assert ids == [str(n) for n in range(1, len(ids) + 1)]
     table = _table(tmp_path)
     assert len(table) == 1_000 and set(table["method"]) == {"llm"}
-    assert set(table["model"]) == {"gpt-4.1-mini"}
+    assert set(table["model"]) == {"gpt-5-mini"}
     number = table["message_id"].str.extract(r"wamid\.conv-\d\.(\d+)\.(\d+)").astype(int)
     index = number[0] * 600 + number[1]
     assert (table["label"] == index.map(lambda i: expected[i % 5])).all()

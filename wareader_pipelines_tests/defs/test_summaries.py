@@ -211,7 +211,7 @@ def test_anthropic_wire_format_and_transient_errors(
 
     assert {r.wire for r in llm_server.requests()} == {"anthropic"}
     assert len(llm_server.requests()) == 5
-    assert set(_table(tmp_path)["model"]) == {"claude-sonnet-4-5"}
+    assert set(_table(tmp_path)["model"]) == {"claude-sonnet-4-6"}
     assert _metadata(result)["retries"] == 2
 
 

@@ -74,6 +74,6 @@ def test_sentiment_accepts_an_array_or_an_object_and_checks_ranges() -> None:
 def test_configured_prices_cost_rows_and_an_unknown_price_is_null_not_zero() -> None:
     priced = LLMResource(provider="openai", model="my-model", prices={"my-model": [1.0, 2.0]})
     assert priced.cost_of(1_000_000, 500_000) == pytest.approx(2.0)
-    assert LLMResource(provider="openai").cost_of(1_000_000, 0) == pytest.approx(0.40)
+    assert LLMResource(provider="openai").cost_of(1_000_000, 0) == pytest.approx(0.25)
     assert LLMResource(provider="anthropic", model="unpriced").cost_of(10, 10) is None
     assert LLMResource(provider="local").cost_of(10, 10) == 0.0  # your own server
