@@ -633,6 +633,8 @@ class _ExportParser:
         # Pass A: split authors; find the authors that are the group itself (newer exports
         # write group events under the group's name), judged on each author's first lines.
         entries: list[tuple[str | None, str]] = []
+        # Encryption notices are not judged: they are system lines on their own, and iOS writes
+        # them under the contact's name in a one-to-one chat, whose title is that name too.
         judged: dict[str, list[int]] = {}  # author -> [lines judged, lines that read as notices]
         for _, groups in headers:
             rest: str = groups[8]  # type: ignore[assignment]
@@ -642,16 +644,23 @@ class _ExportParser:
                 tally = judged.get(author)
                 if tally is None:
                     tally = judged[author] = [0, 0]
-                if tally[0] < _AUTHOR_LINES_JUDGED:
+                body = rest[cut + 2 :]
+                if tally[0] < _AUTHOR_LINES_JUDGED and not markers.NOTICE.match(
+                    body.lstrip(_MARKS)
+                ):
                     tally[0] += 1
-                    tally[1] += _looks_like_notice(rest[cut + 2 :])
+                    tally[1] += _looks_like_notice(body)
             else:  # no author, or `Ana changed the subject to "Plans: May"`
                 entries.append((None, rest))
-        title_key = _title_key(self.title)
+        # The group's name among at least two people: a one-to-one chat's title is the contact.
+        title_key = _title_key(self.title) if len(judged) >= 3 else None
         group_authors = {
             author
             for author, (seen, notices) in judged.items()
-            if notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
+            if seen
+            and (
+                notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
+            )
         }
 
         messages: list[MessageRecord] = []

@@ -244,6 +244,33 @@ def test_android_author_less_system_lines() -> None:
     assert all(m.sender_name is None for m in result.messages[:4])
 
 
+def test_a_contact_in_a_one_to_one_chat_is_never_taken_for_the_group() -> None:
+    # The chat's title is the contact's name. iOS writes the encryption notice under it, and a
+    # person's "I left" reads like a group event: neither may turn the contact's messages into
+    # system lines.
+    ios = parse(
+        f"[13/05/2024, 09:00:00] Ana: {LRM}Messages and calls are end-to-end encrypted. No one "
+        "outside of this chat, not even WhatsApp, can read or listen to them.\n"
+        "[13/05/2024, 09:01:00] Ana: hola\n"
+        "[13/05/2024, 09:02:00] Ben: hi\n"
+    )
+    android = parse(
+        "13/05/2024, 09:00 - Ana: I left the keys at home\n"
+        "13/05/2024, 09:01 - Ana: ok\n"
+        "13/05/2024, 09:02 - Ben: fine\n"
+    )
+    assert [(m.message_type, m.sender_name) for m in ios.messages] == [
+        ("system", None),
+        ("text", "Ana"),
+        ("text", "Ben"),
+    ]
+    assert [(m.message_type, m.sender_name) for m in android.messages] == [
+        ("text", "Ana"),
+        ("text", "Ana"),
+        ("text", "Ben"),
+    ]
+
+
 # ----------------------------------------------------------------------------- markers
 
 
