@@ -97,3 +97,30 @@ def test_rejected_inputs_land_in_quarantine_and_good_rows_survive(resources: dic
         if not quarantine[quarantine.source_file == f].location.eq("whole body").all()
     ]
     assert any(f in set(raw["source_file"]) for f in partly_bad)
+
+
+def test_each_materialization_reports_its_row_count_and_a_preview(resources: dict) -> None:
+    result = dg.materialize(ASSETS, partition_key="2024-05-13", resources=resources)
+    assert result.success
+    warehouse = resources["warehouse"]
+    materializations = [
+        *result.asset_materializations_for_node("landing_zone_tables"),
+        *result.asset_materializations_for_node("cleaned_messages"),
+    ]
+    assert {m.asset_key.to_user_string() for m in materializations} == set(TABLES)
+    for materialization in materializations:
+        table = materialization.asset_key.to_user_string()
+        metadata = materialization.metadata
+        rows = len(warehouse.query(f"SELECT * FROM {{schema}}.{table}"))
+        assert metadata["dagster/row_count"].value == rows, table
+        assert isinstance(metadata["preview"], dg.MarkdownMetadataValue), table
+        if rows:
+            assert metadata["preview"].value.count("\n") >= 2, table
+    by_table = {m.asset_key.to_user_string(): m.metadata for m in materializations}
+    assert by_table["raw_messages"]["dagster/row_count"].value > 0
+    assert sum(by_table["raw_messages"]["by_source"].value.values()) == len(
+        warehouse.query("SELECT * FROM {schema}.raw_messages")
+    )
+    assert sum(by_table["cleaned_messages"]["language_methods"].value.values()) == (
+        by_table["cleaned_messages"]["dagster/row_count"].value
+    )
