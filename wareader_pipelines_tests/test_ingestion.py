@@ -149,3 +149,26 @@ def test_an_empty_or_partial_landing_zone_reads_as_no_rows(
     )
     assert list(window.raw_messages.columns) == list(nothing.raw_messages.columns)
     assert nothing.raw_messages.empty and nothing.quarantine.empty
+
+
+def test_an_export_imported_twice_or_a_longer_overlapping_one_gives_each_message_once(
+    tmp_path: Path,
+) -> None:
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    settings = _settings(tmp_path)
+    zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
+    alone = read_landing_window(zone, *MAY, settings=settings).raw_messages
+    assert len(alone) == 4
+
+    # the same file again under the phone's download-copy name, and a later, longer export
+    # of the same chat (one earlier and one later message) in another folder
+    longer = "11/05/2024, 18:00 - Rui: Olá\n" + EXPORT + "28/05/2024, 21:00 - Rui: Boa noite\n"
+    zone.write("exports/WhatsApp Chat with Rui (1).txt", EXPORT.encode())
+    zone.write("exports/2024-06/WhatsApp Chat with Rui.txt", longer.encode())
+    window = read_landing_window(zone, *MAY, settings=settings)
+    raw = window.raw_messages
+    assert raw["message_id"].is_unique
+    assert len(raw) == 6
+    assert set(alone["message_id"]) < set(raw["message_id"])
+    assert window.stats.duplicate_messages == 4 + 4
+    assert raw["conversation_id"].nunique() == 1
