@@ -163,14 +163,29 @@ def _parse_export(
     if cached is not None:
         stats.exports_from_cache += 1
         return cached
-    result = chat_export.parse_export(
-        landed.key,
-        data,
-        pseudonyms=pseudonyms,
-        landed_at=landed.modified_at,
-        timezone=settings.export_timezone,
-        date_order=date_order,
-    )
+    try:
+        result = chat_export.parse_export(
+            landed.key,
+            data,
+            pseudonyms=pseudonyms,
+            landed_at=landed.modified_at,
+            timezone=settings.export_timezone,
+            date_order=date_order,
+        )
+    except ValueError:
+        raise  # a configuration error (unknown zone, bad date order): fix the settings
+    except Exception as error:
+        rejected = QuarantineRecord(
+            source_file=landed.key,
+            location="whole file",
+            reason=f"the export parser failed on this file ({type(error).__name__}: {error})",
+            excerpt=data[:300].decode("utf-8", errors="replace"),
+            landed_at=landed.modified_at,
+        )
+        return _ParsedExport(
+            messages=frame_of([], MessageRecord),
+            quarantine=frame_of([rejected], QuarantineRecord),
+        )
     _quarantine_partition_times(result.quarantine, result.messages)
     parsed = _ParsedExport(
         messages=frame_of(result.messages, MessageRecord),

@@ -12,6 +12,7 @@ import pytest
 
 from wareader_pipelines.ingestion import read_landing_window
 from wareader_pipelines.landing_layout import parse_webhook_key, webhook_key
+from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
@@ -172,3 +173,29 @@ def test_an_export_imported_twice_or_a_longer_overlapping_one_gives_each_message
     assert set(alone["message_id"]) < set(raw["message_id"])
     assert window.stats.duplicate_messages == 4 + 4
     assert raw["conversation_id"].nunique() == 1
+
+
+def test_a_file_the_parser_chokes_on_is_quarantined_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
+    zone.write("exports/WhatsApp Chat with Eva.txt", b"12/05/2024, 09:15 - Eva: boom\n")
+    parse_export = chat_export.parse_export
+
+    def parser_with_a_bug(name: str, data: bytes, **options: object) -> object:
+        if "Eva" in name:
+            raise RecursionError("a parser bug")
+        return parse_export(name, data, **options)
+
+    monkeypatch.setattr(chat_export, "parse_export", parser_with_a_bug)
+    landed = datetime(2024, 5, 12, 8, 0, tzinfo=UTC).timestamp()
+    for path in (tmp_path / "landing" / "exports").iterdir():
+        os.utime(path, (landed, landed))
+    settings = _settings(tmp_path, export_date_orders={"exports/WhatsApp Chat with Rui.txt": "DMY"})
+
+    window = read_landing_window(zone, *_day(12), settings=settings)
+    assert len(window.raw_messages) == 2, "the other export's rows survive"
+    eva = window.quarantine[window.quarantine["source_file"].str.contains("Eva")]
+    assert list(eva["location"]) == ["whole file"]
+    assert "RecursionError" in eva["reason"].iloc[0]
