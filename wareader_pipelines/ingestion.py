@@ -174,7 +174,7 @@ def _parse_export(
         )
     except ValueError:
         raise  # a configuration error (unknown zone, bad date order): fix the settings
-    except Exception as error:
+    except Exception as error:  # one file the parser cannot handle must not fail the partition
         rejected = QuarantineRecord(
             source_file=landed.key,
             location="whole file",

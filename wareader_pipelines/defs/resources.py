@@ -7,6 +7,7 @@ applies, and the sample pipeline needs nothing set at all.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -70,6 +71,10 @@ def resources() -> Definitions:
                     for code in os.environ.get("WAREADER_LANGUAGES", "").split(",")
                     if code.strip()
                 ],
+                language_detector=from_env("WAREADER_LANGUAGE_DETECTOR", "fasttext"),
+                export_date_orders=json.loads(
+                    os.environ.get("WAREADER_EXPORT_DATE_ORDERS") or "{}"
+                ),
                 pseudonym_key=from_env("WAREADER_PSEUDONYM_KEY", DEVELOPMENT_KEY),
                 cache_dir=str(root / "cache"),
             ),
