@@ -64,30 +64,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
-from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord, StatusRecord
+from wareader_pipelines.parsing.records import (
+    MESSAGE_TYPES,
+    MessageRecord,
+    QuarantineRecord,
+    StatusRecord,
+)
 
 WEBHOOK_OBJECT = "whatsapp_business_account"
 EXCERPT_CHARS = 300
 WHOLE_BODY = "whole body"
 
 _MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
-_MODELLED_TYPES = frozenset(
-    {
-        "text",
-        "image",
-        "audio",
-        "video",
-        "document",
-        "sticker",
-        "location",
-        "contacts",
-        "interactive",
-        "button",
-        "reaction",
-        "system",
-        "unsupported",
-    }
-)
+# The Cloud API's own type names; `deleted` and `media` come only from chat exports.
+_MODELLED_TYPES = MESSAGE_TYPES - {"deleted", "media"}
 _EMPTY: dict[str, Any] = {}
 _CARRIES_ROWS = frozenset({"messages", "statuses", "history", "message_echoes"})
 # WhatsApp did not exist before 2009; a later bound catches millisecond timestamps.
