@@ -9,7 +9,7 @@ notice goes out again. The download link is never stored: it is a credential.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,6 +20,7 @@ from wareader_pipelines.archives.conversation_archive import (
     archive_key,
     prepare_archive,
 )
+from wareader_pipelines.archives.export_media import collect_export_media
 from wareader_pipelines.archives.notice import ExportNotice
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
@@ -50,6 +51,7 @@ class PublishedArchive:
     notice_sent: bool = False
     email_note: str | None = None  # e.g. "no recipient configured" for the metadata
     failed_webhooks: list[WebhookDelivery] = field(default_factory=list)
+    media_notes: list[str] = field(default_factory=list)  # export attachments left out
 
 
 def _moment(value: object) -> datetime | None:
@@ -101,8 +103,13 @@ def publish_month(
     phone_region: str,
     default_timezone: str,
     now: datetime,
+    read_export: Callable[[str], bytes] | None = None,
 ) -> list[PublishedArchive]:
-    """One archive per conversation with messages in `period`, stored and announced."""
+    """One archive per conversation with messages in `period`, stored and announced.
+
+    With `read_export` (landing-zone key → bytes), the attachments that export
+    messages reference are taken from their export zips, verified, into `media/`.
+    """
     published: list[PublishedArchive] = []
     if messages.empty:
         return published
@@ -111,8 +118,10 @@ def publish_month(
         if not summaries.empty and "conversation_id" in summaries.columns
         else {}
     )
+    export_media = collect_export_media(messages, read_export) if read_export else {}
     for conversation_id, conversation in messages.groupby("conversation_id", sort=True):
         conversation_id = str(conversation_id)
+        media = export_media.get(conversation_id)
         contents = prepare_archive(
             conversation_id=conversation_id,
             messages=conversation,
@@ -122,6 +131,7 @@ def publish_month(
             allow_phone_numbers=allow_phone_numbers,
             phone_region=phone_region,
             default_timezone=default_timezone,
+            media=media.files if media else None,
         )
         before = previous.get((conversation_id, period.label))
         built_at = (
@@ -153,7 +163,10 @@ def publish_month(
                 "phone_numbers": "included" if allow_phone_numbers else "redacted",
                 "built_at": built_at,
                 "uploaded": stored.uploaded,
-            }
+            },
+            media_notes=[f"{conversation_id} {period.label}: {n}" for n in media.skipped]
+            if media
+            else [],
         )
         already_told = (
             before is not None and before.sha256 == stored.sha256 and before.notified_at is not None

@@ -3,8 +3,11 @@ the outbox, and a webhook receiver."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
+import shutil
 import zipfile
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -15,11 +18,14 @@ import pandas as pd
 
 from wareader_pipelines import tables
 from wareader_pipelines.defs.archives.assets import conversation_archives
+from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+from wareader_pipelines.parsing.chat_export import parse_export
 from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
+from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import DEFAULT_SCHEMA, Warehouse, WarehouseIOManager
 from wareader_pipelines_tests.archives.frames import raw_messages, summaries
@@ -27,6 +33,8 @@ from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer
 from wareader_pipelines_tests.servers.http_recorder import HttpRecorder
 
 MAY = "2024-05-01"
+SAMPLE_EXPORT = "exports/WhatsApp Chat - Família Silva.zip"
+SAMPLE_LANDING = Path(__file__).resolve().parents[2] / "sample_data" / "landing"
 RAW_SPEC = dg.AssetSpec(
     "raw_messages",
     partitions_def=daily_partitions,
@@ -75,6 +83,7 @@ def _resources(url: str, blob_store: BlobStore, outbox: Path, **overrides: objec
         "email": EmailNotifier(outbox_dir=str(outbox), default_recipients="ana@example.org"),
         "export_webhooks": ExportWebhooks(),
         "settings": PipelineSettings(pseudonym_key="k", cache_dir=str(outbox.parent / "cache")),
+        "landing_zone": LandingZone(uri=str(outbox.parent / "landing")),
     } | overrides
 
 
@@ -257,7 +266,14 @@ def test_a_closed_month_is_archived_and_a_changed_day_rebuilds_only_its_month() 
         assets=[RAW_SPEC, SUMMARIES_SPEC, conversation_archives],
         resources={
             key: unused
-            for key in ("blob_store", "email", "export_webhooks", "warehouse", "settings")
+            for key in (
+                "blob_store",
+                "email",
+                "export_webhooks",
+                "warehouse",
+                "settings",
+                "landing_zone",
+            )
         },
     )
     archives = dg.AssetKey("conversation_archives")
@@ -279,3 +295,108 @@ def test_a_closed_month_is_archived_and_a_changed_day_rebuilds_only_its_month() 
     )
     changed = tick(datetime(2024, 6, 1, 3, tzinfo=UTC), idle.cursor)
     assert changed.get_requested_partitions(archives) == {"2024-04-01"}
+
+
+def _zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("_chat.txt", "chat")
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name), data)
+    return buffer.getvalue()
+
+
+def test_export_media_are_archived_under_media_only_verified_and_unchanged_on_rebuild(
+    tmp_path: Path,
+) -> None:
+    key = "exports/WhatsApp Chat - Family.zip"
+    landing = tmp_path / "landing"
+    (landing / "exports").mkdir(parents=True)
+    photo = b"\xff\xd8 photo"
+    (landing / key).write_bytes(
+        _zip_of(
+            {
+                "IMG-20240513-WA0001.jpg": photo,
+                "../../x.jpg": b"x bytes",
+                "/abs/y.jpg": b"y bytes",
+                "..\\z.jpg": b"tampered",
+            }
+        )
+    )
+    messages = raw_messages()
+    extra = messages.iloc[[1, 1, 1]].copy()
+    extra["message_id"] = ["mx", "my", "mz"]
+    extra["media_filename"] = ["x.jpg", "y.jpg", "z.jpg"]
+    messages = pd.concat([messages, extra], ignore_index=True)
+    digests = {
+        "IMG-20240513-WA0001.jpg": photo,
+        "x.jpg": b"x bytes",
+        "y.jpg": b"y bytes",
+        "z.jpg": b"z bytes",  # the zip holds other bytes under this name
+    }
+    messages["media_sha256"] = messages["media_filename"].map(
+        lambda name: hashlib.sha256(digests[name]).hexdigest() if isinstance(name, str) else None
+    )
+    messages["source_file"] = key
+    url = _warehouse_with(tmp_path / "w.duckdb", messages, None)
+    store = BlobStore(uri=str(tmp_path / "archives"))
+    resources = _resources(url, store, tmp_path / "outbox")
+
+    first = _run(resources)
+
+    assert first.success
+    metadata = first.asset_materializations_for_node("conversation_archives")[0].metadata
+    assert metadata["media_included"].value == 3
+    assert metadata["media_skipped"].value == [
+        f"conv-1 2024-05: {key}: z.jpg does not match its sha256, skipped"
+    ]
+    assert _table(url).loc[0, "media_count"] == 3
+    data = store.get_bytes("archives/conv-1/2024-05.zip")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert sorted(n for n in names if n.startswith("media/")) == [
+            "media/IMG-20240513-WA0001.jpg",
+            "media/x.jpg",
+            "media/y.jpg",
+        ]
+        assert all(".." not in n and not n.startswith("/") for n in names)
+        assert archive.read("media/x.jpg") == b"x bytes"
+    assert not (tmp_path / "x.jpg").exists() and not (tmp_path.parent / "x.jpg").exists()
+
+    second = _run(resources)
+    assert second.success
+    assert store.get_bytes("archives/conv-1/2024-05.zip") == data
+    assert not _table(url)["uploaded"].any()
+
+
+def test_the_sample_exports_three_media_land_in_the_familia_silva_archive(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    (landing / "exports").mkdir(parents=True)
+    shutil.copy(SAMPLE_LANDING / SAMPLE_EXPORT, landing / SAMPLE_EXPORT)
+    parsed = parse_export(
+        SAMPLE_EXPORT,
+        (landing / SAMPLE_EXPORT).read_bytes(),
+        pseudonyms=Pseudonymizer("k"),
+        landed_at=datetime(2024, 6, 1, tzinfo=UTC),
+        timezone="Europe/Lisbon",
+    )
+    messages = pd.DataFrame([dataclasses.asdict(m) for m in parsed.messages])
+    messages = messages.reindex(columns=[c.name for c in tables.RAW_MESSAGES.columns])
+    assert messages["media_sha256"].notna().sum() == 3
+    url = _warehouse_with(tmp_path / "w.duckdb", messages, None)
+    store = BlobStore(uri=str(tmp_path / "archives"))
+
+    result = _run(_resources(url, store, tmp_path / "outbox"))
+
+    assert result.success
+    [row] = _table(url).to_dict("records")
+    assert row["media_count"] == 3
+    with zipfile.ZipFile(
+        io.BytesIO(store.get_bytes(f"archives/{row['conversation_id']}/2024-05.zip"))
+    ) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        media = {n: archive.read(n) for n in archive.namelist() if n.startswith("media/")}
+    assert manifest["conversation_name"] == "Família Silva"
+    with zipfile.ZipFile(SAMPLE_LANDING / SAMPLE_EXPORT) as sample:
+        expected = {f"media/{n}": sample.read(n) for n in sample.namelist() if n != "_chat.txt"}
+    assert media == expected

@@ -15,6 +15,7 @@ from wareader_pipelines.partitions import monthly_partitions
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
+from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse
 
@@ -56,7 +57,7 @@ def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime)
     key=ARCHIVES_TABLE,
     description=(
         "One zip per conversation and month (readable transcript, JSON Lines, day summaries, "
-        "manifest) in the blob store, announced once by e-mail and webhook; rebuilt when a "
+        "the export's verified media, manifest) in the blob store, announced once by e-mail and webhook; rebuilt when a "
         "day of the month changes, re-sent only when its bytes change."
     ),
     # The month's days of each upstream table; summaries come as an empty frame until the
@@ -88,6 +89,7 @@ def conversation_archives(
     export_webhooks: ExportWebhooks,
     warehouse: Warehouse,
     settings: PipelineSettings,
+    landing_zone: LandingZone,
 ) -> dg.Output:
     window = context.partition_time_window
     # One row per conversation and month: small enough to read whole, portable across
@@ -120,6 +122,7 @@ def conversation_archives(
             phone_region=settings.phone_region,
             default_timezone=settings.export_timezone,
             now=now,
+            read_export=landing_zone.read,
         )
     frame = pd.DataFrame(
         [p.row for p in published], columns=[c.name for c in tables.CONVERSATION_ARCHIVES.columns]
@@ -127,6 +130,9 @@ def conversation_archives(
     failed_webhooks = sorted({f"{d.url}: {d.error}" for p in published for d in p.failed_webhooks})
     if failed_webhooks:
         context.log.warning(f"webhook receivers failed: {failed_webhooks}")
+    media_skipped = sorted(note for p in published for note in p.media_notes)
+    if media_skipped:
+        context.log.warning(f"export media left out of archives: {media_skipped}")
     return dg.Output(
         frame,
         metadata={
@@ -136,6 +142,8 @@ def conversation_archives(
             "notices_sent": sum(p.notice_sent for p in published),
             "archive_bytes": int(frame["bytes"].sum()) if len(frame) else 0,
             "summaries_included": int(frame["summary_count"].sum()) if len(frame) else 0,
+            "media_included": int(frame["media_count"].sum()) if len(frame) else 0,
+            "media_skipped": dg.MetadataValue.json(media_skipped),
             "email_notes": dg.MetadataValue.json(
                 sorted(p.email_note for p in published if p.email_note)
             ),
