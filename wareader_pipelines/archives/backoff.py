@@ -4,8 +4,8 @@ exponential backoff with full jitter, always capped."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+
+from wareader_pipelines.retry_after import retry_after_seconds
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -13,22 +13,6 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 def is_retryable(status: int) -> bool:
     """Throttling, timeouts and server errors are worth another try; other 4xx are not."""
     return status in RETRYABLE_STATUSES
-
-
-def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds a `Retry-After` header asks for (delta-seconds or HTTP date), or None."""
-    if not header:
-        return None
-    header = header.strip()
-    if header.isdigit():
-        return float(header)
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def backoff_delay(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
+
+from wareader_pipelines.retry_after import retry_after_seconds as retry_after_seconds_of_header
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
@@ -56,20 +57,7 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
             return max(float(milliseconds) / 1000.0, 0.0)
         except ValueError:
             pass
-    value = lowered.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max((moment - (now or datetime.now(UTC))).total_seconds(), 0.0)
+    return retry_after_seconds_of_header(lowered.get("retry-after"), now=now)
 
 
 @dataclass(frozen=True, slots=True)

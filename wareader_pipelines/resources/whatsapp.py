@@ -21,6 +21,7 @@ import httpx
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from wareader_pipelines.retry_after import retry_after_seconds
 from wareader_pipelines.whatsapp_api.errors import (
     TOKEN_FIX,
     GraphError,
@@ -31,7 +32,6 @@ from wareader_pipelines.whatsapp_api.errors import (
     graph_error_of,
     is_expired_token,
     is_retryable,
-    retry_after_seconds,
 )
 from wareader_pipelines.whatsapp_api.rate_limit import RateLimiter
 

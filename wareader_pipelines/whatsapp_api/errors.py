@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 # 4: app call limit; 80007: WhatsApp Business account rate limit; 130429: Cloud API
 # throughput reached; 131056: too many messages to one pair of numbers.
@@ -85,24 +83,6 @@ def is_expired_token(error: GraphError) -> bool:
 def is_retryable(error: GraphError) -> bool:
     """Throttling (429 or a throttling code) and server errors are worth retrying."""
     return error.status == 429 or error.status >= 500 or error.code in THROTTLING_CODES
-
-
-def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds a `Retry-After` header asks us to wait (delta-seconds or HTTP date), if any."""
-    if not header:
-        return None
-    header = header.strip()
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> float:

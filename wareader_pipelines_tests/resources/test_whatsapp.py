@@ -9,13 +9,13 @@ import time
 import pytest
 
 from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
+from wareader_pipelines.retry_after import retry_after_seconds
 from wareader_pipelines.whatsapp_api.errors import (
     MediaIntegrityError,
     WhatsAppAPIError,
     WhatsAppTokenExpiredError,
     graph_error_of,
     is_retryable,
-    retry_after_seconds,
 )
 from wareader_pipelines.whatsapp_api.rate_limit import RateLimiter
 from wareader_pipelines_tests.servers.graph_api import (
