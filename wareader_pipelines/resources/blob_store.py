@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +23,8 @@ from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
+
+from wareader_pipelines.resources.atomic_file import write_atomically
 
 # S3 refuses pre-signed URLs that live longer than seven days (SigV4 limit).
 MAX_DOWNLOAD_URL_EXPIRY = timedelta(days=7)
@@ -274,17 +274,7 @@ class BlobStore(ConfigurableResource):
         target = self._local_path(key)
         if target.is_file() and _file_sha256(target) == sha256:
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
         return True
 
     def _local_path(self, key: str) -> Path:

@@ -8,7 +8,6 @@ which one is configured.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
+
+from wareader_pipelines.resources.atomic_file import TEMPORARY_PREFIX, write_atomically
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +73,7 @@ class LandingZone(ConfigurableResource):
             bucket, root = _split_s3_uri(self.uri)
             self.s3.get_client().put_object(Bucket=bucket, Key=root + key, Body=data)
             return
-        target = self._local_path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self._local_path(key), data)
 
     def exists(self, key: str) -> bool:
         """Whether something is stored under `key`."""
@@ -122,7 +112,7 @@ class LandingZone(ConfigurableResource):
                 or not _all_before(Path(directory, name).relative_to(root).as_posix(), start_after)
             )
             for name in files:
-                if name.startswith(".incoming-"):
+                if name.startswith(TEMPORARY_PREFIX):
                     continue
                 path = Path(directory, name)
                 key = path.relative_to(root).as_posix()

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEMPORARY_PREFIX = ".incoming-"
+from wareader_pipelines.resources.atomic_file import TEMPORARY_PREFIX
 
 
 @dataclass(slots=True)
