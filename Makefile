@@ -2,6 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# The venv's tools first, so `dbt` and `dagster` resolve to the locked ones with no venv activated.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DO_NOT_TRACK := 1
 # Two workers: the CI machine has two cores.
@@ -36,7 +38,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Webserver and daemon on the local instance (dagster.yaml written by `wareader init`).
 ui: install
+	$(BIN)/wareader init
 	$(BIN)/dagster dev -w workspace.yaml
 
 bench: install

@@ -66,6 +66,13 @@ def demo(arguments: argparse.Namespace) -> int:
     return 0 if all(result.success for result in results) else 1
 
 
+def init(arguments: argparse.Namespace) -> int:
+    """Write the local instance's dagster.yaml (run queue of one, no pop-up) into DAGSTER_HOME."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    print(f"instance config: {sample_run.prepare_dagster_home(home)}")
+    return 0
+
+
 def report(arguments: argparse.Namespace) -> int:
     """Print the report for whatever the warehouse holds now."""
     with _resource(_definitions(), "warehouse") as warehouse:
@@ -104,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--first-day", type=date.fromisoformat, default=sample_run.SAMPLE_FIRST_DAY)
     run.add_argument("--last-day", type=date.fromisoformat, default=sample_run.SAMPLE_LAST_DAY)
     run.set_defaults(handler=demo)
+    commands.add_parser(
+        "init", help="write DAGSTER_HOME/dagster.yaml for the local instance"
+    ).set_defaults(handler=init)
     commands.add_parser("report", help="print what the warehouse holds").set_defaults(
         handler=report
     )

@@ -28,19 +28,43 @@ SAMPLE_LAST_DAY = date(2024, 5, 31)
 SAMPLE_LANDED_AT = datetime(2024, 5, 31, 12, 0, tzinfo=UTC)
 # Step-by-step event logs stay in the run history (the UI shows them); the terminal gets warnings.
 _QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-DAGSTER_YAML = """# Written by `wareader demo`. Local run history in this folder; see dagster.yaml.example
-# in the repository for PostgreSQL storage and the run queue used in production.
+# The first line marks the file as ours: an older copy is rewritten, a user's own never is.
+DAGSTER_YAML_MARKER = "# Written by `wareader`"
+DAGSTER_YAML = f"""{DAGSTER_YAML_MARKER} (local instance). Delete it to get the current defaults back;
+# see dagster.yaml.example in the repository for PostgreSQL storage in production.
 telemetry:
   enabled: false
+# No newsletter pop-up over the first page of the UI.
+nux:
+  enabled: false
+# Runs wait in a queue and the daemon (started by `make ui` / `dagster dev`) launches them.
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+concurrency:
+  runs:
+    # The default DuckDB warehouse takes one writing process at a time: one run at a time.
+    max_concurrent_runs: 1
+  pools:
+    # Steps that declare a pool (`llm`, `whatsapp_cloud_api`) run one at a time per pool.
+    default_limit: 1
 """
 
 
-def prepare_dagster_home(home: Path) -> None:
-    """Create DAGSTER_HOME with a dagster.yaml (telemetry off) unless one exists."""
+def prepare_dagster_home(home: Path) -> Path:
+    """Write DAGSTER_HOME/dagster.yaml (queue of one run, telemetry and pop-up off).
+
+    An existing file is rewritten only when this project wrote it; the path is returned.
+    """
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or (_written_by_us(config) and config.read_text() != DAGSTER_YAML):
         config.write_text(DAGSTER_YAML)
+    return config
+
+
+def _written_by_us(config: Path) -> bool:
+    return config.read_text().startswith(DAGSTER_YAML_MARKER)
 
 
 def seed_landing_zone(target: Path) -> int:

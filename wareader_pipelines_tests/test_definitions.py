@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from wareader_pipelines import sample_run
 from wareader_pipelines.definitions import defs
 from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines_tests.conftest import REPO_ROOT
@@ -77,13 +78,19 @@ def test_resources_bind_secrets_from_the_environment_only(
 
 
 def test_dagster_loads_the_workspace_without_errors_or_warnings(tmp_path: Path) -> None:
-    """What `dagster dev` does first, from the repository root, with only DAGSTER_HOME set."""
+    """What `dagster dev` does first: from the repository root, venv not activated.
+
+    PATH holds only the system's folders (no venv `bin`, so no `dbt`), and
+    `DAGSTER_IS_DEV_CLI` is set as `dagster dev` sets it for every process it starts;
+    the dbt manifest built at install must be read, never rebuilt.
+    """
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    sample_run.prepare_dagster_home(home)
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith("WAREADER_")
     }
+    manifest = REPO_ROOT / "dbt" / "target" / "manifest.json"
+    built = manifest.stat().st_mtime_ns
     completed = subprocess.run(
         [
             str(Path(sys.executable).with_name("dagster")),
@@ -93,7 +100,12 @@ def test_dagster_loads_the_workspace_without_errors_or_warnings(tmp_path: Path) 
             "workspace.yaml",
         ],
         cwd=REPO_ROOT,
-        env={**environment, "DAGSTER_HOME": str(home)},
+        env={
+            **environment,
+            "PATH": "/usr/bin:/bin",
+            "DAGSTER_IS_DEV_CLI": "1",
+            "DAGSTER_HOME": str(home),
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -101,6 +113,7 @@ def test_dagster_loads_the_workspace_without_errors_or_warnings(tmp_path: Path) 
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
     assert "Validation successful" in output
+    assert manifest.stat().st_mtime_ns == built, "loading the code location re-parsed dbt"
     # The validator warns about its own name (`dg check defs` replaces it; dg is not
     # installed here); anything else Dagster warns about while loading us is a failure.
     warnings = [
@@ -109,3 +122,20 @@ def test_dagster_loads_the_workspace_without_errors_or_warnings(tmp_path: Path) 
         if ("WARNING" in line or "Warning" in line) and "definitions_validate_command" not in line
     ]
     assert not warnings, output
+
+
+def test_local_instance_queues_one_run_at_a_time_without_the_pop_up(tmp_path: Path) -> None:
+    """The dagster.yaml `make ui` and the demo write: a queue the daemon drains one run at a time."""
+    home = tmp_path / "home"
+    config = sample_run.prepare_dagster_home(home)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    assert "nux:\n  enabled: false" in config.read_text()
+    # A user's own file is left alone; an older file of ours is brought up to date.
+    config.write_text("telemetry:\n  enabled: true\n")
+    sample_run.prepare_dagster_home(home)
+    assert config.read_text() == "telemetry:\n  enabled: true\n"
+    config.write_text(sample_run.DAGSTER_YAML_MARKER + " demo\ntelemetry:\n  enabled: false\n")
+    sample_run.prepare_dagster_home(home)
+    assert config.read_text() == sample_run.DAGSTER_YAML
