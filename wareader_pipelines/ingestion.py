@@ -39,6 +39,7 @@ from wareader_pipelines.parsing.records import (
     StatusRecord,
     frame_of,
 )
+from wareader_pipelines.parsing.storable_text import storable
 from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
@@ -179,7 +180,7 @@ def _parse_export(
             source_file=landed.key,
             location="whole file",
             reason=f"the export parser failed on this file ({type(error).__name__}: {error})",
-            excerpt=data[:300].decode("utf-8", errors="replace"),
+            excerpt=storable(data[:300].decode("utf-8", errors="replace"))[0],
             landed_at=landed.modified_at,
         )
         return _ParsedExport(

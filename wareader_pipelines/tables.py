@@ -48,6 +48,12 @@ RAW_MESSAGES = _schema(
     ("media_bytes", BIGINT, "Size of the attachment in bytes, when known."),
     ("export_timezone", TEXT, "IANA zone the export's local times were read in."),
     ("raw_json", TEXT, "The message object as received, for types we do not model."),
+    (
+        "text_repairs",
+        TEXT,
+        "What was changed so a warehouse can store the row's text (NUL removed, lone "
+        "surrogates replaced by U+FFFD), per column; null when nothing was.",
+    ),
 )
 
 MESSAGE_STATUSES = _schema(

@@ -55,6 +55,7 @@ DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 EXCERPT_CHARS = 300
 _DETECT_SAMPLE = 5000  # header-like lines looked at to detect the layout
+_BINARY_SAMPLE = 65536  # bytes looked at to tell a binary file from text with a stray NUL
 _LEADING_TEXT_LIMIT = 20  # non-empty lines allowed before the first header of a real export
 _AUTHOR_LINES_JUDGED = 20  # lines per author looked at to tell the group's own name from a person
 _MARKS = "\u200e\u200f"
@@ -197,6 +198,7 @@ class _Text:
 
     lines: list[str]
     bad_lines: set[int] = field(default_factory=set)
+    nul_lines: set[int] = field(default_factory=set)  # lines NUL characters were removed from
 
 
 class _NotAnExport(Exception):
@@ -379,20 +381,34 @@ def _decoded(data: bytes) -> _Text:
             raw = data.decode("utf-16")
         except UnicodeDecodeError as error:
             raise _NotAnExport("the file claims UTF-16 but cannot be decoded") from error
-        return _Text(_lines_of(raw))
-    if b"\x00" in data[:65536]:
-        raise _NotAnExport("not a WhatsApp chat export: the file is binary (it contains NUL bytes)")
+        return _without_nul(_Text(_lines_of(raw)))
+    if b"\x00" in data:
+        sample = data[:_BINARY_SAMPLE]
+        if sample.count(b"\x00") * 100 > len(sample):  # over 1%: binary, not stray bytes
+            raise _NotAnExport(
+                "not a WhatsApp chat export: the file is binary (it is full of NUL bytes)"
+            )
     try:
-        return _Text(_lines_of(data.decode("utf-8")))
+        text = _Text(_lines_of(data.decode("utf-8")))
     except UnicodeDecodeError:
-        pass
-    lines = _lines_of(data.decode("utf-8", "surrogateescape"))
-    bad = {i for i, line in enumerate(lines) if _SURROGATE.search(line)}
-    if len(bad) > max(3, len(lines) // 10):
-        raise _NotAnExport(
-            f"not a WhatsApp chat export: {len(bad)} of {len(lines)} lines are not UTF-8 text"
-        )
-    return _Text(lines, bad)
+        lines = _lines_of(data.decode("utf-8", "surrogateescape"))
+        bad = {i for i, line in enumerate(lines) if _SURROGATE.search(line)}
+        if len(bad) > max(3, len(lines) // 10):
+            raise _NotAnExport(
+                f"not a WhatsApp chat export: {len(bad)} of {len(lines)} lines are not UTF-8 text"
+            ) from None
+        text = _Text(lines, bad)
+    return _without_nul(text) if b"\x00" in data else text
+
+
+def _without_nul(text: _Text) -> _Text:
+    """`text` with NUL characters removed (PostgreSQL cannot store them), noting the lines."""
+    lines = text.lines
+    for index, line in enumerate(lines):
+        if "\x00" in line:
+            lines[index] = line.replace("\x00", "")
+            text.nul_lines.add(index)
+    return text
 
 
 def _lines_of(raw: str) -> list[str]:
@@ -527,6 +543,7 @@ class _ExportParser:
         self.name = name
         self.lines = text.lines
         self.bad_lines = text.bad_lines
+        self.nul_lines = text.nul_lines
         self.title = title
         self.conversation_id = conversation_id
         self.id_key = conversation_id.encode("utf-8")
@@ -629,6 +646,7 @@ class _ExportParser:
         """
         lines = self.lines
         bad_lines = self.bad_lines
+        nul_lines = self.nul_lines
         total = len(lines)
         # Pass A: split authors; find the authors that are the group itself (newer exports
         # write group events under the group's name), judged on each author's first lines.
@@ -797,6 +815,9 @@ class _ExportParser:
                     media_size,
                     timezone,
                     None,
+                    "NUL removed from the message's lines"
+                    if nul_lines and not nul_lines.isdisjoint(range(index, end))
+                    else None,
                 )
             )
         return messages

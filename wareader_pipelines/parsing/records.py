@@ -60,6 +60,7 @@ class MessageRecord:
     media_bytes: int | None = None
     export_timezone: str | None = None
     raw_json: str | None = None  # the message object as received, for types we do not model
+    text_repairs: str | None = None  # what was changed to make the text storable (storable_text)
 
 
 @dataclass(slots=True)

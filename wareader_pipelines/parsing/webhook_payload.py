@@ -48,6 +48,11 @@ status's `conversation` / `pricing` have no column and are not kept. Every
 error object (top level, in a message, a status or a history chunk) becomes a
 WebhookError; a status's first error also fills its error_code / error_title.
 
+Text a warehouse cannot store (a NUL or a lone surrogate, both reachable
+through JSON's `\\u` escapes) is repaired and the message's `text_repairs`
+says so; an integer too long for Python's int conversion (4,300 digits) is
+kept as its digits, so it cannot discard the message beside it.
+
 Failure handling: a body that is not UTF-8, not JSON, not an object with
 `object == "whatsapp_business_account"` or without an `entry` list gives one
 quarantine row for the whole body. A malformed entry, change, message or
@@ -70,6 +75,7 @@ from wareader_pipelines.parsing.records import (
     QuarantineRecord,
     StatusRecord,
 )
+from wareader_pipelines.parsing.storable_text import JSON_RISKY_ESCAPE, repair_record
 
 WEBHOOK_OBJECT = "whatsapp_business_account"
 EXCERPT_CHARS = 300
@@ -83,6 +89,9 @@ _CARRIES_ROWS = frozenset({"messages", "statuses", "history", "message_echoes"})
 # WhatsApp did not exist before 2009; a later bound catches millisecond timestamps.
 _EARLIEST_SECONDS = 1_230_768_000  # 2009-01-01T00:00:00Z
 _LATEST_SECONDS = 4_102_444_800  # 2100-01-01T00:00:00Z
+# Longer integers are kept as their digits: int() refuses over 4,300 digits (CVE-2020-10735).
+_MAX_INT_DIGITS = 4000
+_INT32 = range(-(2**31), 2**31)  # error codes are stored in an INTEGER column
 
 
 @dataclass(slots=True)
@@ -129,6 +138,7 @@ def parse_webhook_body(
     payload = parser.payload_of(body)
     if payload is not None:
         parser.read_payload(payload)
+    parser.repair_text()
     return parser.result
 
 
@@ -147,6 +157,7 @@ class _BodyParser:
     __slots__ = (
         "_landed_at",
         "_pseudonyms",
+        "_risky_text",
         "_seen_messages",
         "_seen_statuses",
         "_source_file",
@@ -159,6 +170,7 @@ class _BodyParser:
         self._pseudonyms = pseudonyms
         self._seen_messages: set[str] = set()
         self._seen_statuses: set[tuple[str, str]] = set()
+        self._risky_text = False
         self.result = WebhookParseResult()
 
     # -- whole body ---------------------------------------------------------
@@ -173,9 +185,16 @@ class _BodyParser:
                 WHOLE_BODY, f"body is not UTF-8 ({exc.reason} at byte {exc.start})", excerpt
             )
             return None
+        self._risky_text = "\\u" in text and JSON_RISKY_ESCAPE.search(text) is not None
         try:
             payload = json.loads(text)
-        except (ValueError, RecursionError) as exc:
+        except ValueError:
+            try:  # an integer over int()'s digit limit; any other error recurs here
+                payload = json.loads(text, parse_int=_bounded_int)
+            except (ValueError, RecursionError) as exc:
+                self._quarantine(WHOLE_BODY, f"body is not valid JSON: {exc}", text)
+                return None
+        except RecursionError as exc:
             self._quarantine(WHOLE_BODY, f"body is not valid JSON: {exc}", text)
             return None
         if not isinstance(payload, dict):
@@ -429,6 +448,22 @@ class _BodyParser:
             )
         )
 
+    def repair_text(self) -> None:
+        """Make every row's text storable; messages note it in `text_repairs`.
+
+        Only bodies holding a JSON escape that can decode to NUL or a surrogate
+        are walked; quarantine rows always are (their excerpts are raw text).
+        """
+        if self._risky_text:
+            for message in self.result.messages:
+                repair_record(message, note_field="text_repairs")
+            for status in self.result.statuses:
+                repair_record(status)
+            for error in self.result.errors:
+                repair_record(error)
+        for rejected in self.result.quarantine:
+            repair_record(rejected)
+
     def _quarantine(self, where: str, reason: str, excerpt: str) -> None:
         self.result.quarantine.append(
             QuarantineRecord(
@@ -546,7 +581,7 @@ def _names_of(contacts: Any) -> dict[str, str]:
 def _utc_of(value: Any) -> datetime | None:
     """A unix-seconds timestamp (string or int) as an aware UTC datetime, or None if implausible."""
     if isinstance(value, str):
-        if not (value.isascii() and value.isdigit()):
+        if not (value.isascii() and value.isdigit() and len(value) <= 12):
             return None
         seconds = int(value)
     elif isinstance(value, int) and not isinstance(value, bool):
@@ -559,12 +594,18 @@ def _utc_of(value: Any) -> datetime | None:
 
 
 def _int_of(value: Any) -> int | None:
-    """An error code as int (Meta sends ints; strings of digits are accepted)."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    """An error code as int (Meta sends ints; strings of digits are accepted); None when it
+    is not one or does not fit the 32-bit column."""
+    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 11:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value in _INT32:
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
     return None
+
+
+def _bounded_int(digits: str) -> int | str:
+    """A JSON integer as int, or as its digits when int() would refuse it (too long)."""
+    return int(digits) if len(digits) <= _MAX_INT_DIGITS else digits
 
 
 def _str_of(value: Any) -> str | None:
