@@ -27,6 +27,7 @@ from wareader_pipelines.llm.retrying import (
     RetryPolicy,
     TransientProviderError,
 )
+from wareader_pipelines.observability import telemetry
 
 T = TypeVar("T")
 
@@ -84,6 +85,7 @@ class LLMClient:
         retry: RetryPolicy,
         cache: ResponseCache | None,
         rng: random.Random | None = None,
+        cost_of: Callable[[int, int], float | None] | None = None,
     ) -> None:
         self.transport = transport
         self.gate = gate
@@ -91,6 +93,7 @@ class LLMClient:
         self.cache = cache
         self.stats = CallStats()
         self._rng = rng or random.Random()
+        self._cost_of = cost_of
 
     @property
     def provider(self) -> str:
@@ -110,7 +113,7 @@ class LLMClient:
             try:
                 async with self.gate.admit(estimate) as reservation:
                     self.stats.api_calls += 1
-                    reply = await self.transport.send(request)
+                    reply = await self._timed_send(request)
                     self.gate.limiter.settle(reservation, reply.input_tokens + reply.output_tokens)
             except TransientProviderError as error:
                 if self.retry.gives_up(attempt, error):
@@ -134,6 +137,33 @@ class LLMClient:
             self.stats.input_tokens += reply.input_tokens
             self.stats.output_tokens += reply.output_tokens
             return reply
+
+    async def _timed_send(self, request: ChatRequest) -> ChatReply:
+        """The transport's answer, traced and counted (tokens, cost, latency) for telemetry."""
+        recorder = telemetry.current()
+        started = time.perf_counter()
+        outcome = "error"
+        input_tokens = output_tokens = 0
+        try:
+            with recorder.span(
+                "llm.chat", {"gen_ai.system": self.provider, "gen_ai.request.model": self.model}
+            ) as span:
+                reply = await self.transport.send(request)
+                input_tokens, output_tokens = reply.input_tokens, reply.output_tokens
+                span.set_attribute("gen_ai.usage.input_tokens", input_tokens)
+                span.set_attribute("gen_ai.usage.output_tokens", output_tokens)
+                outcome = "ok"
+                return reply
+        finally:
+            recorder.record_llm_call(
+                provider=self.provider,
+                model=self.model,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                seconds=time.perf_counter() - started,
+                cost_usd=self._cost_of(input_tokens, output_tokens) if self._cost_of else None,
+                outcome=outcome,
+            )
 
     async def complete_validated(
         self, request: ChatRequest, parse: Callable[[str], T]

@@ -280,6 +280,7 @@ class LLMResource(ConfigurableResource):
                 longest_retry_after=self.longest_retry_after_seconds,
             ),
             cache=cache,
+            cost_of=self.cost_of,
         )
 
     def _run(self, work: Callable[[LLMClient], Awaitable[T]]) -> tuple[T, CallStats]:

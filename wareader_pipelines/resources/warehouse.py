@@ -24,6 +24,8 @@ from dagster import (
     TableSchema,
 )
 
+from wareader_pipelines.observability import telemetry
+
 SCHEMA_METADATA_KEY = "dagster/column_schema"
 PARTITION_COLUMN_METADATA_KEY = "partition_expr"
 ORDER_BY_METADATA_KEY = "order_by"
@@ -120,7 +122,13 @@ class WarehouseIOManager(ConfigurableIOManager):
         window = _window_of(context, metadata)
         if window is not None:
             _check_inside(frame, window, table)
-        self._backend().replace_rows(table, schema, frame, window)
+        backend = self._backend()
+        with telemetry.current().warehouse_write(
+            table=table,
+            backend=self.url.split(":", 1)[0] if "://" in self.url else "duckdb",
+            rows=len(frame),
+        ):
+            backend.replace_rows(table, schema, frame, window)
         context.add_output_metadata(
             {
                 "dagster/row_count": len(frame),

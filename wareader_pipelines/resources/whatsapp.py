@@ -21,6 +21,7 @@ import httpx
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from wareader_pipelines.observability import telemetry
 from wareader_pipelines.retry_after import retry_after_seconds
 from wareader_pipelines.whatsapp_api.errors import (
     TOKEN_FIX,
@@ -210,7 +211,7 @@ class WhatsAppCloudAPI(ConfigurableResource):
         for attempt in range(self.max_retries + 1):
             self._rate_limiter().acquire()
             try:
-                response = client.request(method, url, params=params)
+                response = self._traced_request(client, method, url, params)
             except httpx.TransportError as error:
                 last = GraphError(599, None, None, f"{type(error).__name__}: {error}", None)
                 wait = None
@@ -251,6 +252,38 @@ class WhatsAppCloudAPI(ConfigurableResource):
             f"{last.describe()}",
             last,
         )
+
+    def _traced_request(
+        self, client: httpx.Client, method: str, url: str, params: dict[str, str] | None
+    ) -> httpx.Response:
+        """One HTTP exchange, traced and counted by status (599 when no answer came)."""
+        recorder = telemetry.current()
+        route = _route_of(url)
+        started = time.perf_counter()
+        status = 599
+        try:
+            with recorder.span(
+                "graph_api.request", {"http.method": method, "url.route": route}
+            ) as span:
+                response = client.request(method, url, params=params)
+                status = response.status_code
+                span.set_attribute("http.status_code", status)
+                return response
+        finally:
+            attributes = {"method": method, "route": route, "status": status}
+            recorder.graph_requests.add(1, attributes)
+            recorder.graph_duration.record(time.perf_counter() - started, attributes)
+
+
+def _route_of(url: str) -> str:
+    """The URL's path with ids replaced, so metrics do not get one series per media id."""
+    path = _path_of(url).split("://", 1)[-1]
+    path = path.split("/", 1)[1] if "/" in path else ""
+    parts = [
+        "{id}" if any(char.isdigit() for char in part) and not part.startswith("v") else part
+        for part in path.split("/")
+    ]
+    return "/" + "/".join(parts)
 
 
 def _path_of(url: str) -> str:

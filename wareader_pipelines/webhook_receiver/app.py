@@ -22,11 +22,14 @@ from urllib.parse import parse_qsl
 from dagster_aws.s3 import S3Resource
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from wareader_pipelines.observability import sentry, telemetry
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.metrics import ReceiverMetrics
+from wareader_pipelines.webhook_receiver.rotation import previous_secret_of
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
 from wareader_pipelines.webhook_receiver.signature import signature_is_valid
 from wareader_pipelines.webhook_receiver.store import WebhookStore
+from wareader_pipelines.webhook_receiver.tracing import traced
 
 WEBHOOK_PATH = "/webhook"
 SIGNATURE_HEADER = b"x-hub-signature-256"
@@ -63,6 +66,7 @@ class WebhookReceiver:
         self.store = WebhookStore(zone if zone is not None else landing_zone_of(settings))
         self.metrics = ReceiverMetrics()
         self._secret = settings.app_secret.get_secret_value().encode("utf-8")
+        self._previous = previous_secret_of(settings)
         self._verify_token = settings.verify_token.get_secret_value().encode("utf-8")
         self._limit = settings.max_body_bytes
 
@@ -75,7 +79,15 @@ class WebhookReceiver:
         path, method = scope["path"], scope["method"]
         if path == WEBHOOK_PATH:
             if method == "POST":
-                await self._receive(scope, receive, send)
+                recorder = telemetry.current()
+                if recorder.enabled:
+
+                    async def handle(traced_send: Send) -> None:
+                        await self._receive(scope, receive, traced_send)
+
+                    await traced(recorder, WEBHOOK_PATH, method, handle, send)
+                else:
+                    await self._receive(scope, receive, send)
             elif method == "GET":
                 await self._verify(scope, send)
             else:
@@ -141,9 +153,12 @@ class WebhookReceiver:
             return
         except _Disconnected:
             return
-        if not signature_is_valid(body, signature.decode("latin-1"), self._secret):
-            await self._reject(send, "signature_invalid", 401, b"bad signature")
-            return
+        header = signature.decode("latin-1")
+        if not signature_is_valid(body, header, self._secret):
+            if not self._previous.verifies(body, header, time.time()):
+                await self._reject(send, "signature_invalid", 401, b"bad signature")
+                return
+            self.metrics.previous_secret_used.inc()
         started = time.perf_counter()
         try:
             stored = await self.store.store(body, received_at)
@@ -171,6 +186,8 @@ def create_app(settings: ReceiverSettings, *, zone: LandingZone | None = None) -
 
 def app_from_environment() -> WebhookReceiver:
     """Factory for `uvicorn --factory`: the app configured from the environment."""
+    sentry.configure_from_environment(component="webhook_receiver")
+    telemetry.configure_from_environment()
     return create_app(ReceiverSettings.from_environ())
 
 

@@ -36,6 +36,11 @@ class ReceiverMetrics:
         )
         for reason in REJECT_REASONS:
             self.rejected.labels(reason=reason)
+        self.previous_secret_used = Counter(
+            "wareader_webhook_previous_secret",
+            "Bodies accepted with the previous app secret during a rotation's grace period.",
+            registry=self.registry,
+        )
         self.received_bytes = Counter(
             "wareader_webhook_received_bytes",
             "Bytes of verified webhook bodies.",

@@ -1,0 +1,1 @@
+"""Errors to Sentry, traces and metrics through OpenTelemetry: both off unless configured."""
