@@ -39,6 +39,7 @@ import mimetypes
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -262,7 +263,8 @@ def parse_export(
     IANA zone of the phone that exported the chat; `date_order` forces
     "DMY", "MDY" or "YMD" instead of deciding it from the file. Raises
     ValueError only for an unknown zone or date order (configuration
-    errors); everything wrong with the file itself is quarantined.
+    errors); everything wrong with the file itself (a damaged zip, one
+    too big to hold in memory) is quarantined.
     """
     try:
         zone = ZoneInfo(timezone)
@@ -310,6 +312,9 @@ def parse_export(
     except _NotAnExport as error:
         excerpt = _printable(data[: EXCERPT_CHARS * 2].decode("utf-8", "replace"))
         return whole_file(str(error), excerpt)
+    except MemoryError:
+        excerpt = _printable(data[: EXCERPT_CHARS * 2].decode("utf-8", "replace"))
+        return whole_file("the export needs more memory than this process has", excerpt)
     return ExportParseResult(messages, quarantine, media_files, title, decided_order, timezone)
 
 
@@ -369,7 +374,7 @@ def _unzipped(data: bytes) -> tuple[str, bytes, list[MediaFile]]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as error:
         # RuntimeError: encrypted member; NotImplementedError: unsupported compression.
         raise _NotAnExport(f"the zip archive cannot be read: {error}") from error
-    except (EOFError, OSError) as error:
+    except (EOFError, OSError, zlib.error) as error:
         raise _NotAnExport(f"the zip archive is truncated or damaged: {error}") from error
     return chat.filename, chat_bytes, media_files
 

@@ -1,6 +1,7 @@
 """Sensors on the landing zone: new webhook bodies run their days, new chat exports backfill."""
 
 import hashlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -48,15 +49,24 @@ def _partition_days() -> tuple[date, date]:
     return date.fromisoformat(HISTORY_START), date.fromisoformat(str(last))
 
 
-def _webhook_days(zone: LandingZone, landed: LandedObject, settings: PipelineSettings) -> set[date]:
+def _webhook_days(
+    zone: LandingZone,
+    landed: LandedObject,
+    settings: PipelineSettings,
+    log: logging.Logger | dg.DagsterLogManager,
+) -> set[date]:
     key = parse_webhook_key(landed.key)
     assert key is not None
-    parsed = parse_webhook_body(
-        zone.read(landed.key),
-        source_file=landed.key,
-        landed_at=key.received_at,
-        pseudonyms=settings.pseudonyms(),
-    )
+    try:
+        parsed = parse_webhook_body(
+            zone.read(landed.key),
+            source_file=landed.key,
+            landed_at=key.received_at,
+            pseudonyms=settings.pseudonyms(),
+        )
+    except Exception as error:  # never stop the sensor: the run of its receive day quarantines it
+        log.warning(f"{landed.key}: cannot be read ({type(error).__name__}); running its day")
+        return {key.received_at.date()}
     return days_of_webhook(
         parsed.messages,
         parsed.statuses,
@@ -111,7 +121,9 @@ def new_webhook_bodies(
         return dg.SkipReason("no new webhook bodies")
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
-        touched = list(pool.map(lambda item: _webhook_days(landing_zone, item, settings), batch))
+        touched = list(
+            pool.map(lambda item: _webhook_days(landing_zone, item, settings, context.log), batch)
+        )
     first_day, last_day = _partition_days()
     keys_by_day: dict[date, list[str]] = {}
     for landed, days in zip(batch, touched, strict=True):
@@ -211,23 +223,34 @@ def new_chat_exports(
             context.log.info(f"{landed.key}: same content as an export already imported")
             continue
         parsed_now += 1
-        result = parse_export(
-            landed.key,
-            data,
-            pseudonyms=settings.pseudonyms(),
-            landed_at=landed.modified_at,
-            timezone=settings.export_timezone,
-            date_order=settings.export_date_orders.get(landed.key),
-        )
-        cursor.imported.add(digest)
-        span = days_of_export(result.messages, result.quarantine)
+        try:
+            result = parse_export(
+                landed.key,
+                data,
+                pseudonyms=settings.pseudonyms(),
+                landed_at=landed.modified_at,
+                timezone=settings.export_timezone,
+                date_order=settings.export_date_orders.get(landed.key),
+            )
+        except Exception as error:  # one bad file must not stop every other export's import
+            context.log.warning(
+                f"{landed.key}: the parser failed on it ({type(error).__name__}: {error}); "
+                "running the day it landed, whose ingestion quarantines it"
+            )
+            landed_day = landed.modified_at.astimezone(UTC).date()
+            span = DayRange(landed_day, landed_day)
+            result = None
+        else:
+            cursor.imported.add(digest)
+            span = days_of_export(result.messages, result.quarantine)
         if span is None:
             context.log.warning(f"{landed.key}: no messages and no rejected lines; nothing to run")
             continue
         span = DayRange(max(span.first, first_day), min(span.last, last_day))
         if span.first > span.last:
             continue
-        context.log.info(f"{landed.key}: {len(result.messages)} messages, backfilling {span}")
+        if result is not None:
+            context.log.info(f"{landed.key}: {len(result.messages)} messages, backfilling {span}")
         requests.append(
             _backfill_of(
                 context,
