@@ -4,7 +4,8 @@ For a window [start, end) this reads the webhook folders that can hold its
 messages (received from `start` up to `webhook_lookback_days` after `end`, as
 Meta re-delivers late) and every chat export, keeps the rows whose time falls
 in the window, and drops duplicates: a message once per `message_id`, a status
-once per (message id, status), a rejection once per (file, location). The
+once per (message id, status), an API error once per `error_key` (the same
+event re-delivered), a rejection once per (file, location). The
 result depends only on the landing zone's contents, so re-running a window
 gives the same rows.
 
@@ -34,6 +35,7 @@ from wareader_pipelines.landing_layout import (
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export, webhook_payload
 from wareader_pipelines.parsing.records import (
+    ApiErrorRecord,
     MessageRecord,
     QuarantineRecord,
     StatusRecord,
@@ -59,12 +61,13 @@ class IngestionStats:
 
 @dataclass(slots=True)
 class IngestedWindow:
-    """The rows of `raw_messages`, `message_statuses` and `quarantine` for one window."""
+    """The rows of `raw_messages`, `message_statuses`, `api_errors` and `quarantine` for one window."""
 
     raw_messages: pd.DataFrame
     message_statuses: pd.DataFrame
     quarantine: pd.DataFrame
     stats: IngestionStats
+    api_errors: pd.DataFrame
 
 
 @dataclass(slots=True)
@@ -214,6 +217,7 @@ def read_landing_window(
     stats = IngestionStats()
     messages: list[MessageRecord] = []
     statuses: list[StatusRecord] = []
+    errors: list[ApiErrorRecord] = []
     rejected: list[QuarantineRecord] = []
 
     stats.webhook_lookback_days = lookback
@@ -231,6 +235,7 @@ def read_landing_window(
             stats.webhook_bodies += 1
             messages.extend(parsed.messages)
             statuses.extend(parsed.statuses)
+            errors.extend(parsed.errors)
             rejected.extend(parsed.quarantine)
             for error in parsed.errors:
                 code = str(error.code)
@@ -266,6 +271,11 @@ def read_landing_window(
         drop=True
     )
 
+    api_errors = api_errors_frame(errors)
+    api_errors = api_errors[_in_window(api_errors["partition_at"], start, end)].reset_index(
+        drop=True
+    )
+
     quarantine = _concat(quarantine_frames, QuarantineRecord)
     quarantine["partition_at"] = quarantine["partition_at"].where(
         quarantine["partition_at"].notna(), quarantine["landed_at"]
@@ -281,6 +291,27 @@ def read_landing_window(
         message_statuses=status_frame,
         quarantine=quarantine,
         stats=stats,
+        api_errors=api_errors,
+    )
+
+
+def api_errors_frame(errors: list[ApiErrorRecord]) -> pd.DataFrame:
+    """The `api_errors` rows: each error once, filed under its time (or, without one, its arrival).
+
+    An error re-delivered in a later body keeps its first arrival.
+    """
+    frame = frame_of(errors, ApiErrorRecord)
+    for column in ("occurred_at", "landed_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["partition_at"] = frame["occurred_at"].where(
+        frame["occurred_at"].notna(), frame["landed_at"]
+    )
+    frame["code"] = frame["code"].astype("Int64")
+    return (
+        frame.sort_values(["error_key", "landed_at", "source_file"], kind="stable")
+        .drop_duplicates("error_key", keep="first")
+        .sort_values(["partition_at", "error_key"], kind="stable")
+        .reset_index(drop=True)
     )
 
 

@@ -54,6 +54,19 @@ RAW_MESSAGES = _schema(
         "What was changed so a warehouse can store the row's text (NUL removed, lone "
         "surrogates replaced by U+FFFD), per column; null when nothing was.",
     ),
+    (
+        "direction",
+        TEXT,
+        "`inbound` (a customer wrote it) or `outbound` (the business sent it: echoes, "
+        "history); null for chat exports, which have no business side.",
+    ),
+    ("business_number_id", TEXT, "Cloud API phone_number_id of the business number (webhooks)."),
+    (
+        "customer_id",
+        TEXT,
+        "Keyed pseudonym of the chat's customer (sender if inbound, recipient if outbound); "
+        "equals cleaned_messages.sender_id of their own messages.",
+    ),
 )
 
 MESSAGE_STATUSES = _schema(
@@ -65,6 +78,51 @@ MESSAGE_STATUSES = _schema(
     ("error_code", INTEGER, "Graph error code of a failed delivery."),
     ("error_title", TEXT, "Graph error title of a failed delivery."),
     ("source_file", TEXT, "Landing-zone key the row was read from."),
+    ("location", TEXT, "JSON path inside source_file."),
+    ("recipient_id", TEXT, "Keyed pseudonym of the recipient (same id as their sender_id)."),
+    ("business_number_id", TEXT, "Cloud API phone_number_id of the sending business number."),
+    (
+        "recipient_country",
+        TEXT,
+        "ISO 3166-1 region of the recipient's number, read before pseudonymization; "
+        "null for recipients known only by user id.",
+    ),
+    ("conversation_id_meta", TEXT, "Meta's conversation id (statuses[].conversation.id)."),
+    (
+        "conversation_origin",
+        TEXT,
+        "conversation.origin.type: service, marketing, utility, authentication, "
+        "referral_conversion...",
+    ),
+    ("conversation_expires_at", TIMESTAMPTZ, "conversation.expiration_timestamp, UTC."),
+    ("pricing_billable", BOOLEAN, "pricing.billable (Meta deprecates it under PMP)."),
+    ("pricing_model", TEXT, "pricing.pricing_model: CBP (per conversation) or PMP (per message)."),
+    ("pricing_category", TEXT, "pricing.category: service, marketing, utility, authentication..."),
+    (
+        "pricing_type",
+        TEXT,
+        "pricing.type (PMP): regular, free_customer_service or free_entry_point.",
+    ),
+)
+
+API_ERRORS = _schema(
+    ("error_key", TEXT, "Identifies the error across re-deliveries (one row per key)."),
+    (
+        "level",
+        TEXT,
+        "Where Meta put it: `value` (the account or number), `message`, `status` or `history`.",
+    ),
+    ("code", INTEGER, "Graph error code (131047 outside the service window, 131050 opted out...)."),
+    ("title", TEXT, "Error title."),
+    ("message", TEXT, "Error message."),
+    ("details", TEXT, "error_data.details: what Meta says went wrong."),
+    ("message_id", TEXT, "wamid of the message or status the error is about; null at level value."),
+    ("status", TEXT, "The status the error came with (usually failed)."),
+    ("business_number_id", TEXT, "Cloud API phone_number_id the error concerns."),
+    ("occurred_at", TIMESTAMPTZ, "The message's or status's time, UTC; null at level value."),
+    ("landed_at", TIMESTAMPTZ, "When the body carrying the error was received, UTC."),
+    ("partition_at", TIMESTAMPTZ, "occurred_at, else landed_at: files the row under a day."),
+    ("source_file", TEXT, "Landing-zone key of the body it was first read from."),
     ("location", TEXT, "JSON path inside source_file."),
 )
 

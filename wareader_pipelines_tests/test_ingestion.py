@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -199,3 +200,49 @@ def test_a_file_the_parser_chokes_on_is_quarantined_not_fatal(
     eva = window.quarantine[window.quarantine["source_file"].str.contains("Eva")]
     assert list(eva["location"]) == ["whole file"]
     assert "RecursionError" in eva["reason"].iloc[0]
+
+
+def _status_error_body(status_at: int, *, top_level: bool) -> bytes:
+    value: dict[str, object] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15555550100", "phone_number_id": "106540352242922"},
+        "statuses": [
+            {
+                "id": "wamid.F1",
+                "status": "failed",
+                "timestamp": str(status_at),
+                "recipient_id": "14155550123",
+                "errors": [{"code": 131050, "title": "User stopped marketing messages"}],
+            }
+        ],
+    }
+    if top_level:
+        value["errors"] = [{"code": 130429, "title": "Rate limit hit"}]
+    payload = {"object": "whatsapp_business_account", "entry": [{"changes": [{"value": value}]}]}
+    return json.dumps(payload).encode()
+
+
+def test_api_errors_are_rows_once_each_on_their_day(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    failed_at = datetime(2024, 5, 12, 23, 59, tzinfo=UTC)
+    body = _status_error_body(int(failed_at.timestamp()), top_level=True)
+    # received just after midnight, then re-delivered byte-identical a day later
+    for received in (failed_at + timedelta(minutes=3), failed_at + timedelta(days=1)):
+        path = landing / webhook_key(body, received)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    zone = LandingZone(uri=str(landing))
+    settings = _settings(tmp_path)
+    twelfth = read_landing_window(zone, *_day(12), settings=settings).api_errors
+    thirteenth = read_landing_window(zone, *_day(13), settings=settings).api_errors
+    # the status's error belongs to the status's day; the account-level one, which carries
+    # no time, to the day its body first arrived
+    assert list(twelfth[["level", "code", "message_id"]].itertuples(index=False, name=None)) == [
+        ("status", 131050, "wamid.F1")
+    ]
+    assert list(thirteenth[["level", "code"]].itertuples(index=False, name=None)) == [
+        ("value", 130429)
+    ]
+    assert thirteenth["landed_at"].iloc[0] == pd.Timestamp(failed_at + timedelta(minutes=3))
+    month = read_landing_window(zone, *MAY, settings=settings).api_errors
+    assert len(month) == 2 and month["error_key"].is_unique

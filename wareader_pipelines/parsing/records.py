@@ -61,6 +61,10 @@ class MessageRecord:
     export_timezone: str | None = None
     raw_json: str | None = None  # the message object as received, for types we do not model
     text_repairs: str | None = None  # what was changed to make the text storable (storable_text)
+    # Business messaging (webhooks only; None for chat exports, which have no business side):
+    direction: str | None = None  # "inbound" (a customer wrote it) | "outbound" (the business did)
+    business_number_id: str | None = None  # metadata.phone_number_id of the business number
+    customer_id: str | None = None  # keyed pseudonym ("u_…") of the customer of the chat
 
 
 @dataclass(slots=True)
@@ -74,6 +78,40 @@ class StatusRecord:
     conversation_id: str | None
     error_code: int | None
     error_title: str | None
+    source_file: str
+    location: str
+    recipient_id: str | None = None  # keyed pseudonym ("u_…") of the recipient
+    business_number_id: str | None = None  # metadata.phone_number_id of the sending number
+    recipient_country: str | None = None  # ISO 3166-1 region of the recipient's number
+    conversation_id_meta: str | None = None  # statuses[].conversation.id
+    conversation_origin: str | None = None  # conversation.origin.type: service, marketing...
+    conversation_expires_at: datetime | None = None  # conversation.expiration_timestamp, UTC
+    pricing_billable: bool | None = None  # pricing.billable (deprecated by Meta under PMP)
+    pricing_model: str | None = None  # pricing.pricing_model: CBP or PMP
+    pricing_category: str | None = None  # pricing.category: service, marketing, utility...
+    pricing_type: str | None = None  # pricing.type: regular, free_customer_service...
+
+
+@dataclass(slots=True)
+class ApiErrorRecord:
+    """One error object Meta sent: for the account or number, a message, a status (`api_errors`).
+
+    Kept as rows, not only counted, so that operators and analysts see which
+    messages failed why (131047 outside the service window, 131050 opted out of
+    marketing) and which account-level problems (throttling, expired tokens) happened when.
+    """
+
+    error_key: str  # identifies the error across re-deliveries of the same event
+    level: str  # "value" (account or number), "message", "status" or "history"
+    code: int | None
+    title: str | None
+    message: str | None
+    details: str | None  # error_data.details
+    message_id: str | None  # the message (or status's message) the error is about
+    status: str | None  # the status the error came with (usually "failed")
+    business_number_id: str | None
+    occurred_at: datetime | None  # the message's or status's time; None at the account level
+    landed_at: datetime  # when the body carrying it was received
     source_file: str
     location: str
 

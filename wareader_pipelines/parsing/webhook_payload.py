@@ -12,7 +12,15 @@ missing or new field name does not lose data):
   hide the phone, `from_user_id` (the business-scoped user id). Names come
   from `value.contacts[].profile.name`, matched on `wa_id` or `user_id`.
 - `value.statuses[]`: delivery events of the business's own messages,
-  recipient `recipient_id` or `recipient_user_id`.
+  recipient `recipient_id` or `recipient_user_id`. Kept from each status: its
+  `conversation` (`id`, `origin.type`, `expiration_timestamp`; Meta sends it
+  under conversation-based pricing and for free entry points) and `pricing`
+  (`billable`, `pricing_model` CBP or PMP, `category`, and under PMP `type`:
+  regular, free_customer_service, free_entry_point), the business number
+  (`metadata.phone_number_id`), the recipient's pseudonym and the recipient's
+  country (ISO region of the number, read here before the number is
+  pseudonymized: a country is not personal data, the number is; none for a
+  `recipient_user_id`).
 - `value.errors[]`: errors Meta reports about the number or the app.
 - `value.history[]` (field `history`, the up-to-180-day replay sent when a
   WhatsApp Business app number is onboarded to the Cloud API). Assumed shape,
@@ -30,6 +38,14 @@ missing or new field name does not lose data):
   sent from the Business app; sender is the business, customer is `to` /
   `to_user_id`.
 
+Direction: a message is `inbound` when a customer wrote it (`messages`, or a
+history message from the customer) and `outbound` when the business did
+(`message_echoes`, history messages from the business number, and a
+`messages` item whose `from` is the business's own display number). Messages
+the business sent through the API reach us only as statuses; their outbound
+rows are built from the statuses in the warehouse (dbt `fct_outbound_messages`),
+where every status of the id, whatever day it landed, is in view.
+
 Identity: a customer is keyed on `wa_id` when present, else on `user_id`, and
 never on a bare phone number taken from free text. The conversation id is
 `pseudonyms.id_of(f"wa:{phone_number_id}:{customer_id}", prefix="c_")`; status
@@ -43,10 +59,10 @@ and the reacted message as `reply_to_id`; locations read "name, address
 (lat, lon)"; Flow replies (`nfm_reply`) keep their `response_json` as text.
 `raw_json` holds the message object for contacts, interactive, system,
 unsupported and unknown types (an unknown type is kept as "unsupported", never
-dropped) and for any message carrying `errors`. `context.forwarded` and a
-status's `conversation` / `pricing` have no column and are not kept. Every
-error object (top level, in a message, a status or a history chunk) becomes a
-WebhookError; a status's first error also fills its error_code / error_title.
+dropped) and for any message carrying `errors`. `context.forwarded` has no
+column and is not kept. Every error object (top level, in a message, a status
+or a history chunk) becomes an `api_errors` row (ApiErrorRecord); a status's
+first error also fills its error_code / error_title.
 
 Text a warehouse cannot store (a NUL or a lone surrogate, both reachable
 through JSON's `\\u` escapes) is repaired and the message's `text_repairs`
@@ -63,14 +79,18 @@ still read. Messages are deduplicated on their `wamid` and statuses on
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+from wareader_pipelines.nlp.pii import region_of_phone_digits
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.records import (
     MESSAGE_TYPES,
+    ApiErrorRecord,
     MessageRecord,
     QuarantineRecord,
     StatusRecord,
@@ -92,24 +112,14 @@ _LATEST_SECONDS = 4_102_444_800  # 2100-01-01T00:00:00Z
 # Longer integers are kept as their digits: int() refuses over 4,300 digits (CVE-2020-10735).
 _MAX_INT_DIGITS = 4000
 _INT32 = range(-(2**31), 2**31)  # error codes are stored in an INTEGER column
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+# Pseudonym prefix of people; the same as cleaning's sender ids, so a customer's inbound
+# messages and the statuses of what the business sent them share one id.
+PERSON_PREFIX = "u_"
 
-
-@dataclass(slots=True)
-class WebhookError:
-    """One error object Meta sent us: top-level, in a message, a status or a history chunk.
-
-    Kept apart from messages and statuses so that operators see account-level
-    problems (expired tokens, throttling, declined history sharing) as rows.
-    """
-
-    code: int | None
-    title: str | None
-    message: str | None
-    details: str | None
-    phone_number_id: str | None
-    occurred_at: datetime | None
-    source_file: str
-    location: str
+# The region of a recipient number, cached: a business writes to the same customers all day.
+_region_of = lru_cache(maxsize=100_000)(region_of_phone_digits)
 
 
 @dataclass(slots=True)
@@ -118,7 +128,7 @@ class WebhookParseResult:
 
     messages: list[MessageRecord] = field(default_factory=list)
     statuses: list[StatusRecord] = field(default_factory=list)
-    errors: list[WebhookError] = field(default_factory=list)
+    errors: list[ApiErrorRecord] = field(default_factory=list)
     quarantine: list[QuarantineRecord] = field(default_factory=list)
 
 
@@ -134,7 +144,9 @@ def parse_webhook_body(
     Never raises on bad input: what cannot be read becomes a quarantine row,
     so one broken delivery cannot stop a partition.
     """
-    parser = _BodyParser(source_file=source_file, landed_at=landed_at, pseudonyms=pseudonyms)
+    parser = _BodyParser(
+        source_file=source_file, landed_at=landed_at, pseudonyms=pseudonyms, body=body
+    )
     payload = parser.payload_of(body)
     if payload is not None:
         parser.read_payload(payload)
@@ -155,6 +167,8 @@ class _BodyParser:
     """Walks one decoded body and fills a WebhookParseResult; one instance per body."""
 
     __slots__ = (
+        "_body",
+        "_body_digest",
         "_landed_at",
         "_pseudonyms",
         "_risky_text",
@@ -164,7 +178,11 @@ class _BodyParser:
         "result",
     )
 
-    def __init__(self, *, source_file: str, landed_at: datetime, pseudonyms: Pseudonymizer):
+    def __init__(
+        self, *, source_file: str, landed_at: datetime, pseudonyms: Pseudonymizer, body: bytes
+    ):
+        self._body = body
+        self._body_digest: str | None = None  # computed only for a body with account errors
         self._source_file = source_file
         self._landed_at = landed_at
         self._pseudonyms = pseudonyms
@@ -248,7 +266,7 @@ class _BodyParser:
         )
         items = self._items_of
         for i, err in enumerate(items(value, "errors", where)):
-            self._error(err, f"{where}.errors[{i}]", phone_number_id, None)
+            self._error(err, f"{where}.errors[{i}]", phone_number_id, "value", None, None, None)
         for i, msg in enumerate(items(value, "messages", where)):
             self._message(msg, f"{where}.messages[{i}]", change, thread_customer=None, echo=False)
         for i, msg in enumerate(items(value, "message_echoes", where)):
@@ -273,7 +291,8 @@ class _BodyParser:
             self._quarantine(where, "history chunk is not an object", _excerpt_of(chunk))
             return
         for i, err in enumerate(self._items_of(chunk, "errors", where)):
-            self._error(err, f"{where}.errors[{i}]", change.phone_number_id, None)
+            where_err = f"{where}.errors[{i}]"
+            self._error(err, where_err, change.phone_number_id, "history", None, None, None)
         for t, thread in enumerate(self._items_of(chunk, "threads", where)):
             thread_where = f"{where}.threads[{t}]"
             if not isinstance(thread, dict):
@@ -344,9 +363,10 @@ class _BodyParser:
 
         conversation_name = change.names.get(customer) if change.names else None
         self._seen_messages.add(message_id)
+        pseudonyms = self._pseudonyms
         record = MessageRecord(
             message_id=message_id,
-            conversation_id=self._pseudonyms.id_of(
+            conversation_id=pseudonyms.id_of(
                 f"wa:{change.phone_number_id}:{customer}", prefix="c_"
             ),
             source="webhook",
@@ -363,6 +383,9 @@ class _BodyParser:
             source_file=self._source_file,
             location=where,
             conversation_name=conversation_name,
+            direction=OUTBOUND if from_business else INBOUND,
+            business_number_id=change.phone_number_id,
+            customer_id=pseudonyms.id_of(customer, prefix=PERSON_PREFIX),
         )
         _fill_content(record, msg)
         context = msg.get("context")
@@ -374,7 +397,16 @@ class _BodyParser:
             if record.raw_json is None:
                 record.raw_json = _json_of(msg)
             for i, err in enumerate(errors):
-                self._error(err, f"{where}.errors[{i}]", change.phone_number_id, sent_at)
+                self._error(
+                    err,
+                    f"{where}.errors[{i}]",
+                    change.phone_number_id,
+                    "message",
+                    sent_at,
+                    message_id,
+                    None,
+                    index=i,
+                )
         self.result.messages.append(record)
 
     # -- statuses and errors ------------------------------------------------
@@ -405,28 +437,56 @@ class _BodyParser:
         errors = self._items_of(status, "errors", where)
         first = errors[0] if errors and isinstance(errors[0], dict) else _EMPTY
         title = first.get("title")
-        self.result.statuses.append(
-            StatusRecord(
-                message_id=message_id,
-                status=state,
-                status_at=status_at,
-                recipient_wa_id=recipient,
-                conversation_id=(
-                    self._pseudonyms.id_of(f"wa:{change.phone_number_id}:{recipient}", prefix="c_")
-                    if recipient
-                    else None
-                ),
-                error_code=_int_of(first.get("code")),
-                error_title=title if isinstance(title, str) else None,
-                source_file=self._source_file,
-                location=where,
-            )
+        pseudonyms = self._pseudonyms
+        record = StatusRecord(
+            message_id=message_id,
+            status=state,
+            status_at=status_at,
+            recipient_wa_id=recipient,
+            conversation_id=(
+                pseudonyms.id_of(f"wa:{change.phone_number_id}:{recipient}", prefix="c_")
+                if recipient
+                else None
+            ),
+            error_code=_int_of(first.get("code")),
+            error_title=title if isinstance(title, str) else None,
+            source_file=self._source_file,
+            location=where,
+            recipient_id=pseudonyms.id_of(recipient, prefix=PERSON_PREFIX) if recipient else None,
+            business_number_id=change.phone_number_id,
+            # only a wa_id is a phone number; a user id (recipient_user_id) names no country
+            recipient_country=_region_of(recipient) if recipient and recipient.isdigit() else None,
         )
+        conversation = status.get("conversation")
+        if isinstance(conversation, dict):
+            _fill_conversation(record, conversation)
+        pricing = status.get("pricing")
+        if isinstance(pricing, dict):
+            _fill_pricing(record, pricing)
+        self.result.statuses.append(record)
         for i, err in enumerate(errors):
-            self._error(err, f"{where}.errors[{i}]", change.phone_number_id, status_at)
+            self._error(
+                err,
+                f"{where}.errors[{i}]",
+                change.phone_number_id,
+                "status",
+                status_at,
+                message_id,
+                state,
+                index=i,
+            )
 
     def _error(
-        self, err: Any, where: str, phone_number_id: str | None, occurred_at: datetime | None
+        self,
+        err: Any,
+        where: str,
+        phone_number_id: str | None,
+        level: str,
+        occurred_at: datetime | None,
+        message_id: str | None,
+        state: str | None,
+        *,
+        index: int = 0,
     ) -> None:
         if not isinstance(err, dict):
             self._quarantine(where, "error is not an object", _excerpt_of(err))
@@ -435,14 +495,27 @@ class _BodyParser:
         details = error_data.get("details") if isinstance(error_data, dict) else None
         title = err.get("title")
         message = err.get("message")
+        if message_id is not None:
+            # the same message's (or status's) error, whichever body re-delivered it
+            error_key = f"{level}:{message_id}:{state or ''}:{index}"
+        else:
+            # an account-level error has no id of its own: the body's bytes and its place
+            if self._body_digest is None:
+                self._body_digest = hashlib.sha256(self._body).hexdigest()[:32]
+            error_key = f"{level}:{self._body_digest}:{where}"
         self.result.errors.append(
-            WebhookError(
+            ApiErrorRecord(
+                error_key=error_key,
+                level=level,
                 code=_int_of(err.get("code")),
                 title=title if isinstance(title, str) else None,
                 message=message if isinstance(message, str) else None,
                 details=details if isinstance(details, str) else None,
-                phone_number_id=phone_number_id or None,
+                message_id=message_id,
+                status=state,
+                business_number_id=phone_number_id or None,
                 occurred_at=occurred_at,
+                landed_at=self._landed_at,
                 source_file=self._source_file,
                 location=where,
             )
@@ -474,6 +547,27 @@ class _BodyParser:
                 landed_at=self._landed_at,
             )
         )
+
+
+# -- a status's conversation and pricing -------------------------------------
+
+
+def _fill_conversation(record: StatusRecord, conversation: dict[str, Any]) -> None:
+    """Meta's conversation id, its origin type and its expiry, as far as the status has them."""
+    record.conversation_id_meta = _str_of(conversation.get("id"))
+    origin = conversation.get("origin")
+    if isinstance(origin, dict):
+        record.conversation_origin = _str_of(origin.get("type"))
+    record.conversation_expires_at = _utc_of(conversation.get("expiration_timestamp"))
+
+
+def _fill_pricing(record: StatusRecord, pricing: dict[str, Any]) -> None:
+    """Billable flag, pricing model, category and (PMP) pricing type of one status."""
+    billable = pricing.get("billable")
+    record.pricing_billable = billable if isinstance(billable, bool) else None
+    record.pricing_model = _str_of(pricing.get("pricing_model"))
+    record.pricing_category = _str_of(pricing.get("category"))
+    record.pricing_type = _str_of(pricing.get("type"))
 
 
 # -- content of one message, by type ---------------------------------------

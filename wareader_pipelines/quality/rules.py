@@ -47,7 +47,11 @@ def raw_messages_blocking(start: datetime, end: datetime) -> list[Expectation]:
 
 
 def raw_messages_warning() -> list[Expectation]:
-    return [NotNull("message_type"), InSet("message_type", MESSAGE_TYPES)]
+    return [
+        NotNull("message_type"),
+        InSet("message_type", MESSAGE_TYPES),
+        InSet("direction", DIRECTIONS),
+    ]
 
 
 def message_statuses_blocking(start: datetime, end: datetime) -> list[Expectation]:
@@ -60,8 +64,32 @@ def message_statuses_blocking(start: datetime, end: datetime) -> list[Expectatio
     ]
 
 
+DIRECTIONS = frozenset({"inbound", "outbound"})
+PRICING_MODELS = frozenset({"CBP", "PMP"})
+PRICING_TYPES = frozenset({"regular", "free_customer_service", "free_entry_point"})
+
+
 def message_statuses_warning() -> list[Expectation]:
-    return [InSet("status", STATUSES)]
+    return [
+        InSet("status", STATUSES),
+        InSet("pricing_model", PRICING_MODELS),
+        InSet("pricing_type", PRICING_TYPES),
+        Matches("recipient_country", r"^[A-Z]{2}$"),
+    ]
+
+
+API_ERROR_LEVELS = frozenset({"value", "message", "status", "history"})
+
+
+def api_errors_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        Unique("error_key"),
+        NotNull("error_key"),
+        NotNull("level"),
+        InSet("level", API_ERROR_LEVELS),
+        NotNull("partition_at"),
+        InWindow("partition_at", start, end),
+    ]
 
 
 def quarantine_blocking(start: datetime, end: datetime) -> list[Expectation]:

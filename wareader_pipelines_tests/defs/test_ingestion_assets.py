@@ -19,7 +19,7 @@ from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
 
 ASSETS = [landing_zone_tables, cleaned_messages]
-TABLES = ("raw_messages", "message_statuses", "quarantine", "cleaned_messages")
+TABLES = ("raw_messages", "message_statuses", "api_errors", "quarantine", "cleaned_messages")
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_a_range_runs_once_and_equals_its_days(resources: dict, tmp_path: Path) 
     ranged = dg.materialize(ASSETS, resources=resources, tags=_range("2024-05-01", "2024-05-31"))
     assert ranged.success
     materializations = ranged.asset_materializations_for_node("landing_zone_tables")
-    assert len(materializations) == 3 * 31, "one run covers every partition of the range"
+    assert len(materializations) == 4 * 31, "one run covers every partition of the range"
     by_range = _snapshot(warehouse)
 
     daily_url = str(tmp_path / "daily.duckdb")

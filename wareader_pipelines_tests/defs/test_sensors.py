@@ -241,6 +241,7 @@ def test_export_sensor_backfills_the_whole_range_once_per_content(
     assert {key.to_user_string() for key in subset.asset_keys} == {
         "raw_messages",
         "message_statuses",
+        "api_errors",
         "quarantine",
         "message_media",
     }

@@ -247,7 +247,8 @@ def test_unsupported_message_keeps_raw_json_and_reports_its_error() -> None:
     )
     assert err.location == "entry[0].changes[0].value.messages[0].errors[0]"
     assert err.occurred_at == record.sent_at
-    assert err.phone_number_id == PNID
+    assert err.business_number_id == PNID
+    assert (err.level, err.message_id, err.status) == ("message", "wamid.A", None)
 
 
 def test_unknown_type_is_kept_as_unsupported_not_dropped() -> None:
@@ -437,9 +438,114 @@ def test_top_level_errors_become_webhook_errors() -> None:
         "(#130429) Rate limit hit",
     )
     assert err.details == "Cloud API message throughput has been reached."
-    assert (err.phone_number_id, err.occurred_at) == (PNID, None)
+    assert (err.business_number_id, err.occurred_at, err.landed_at) == (PNID, None, LANDED)
+    assert (err.level, err.message_id) == ("value", None)
     assert err.location == "entry[0].changes[0].value.errors[0]"
     assert (result.messages, result.statuses, result.quarantine) == ([], [], [])
+
+
+def test_error_keys_are_stable_across_redeliveries_and_distinct_within_a_body() -> None:
+    error = {"code": 131026, "title": "Message undeliverable"}
+    top = {"code": 130429, "title": "Rate limit hit"}
+    statuses = [
+        status("wamid.O1", "failed", T0, errors=[error, top]),
+        status("wamid.O2", "failed", T0, errors=[error]),
+    ]
+    body = body_of({"errors": [top], "statuses": statuses})
+    first, again = (
+        parsed(body),
+        parse_webhook_body(
+            body, source_file="webhooks/later.json", landed_at=LANDED, pseudonyms=PSEUDONYMS
+        ),
+    )
+    keys = [e.error_key for e in first.errors]
+    assert len(set(keys)) == 4
+    assert keys == [e.error_key for e in again.errors]
+    assert [e.level for e in first.errors] == ["value", "status", "status", "status"]
+    # the same status error in a different body (Meta batched it otherwise) has the same key
+    alone = parsed(body_of({"statuses": [statuses[1]]}))
+    assert alone.errors[0].error_key == first.errors[3].error_key
+    # an account-level error in a different body is a different event
+    other = parsed(body_of({"errors": [top], "statuses": []}))
+    assert other.errors[0].error_key != first.errors[0].error_key
+
+
+# -- business messaging: direction, conversation, pricing, country ---------------
+
+
+def test_direction_of_customer_messages_echoes_and_history() -> None:
+    inbound = only_message(message("text", {"body": "hola"}, mid="wamid.IN"))
+    assert (inbound.direction, inbound.business_number_id) == ("inbound", PNID)
+    assert inbound.customer_id == PSEUDONYMS.id_of(ALICE, prefix="u_")
+    echo = {"from": DISPLAY, "to": ALICE, "id": "wamid.E", "timestamp": str(T0), "type": "text"}
+    (out,) = parsed(body_of({"message_echoes": [echo]}, field="smb_message_echoes")).messages
+    assert (out.direction, out.customer_id) == ("outbound", inbound.customer_id)
+    # the business's own number in `messages` (a Business-app reply) is outbound too
+    own = only_message(
+        message("text", {"body": "we open at 9"}, mid="wamid.OWN", sender=DISPLAY, to=ALICE)
+    )
+    assert (own.direction, own.customer_id) == ("outbound", inbound.customer_id)
+
+
+def test_status_keeps_conversation_pricing_business_number_and_country() -> None:
+    statuses = [
+        status(
+            "wamid.O1",
+            "sent",
+            T0,
+            conversation={
+                "id": "6ceb9d929c2ea5d31fe8b1bd9df5c8d5",
+                "expiration_timestamp": str(T0 + 86400),
+                "origin": {"type": "marketing"},
+            },
+            pricing={"billable": True, "pricing_model": "CBP", "category": "marketing"},
+        ),
+        {
+            "id": "wamid.O2",
+            "status": "sent",
+            "timestamp": str(T0),
+            "recipient_id": "5511987654321",
+            "pricing": {
+                "billable": False,
+                "pricing_model": "PMP",
+                "category": "service",
+                "type": "free_customer_service",
+            },
+        },
+        {
+            "id": "wamid.O3",
+            "status": "read",
+            "timestamp": str(T0),
+            "recipient_user_id": LENA_UID,
+            "conversation": {"id": 42, "origin": "nonsense"},  # malformed: read what is usable
+            "pricing": {"billable": "yes"},
+        },
+    ]
+    result = parsed(body_of({"statuses": statuses}))
+    assert result.quarantine == []
+    marketing, service, by_user_id = result.statuses
+    assert marketing.conversation_id_meta == "6ceb9d929c2ea5d31fe8b1bd9df5c8d5"
+    assert marketing.conversation_origin == "marketing"
+    assert marketing.conversation_expires_at == datetime(2024, 5, 2, 10, 0, tzinfo=UTC)
+    assert (marketing.pricing_billable, marketing.pricing_model, marketing.pricing_category) == (
+        True,
+        "CBP",
+        "marketing",
+    )
+    assert marketing.pricing_type is None
+    assert (marketing.business_number_id, marketing.recipient_country) == (PNID, "US")
+    assert marketing.recipient_id == PSEUDONYMS.id_of(ALICE, prefix="u_")
+    assert (service.pricing_billable, service.pricing_model, service.pricing_type) == (
+        False,
+        "PMP",
+        "free_customer_service",
+    )
+    assert service.recipient_country == "BR"
+    assert service.conversation_id_meta is None
+    assert by_user_id.recipient_country is None  # a user id names no country
+    assert by_user_id.recipient_id == PSEUDONYMS.id_of(LENA_UID, prefix="u_")
+    assert (by_user_id.conversation_id_meta, by_user_id.conversation_origin) == (None, None)
+    assert by_user_id.pricing_billable is None
 
 
 # -- quarantine -------------------------------------------------------------------

@@ -39,7 +39,7 @@ def _table_out(
 
 @dg.multi_asset(
     name="landing_zone_tables",
-    description="Reads one window of the landing zone once and splits it into three tables.",
+    description="Reads one window of the landing zone once and splits it into four tables.",
     partitions_def=daily_partitions,
     backfill_policy=DAILY_BACKFILL_POLICY,
     can_subset=False,
@@ -60,6 +60,16 @@ def _table_out(
             description=(
                 "Delivery events (sent, delivered, read, failed) of outgoing messages, "
                 "once per message and status, on the UTC day they happened."
+            ),
+        ),
+        "api_errors": _table_out(
+            tables.API_ERRORS,
+            partition_column="partition_at",
+            order_by=["partition_at", "error_key"],
+            description=(
+                "Errors Meta reported, one row each: for the account or number (throttling, "
+                "expired token), a message, or a failed status (131047 outside the service "
+                "window, 131050 opted out of marketing), with code, title and details."
             ),
         ),
         "quarantine": _table_out(
@@ -106,11 +116,21 @@ def landing_zone_tables(
         output_name="message_statuses",
         metadata={
             "by_status": counts_by(ingested.message_statuses, "status"),
+            "by_pricing_category": counts_by(ingested.message_statuses, "pricing_category"),
             "duplicates_dropped": stats.duplicate_statuses,
             "webhook_errors_by_code": dg.MetadataValue.json(stats.webhook_errors),
             "preview": preview(
                 ingested.message_statuses, ["status_at", "status", "error_code", "message_id"]
             ),
+        },
+    )
+    yield dg.Output(
+        ingested.api_errors,
+        output_name="api_errors",
+        metadata={
+            "by_code": counts_by(ingested.api_errors, "code"),
+            "by_level": counts_by(ingested.api_errors, "level"),
+            "preview": preview(ingested.api_errors, ["partition_at", "level", "code", "title"]),
         },
     )
     yield dg.Output(

@@ -17,6 +17,7 @@ RAW_MESSAGES_VALUES = "raw_messages_values"
 MESSAGE_STATUSES_KEYS = "message_statuses_keys"
 MESSAGE_STATUSES_VALUES = "message_statuses_values"
 QUARANTINE_KEYS = "quarantine_keys"
+API_ERRORS_KEYS = "api_errors_keys"
 
 
 @dg.asset_check(
@@ -103,4 +104,23 @@ def quarantine_keys(
         rules.quarantine_blocking(window.start, window.end),
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["source_file", "location"],
+    )
+
+
+@dg.asset_check(
+    asset="api_errors",
+    name=API_ERRORS_KEYS,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Each API error once (error_key unique), with its level, filed inside the day.",
+)
+def api_errors_keys(
+    context: dg.AssetCheckExecutionContext, api_errors: pd.DataFrame
+) -> dg.AssetCheckResult:
+    window = context.partition_time_window
+    return validation_result(
+        api_errors,
+        rules.api_errors_blocking(window.start, window.end),
+        severity=dg.AssetCheckSeverity.ERROR,
+        example_columns=["error_key", "code"],
     )
