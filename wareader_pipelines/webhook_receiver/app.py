@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wareader_pipelines.observability import sentry, telemetry
 from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.secrets import load_secrets_into_environment
 from wareader_pipelines.webhook_receiver.metrics import ReceiverMetrics
 from wareader_pipelines.webhook_receiver.rotation import previous_secret_of
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
@@ -186,6 +187,7 @@ def create_app(settings: ReceiverSettings, *, zone: LandingZone | None = None) -
 
 def app_from_environment() -> WebhookReceiver:
     """Factory for `uvicorn --factory`: the app configured from the environment."""
+    load_secrets_into_environment()
     sentry.configure_from_environment(component="webhook_receiver")
     telemetry.configure_from_environment()
     return create_app(ReceiverSettings.from_environ())

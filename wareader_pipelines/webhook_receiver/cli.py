@@ -8,6 +8,7 @@ import os
 
 import uvicorn
 
+from wareader_pipelines.resources.secrets import SecretsUnavailable, load_secrets_into_environment
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
 
 
@@ -29,8 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
     try:
+        load_secrets_into_environment()  # WAREADER_SECRETS_BACKEND: aws or vault
         ReceiverSettings.from_environ()  # fail before binding the port, naming what is missing
-    except ValueError as error:
+    except (ValueError, SecretsUnavailable) as error:
         parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(
