@@ -1,8 +1,9 @@
 """Meta WhatsApp Cloud API webhook bodies → message, status and error rows.
 
 A body is one raw POST from Meta, stored byte-exact in the landing zone. It is
-decoded once (`json.loads`) and walked; nothing is re-serialized except the
-`raw_json` of messages whose content does not fit the text column.
+decoded once (orjson, or the standard library's `json` for what orjson refuses)
+and walked; nothing is re-serialized except the `raw_json` of messages whose
+content does not fit the text column.
 
 Shapes read (every `entry[].changes[].value`, whatever its `field` says, so a
 missing or new field name does not lose data):
@@ -86,6 +87,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from wareader_pipelines.nlp.pii import region_of_phone_digits
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.records import (
@@ -105,6 +108,7 @@ _MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 # The Cloud API's own type names; `deleted` and `media` come only from chat exports.
 _MODELLED_TYPES = MESSAGE_TYPES - {"deleted", "media"}
 _EMPTY: dict[str, Any] = {}
+_NO_ITEMS: list[Any] = []  # shared, never appended to
 _CARRIES_ROWS = frozenset({"messages", "statuses", "history", "message_echoes"})
 # WhatsApp did not exist before 2009; a later bound catches millisecond timestamps.
 _EARLIEST_SECONDS = 1_230_768_000  # 2009-01-01T00:00:00Z
@@ -196,6 +200,23 @@ class _BodyParser:
     def payload_of(self, body: bytes) -> dict[str, Any] | None:
         """The decoded body, or None after quarantining it whole."""
         try:
+            # orjson decodes a well-formed body ~5x faster than the standard library.
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            # Anything orjson refuses (bad UTF-8 or JSON, but also NaN, lone surrogates or
+            # integers beyond 64 bits, which the standard library accepts) takes the standard
+            # library's path below, so results and quarantine reasons stay the same.
+            pass
+        else:
+            if (
+                isinstance(payload, dict)
+                and payload.get("object") == WEBHOOK_OBJECT
+                and isinstance(payload.get("entry"), list)
+            ):
+                if b"\\u" in body:  # orjson has checked the UTF-8
+                    self._risky_text = JSON_RISKY_ESCAPE.search(body.decode("utf-8")) is not None
+                return payload
+        try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             excerpt = body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
@@ -281,8 +302,10 @@ class _BodyParser:
     def _items_of(self, container: dict[str, Any], key: str, where: str) -> list[Any]:
         """`container[key]` as a list: empty when absent, quarantined when not a list."""
         items = container.get(key)
-        if items is None or isinstance(items, list):
-            return items or []
+        if items is None:
+            return _NO_ITEMS
+        if isinstance(items, list):
+            return items
         self._quarantine(f"{where}.{key}", f"'{key}' is not a list", _excerpt_of(items))
         return []
 

@@ -572,6 +572,28 @@ def test_unusable_body_is_one_whole_body_quarantine_row(body: bytes, reason_part
     assert (result.messages, result.statuses, result.errors) == ([], [], [])
 
 
+def test_bodies_the_fast_decoder_refuses_read_as_the_standard_library_reads_them() -> None:
+    # orjson refuses lone surrogates, integers beyond 64 bits and NaN, which `json` accepts:
+    # such bodies must still give their messages, exactly as before the fast decoder.
+    msg = message("text", {"body": "broken SURROGATE emoji"}, mid="wamid.S1")
+    body = (
+        body_of({"messages": [msg]})
+        .replace(b"SURROGATE", b"\\ud83d")
+        .replace(b'"messaging_product"', b'"big": 123456789012345678901234, "messaging_product"')
+        .replace(b'"id": "102290129340398"', b'"id": "102290129340398", "score": NaN')
+    )
+    result = parsed(body)
+    assert result.quarantine == []
+    (record,) = result.messages
+    assert record.message_id == "wamid.S1"
+    assert record.text == "broken \ufffd emoji"  # the lone surrogate repaired, as `json` reads it
+
+
+def test_a_body_with_a_byte_order_mark_gets_the_standard_librarys_reason() -> None:
+    (row,) = parsed(b"\xef\xbb\xbf" + body_of({"messages": []})).quarantine
+    assert row.reason.startswith("body is not valid JSON: Unexpected UTF-8 BOM")
+
+
 def test_whole_body_excerpt_is_at_most_300_characters() -> None:
     result = parsed(b'{"object":"page","entry":[' + b'"x",' * 500 + b'"y"]}')
     assert result.quarantine[0].excerpt.startswith('{"object":"page"')
