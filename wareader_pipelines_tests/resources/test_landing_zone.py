@@ -51,18 +51,34 @@ def test_listing_after_a_cursor_skips_older_folders(
         zone.write(f"webhooks/dt=2024-05-0{day}/a.json", b"x")
         zone.write(f"webhooks/dt=2024-05-0{day}/b.json", b"x")
     entered: list[str] = []
-    walk = os.walk
+    scandir = os.scandir
 
-    def recording_walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
-        for directory, subdirectories, files in walk(top):
-            entered.append(Path(directory).name)
-            yield directory, subdirectories, files
+    def recording_scandir(path: str) -> Iterator[os.DirEntry[str]]:
+        entered.append(Path(path).name)
+        return scandir(path)
 
-    monkeypatch.setattr(landing_zone.os, "walk", recording_walk)
+    monkeypatch.setattr(landing_zone.os, "scandir", recording_scandir)
     keys = [o.key for o in zone.list("webhooks/", start_after="webhooks/dt=2024-05-08/a.json")]
     assert keys == [
         "webhooks/dt=2024-05-08/b.json",
         "webhooks/dt=2024-05-09/a.json",
         "webhooks/dt=2024-05-09/b.json",
     ]
-    assert entered == ["webhooks", "dt=2024-05-08", "dt=2024-05-09"]
+    assert sorted(entered) == ["dt=2024-05-08", "dt=2024-05-09", "webhooks"]
+
+
+def test_listing_skips_temporary_files_and_linked_folders_and_refuses_escaping_keys(
+    tmp_path: Path,
+) -> None:
+    zone = LandingZone(uri=str(tmp_path / "zone"))
+    zone.write("webhooks/dt=2024-05-01/a.json", b"a")
+    (tmp_path / "zone" / "webhooks" / "dt=2024-05-01" / ".incoming-x").write_bytes(b"half")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.json").write_bytes(b"b")
+    (tmp_path / "zone" / "webhooks" / "linked").symlink_to(tmp_path / "elsewhere")
+    assert [o.key for o in zone.list()] == ["webhooks/dt=2024-05-01/a.json"]
+    assert zone.read("webhooks/dt=2024-05-01/a.json") == b"a"
+    assert zone.read("./webhooks//dt=2024-05-01/a.json") == b"a"
+    for key in ("../elsewhere/b.json", "/etc/passwd", "webhooks/../../x", "a\\b", "", ".", "./"):
+        with pytest.raises(ValueError, match="escapes"):
+            zone.read(key)
