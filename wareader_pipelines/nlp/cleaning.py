@@ -14,8 +14,8 @@ which language detection takes ~45%, tokenizing ~23%, redaction ~12%.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -45,6 +45,8 @@ CLEANED_COLUMNS: tuple[str, ...] = (
     "char_count",
 )
 
+T = TypeVar("T")
+_MISSING: Any = object()
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker", "media"})
 # Rows whose text WhatsApp wrote, not the sender: no language is assigned to them.
 _GENERATED_TEXT_TYPES = frozenset({"system", "deleted"})
@@ -110,14 +112,24 @@ def clean_messages(
     conversation_ids: list[str] = raw["conversation_id"].tolist()
     message_types: list[str] = raw["message_type"].tolist()
     is_system = [bool(v) for v in raw["is_system"].tolist()]
-    texts = [normalize_text(_text_or_empty(t)) for t in raw["text"].tolist()]
+    # Chats repeat themselves ("ok", "jaja", emoji, forwarded lines): every per-text step
+    # below runs once per distinct text, and rows share the result.
+    texts = _per_distinct(raw["text"].tolist(), lambda t: normalize_text(_text_or_empty(t)))
 
     keys = _sender_keys(raw, conversation_ids, default_region)
     sender_ids = [pseudonyms.id_of(k, prefix="u_") if k else None for k in keys]
     regions = _regions_of(keys, default_region)
-    redacted = [
-        redact(t, default_region=r) if t else t for t, r in zip(texts, regions, strict=True)
-    ]
+    redacted_of: dict[tuple[str, str], str] = {}
+    redacted: list[str] = []
+    for t, r in zip(texts, regions, strict=True):
+        if not t:
+            redacted.append(t)
+            continue
+        value = redacted_of.get((t, r))
+        if value is None:
+            value = redacted_of[t, r] = redact(t, default_region=r)
+        redacted.append(value)
+    counts = _per_distinct(texts, lambda t: (emoji_count(t), len(urls_in(t))))
 
     written = [
         "" if system or kind in _GENERATED_TEXT_TYPES else t
@@ -142,12 +154,29 @@ def clean_messages(
         "is_edited": [bool(v) for v in raw["is_edited"].tolist()],
         "reply_to_id": [v if _present(v) else None for v in raw["reply_to_id"].tolist()],
         "word_count": words,
-        "emoji_count": [emoji_count(t) for t in texts],
-        "url_count": [len(urls_in(t)) for t in texts],
+        "emoji_count": [c[0] for c in counts],
+        "url_count": [c[1] for c in counts],
         "char_count": [len(t) for t in texts],
     }
     frame = pd.DataFrame(columns, columns=list(CLEANED_COLUMNS))
     return _typed(frame)
+
+
+def _per_distinct(values: Sequence[Any], function: Callable[[Any], T]) -> list[T]:
+    """`[function(v) for v in values]`, calling `function` once per distinct value.
+
+    Values must be hashable.
+    """
+    results: dict[Any, T] = {}
+    out: list[T] = []
+    append = out.append
+    get = results.get
+    for value in values:
+        result = get(value, _MISSING)
+        if result is _MISSING:
+            result = results[value] = function(value)
+        append(result)  # type: ignore[arg-type]
+    return out
 
 
 def _sender_keys(

