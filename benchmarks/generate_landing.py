@@ -1,7 +1,7 @@
 """A seeded generator of realistic landing zones: chat exports and webhook bodies, at any size.
 
 It writes what phones and Meta actually deliver, in the landing zone's layout
-(`wareader_pipelines.landing_layout`):
+(`wareader_pipelines.landing.layout`):
 
 - `exports/`: "Export chat" files of 1:1 and group chats in six languages (en, es, pt,
   de, fr, it) and seven header layouts (Android 24 h with slashes, dots or year first,
@@ -49,7 +49,7 @@ from benchmarks.chat_locales import (
     URLS,
     ChatLocale,
 )
-from wareader_pipelines.landing_layout import EXPORT_PREFIX, webhook_key
+from wareader_pipelines.landing.layout import EXPORT_PREFIX, webhook_key
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_DAYS = 366  # all of 2024

@@ -88,8 +88,8 @@ def run_pipeline(
     file. Meant to run in a fresh process, so that the peak RSS belongs to this run.
     """
     imports_started = time.perf_counter()
-    from wareader_pipelines import tables
-    from wareader_pipelines.ingestion import read_landing_window
+    from wareader_pipelines.landing.window import read_landing_window
+    from wareader_pipelines.lib import tables
     from wareader_pipelines.nlp.cleaning import clean_messages
     from wareader_pipelines.nlp.language import language_detector
     from wareader_pipelines.nlp.text import Tokenizers

@@ -12,7 +12,7 @@ import pytest
 
 from wareader_pipelines import sample_run
 from wareader_pipelines.definitions import defs
-from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines_tests.conftest import REPO_ROOT
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from wareader_pipelines.retry_after import retry_after_seconds
+from wareader_pipelines.lib.retry_after import retry_after_seconds
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 

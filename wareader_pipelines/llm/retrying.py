@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from wareader_pipelines.retry_after import retry_after_seconds as retry_after_seconds_of_header
+from wareader_pipelines.lib.retry_after import retry_after_seconds as retry_after_seconds_of_header
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 

@@ -1,6 +1,6 @@
 """The landing zone: where webhook bodies and chat exports arrive, a folder or an S3 prefix.
 
-Both kinds of store share one key layout (see `wareader_pipelines.landing_layout`)
+Both kinds of store share one key layout (see `wareader_pipelines.landing.layout`)
 and one interface, so ingestion, sensors and the webhook receiver do not care
 which one is configured.
 """

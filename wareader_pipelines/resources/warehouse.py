@@ -96,7 +96,7 @@ def conform_to_schema(frame: pd.DataFrame, schema: TableSchema, table: str) -> p
     if unknown:
         raise ValueError(
             f"table {table}: columns {unknown} are not in its declared schema; "
-            f"add them to wareader_pipelines/tables.py"
+            f"add them to wareader_pipelines/lib/tables.py"
         )
     return frame.reindex(columns=declared)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from anyio import to_thread
 
-from wareader_pipelines.landing_layout import parse_webhook_key, webhook_day_prefix, webhook_key
+from wareader_pipelines.landing.layout import parse_webhook_key, webhook_day_prefix, webhook_key
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.group_commit import GroupCommitWriter
 

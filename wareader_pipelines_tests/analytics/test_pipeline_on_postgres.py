@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-from wareader_pipelines import sample_run
+from wareader_pipelines.cli import sample_run
 from wareader_pipelines.definitions import defs
 from wareader_pipelines.resources.warehouse import backend_for
 from wareader_pipelines_tests.servers.postgres import PostgresServer

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
+from wareader_pipelines.lib import tables
 from wareader_pipelines.resources.warehouse import TimeWindowFilter, backend_for, conform_to_schema
 
 # Until the sentiment stage's schema lands in tables.py, the columns dbt reads.

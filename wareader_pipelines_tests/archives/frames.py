@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from wareader_pipelines import tables
+from wareader_pipelines.lib import tables
 
 PHONE_TEXT = "call me on +34 612 34 56 78 tomorrow"
 

@@ -11,8 +11,8 @@ import pytest
 
 from benchmarks.chat_locales import EMOJI_FLAGS, EMOJI_SKIN_TONE, EMOJI_ZWJ, LANGUAGES
 from benchmarks.generate_landing import FORMATS, GeneratedLanding, generate_landing
-from wareader_pipelines.ingestion import IngestedWindow, read_landing_window
-from wareader_pipelines.landing_layout import parse_webhook_key
+from wareader_pipelines.landing.layout import parse_webhook_key
+from wareader_pipelines.landing.window import IngestedWindow, read_landing_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.chat_export import parse_export
 from wareader_pipelines.parsing.records import MessageRecord, frame_of

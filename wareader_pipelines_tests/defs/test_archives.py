@@ -16,11 +16,11 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
 from wareader_pipelines.defs.archives.assets import conversation_archives
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.chat_export import parse_export
-from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
 from wareader_pipelines.resources.email import EmailNotifier

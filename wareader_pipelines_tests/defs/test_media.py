@@ -12,7 +12,7 @@ import pytest
 
 from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
 from wareader_pipelines.defs.media.assets import message_media
-from wareader_pipelines.landing_layout import webhook_key
+from wareader_pipelines.landing.layout import webhook_key
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.landing_zone import LandingZone

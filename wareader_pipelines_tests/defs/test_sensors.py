@@ -23,20 +23,20 @@ from wareader_pipelines.defs.automation.sensors import (
 )
 from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
 from wareader_pipelines.defs.media.assets import message_media
-from wareader_pipelines.landing_layout import webhook_key
-from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
-from wareader_pipelines.resources.blob_store import BlobStore
-from wareader_pipelines.resources.landing_zone import LandingZone
-from wareader_pipelines.resources.pipeline_settings import PipelineSettings
-from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
-from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
-from wareader_pipelines.run_planning import (
+from wareader_pipelines.landing.layout import webhook_key
+from wareader_pipelines.landing.run_planning import (
     WEBHOOK_LOOKBACK_TAG,
     DayRange,
     day_ranges,
     last_complete_day,
     lookback_needed,
 )
+from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
+from wareader_pipelines.resources.blob_store import BlobStore
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
+from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
 from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer
 
 LONG_AGO = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)

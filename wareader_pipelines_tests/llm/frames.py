@@ -8,9 +8,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.nlp.pii import redact
-from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines.resources.warehouse import columns_of
 
 DAY = "2024-05-01"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from wareader_pipelines.landing_layout import parse_webhook_key, webhook_key
+from wareader_pipelines.landing.layout import parse_webhook_key, webhook_key
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
 from wareader_pipelines.parsing.records import MESSAGE_TYPES, MessageRecord
 from wareader_pipelines.parsing.webhook_payload import WebhookParseResult, parse_webhook_body

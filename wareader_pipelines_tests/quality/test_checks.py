@@ -6,14 +6,14 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
 from wareader_pipelines.defs.ingestion.checks import (
     RAW_MESSAGES_KEYS,
     RAW_MESSAGES_VALUES,
     raw_messages_keys,
     raw_messages_values,
 )
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.warehouse import WarehouseIOManager
 
 PARTITION = "2024-05-13"

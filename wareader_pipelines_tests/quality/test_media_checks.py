@@ -6,9 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
 from wareader_pipelines.defs.media.checks import MESSAGE_MEDIA_KEYS, message_media_keys
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.warehouse import WarehouseIOManager
 
 PARTITION = "2024-05-13"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from wareader_pipelines.lib.retry_after import retry_after_seconds
 from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
-from wareader_pipelines.retry_after import retry_after_seconds
 from wareader_pipelines.whatsapp_api.errors import (
     MediaIntegrityError,
     WhatsAppAPIError,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from wareader_pipelines.landing_layout import WEBHOOK_PREFIX, parse_webhook_key
+from wareader_pipelines.landing.layout import WEBHOOK_PREFIX, parse_webhook_key
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.signature import sign
 from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer

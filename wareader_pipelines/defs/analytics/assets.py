@@ -15,8 +15,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from wareader_pipelines.defs.analytics.project import dbt_project
-from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 
 GROUP = "analytics"
 INCREMENTAL = "config.materialized:incremental"

@@ -7,11 +7,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from wareader_pipelines import __version__, tables
+from wareader_pipelines import __version__
 from wareader_pipelines.archives.conversation_archive import month_period
-from wareader_pipelines.archives.publishing import previous_archives, publish_month
-from wareader_pipelines.asset_metadata import preview
-from wareader_pipelines.partitions import monthly_partitions
+from wareader_pipelines.defs.archives.publishing import previous_archives, publish_month
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_metadata import preview
+from wareader_pipelines.lib.partitions import monthly_partitions
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
-from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.lib.partitions import daily_partitions
 
 
 @dataclass(frozen=True)

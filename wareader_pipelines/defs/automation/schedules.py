@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from wareader_pipelines.defs.automation.jobs import daily_pipeline_job
-from wareader_pipelines.run_planning import last_complete_day
+from wareader_pipelines.landing.run_planning import last_complete_day
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "UTC"

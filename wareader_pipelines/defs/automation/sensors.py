@@ -9,18 +9,13 @@ import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 
 from wareader_pipelines.defs.automation.jobs import DAILY_ASSETS, daily_pipeline_job
-from wareader_pipelines.landing_layout import (
+from wareader_pipelines.landing.layout import (
     EXPORT_PREFIX,
     WEBHOOK_PREFIX,
     is_export_key,
     parse_webhook_key,
 )
-from wareader_pipelines.parsing.chat_export import parse_export
-from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
-from wareader_pipelines.partitions import HISTORY_START, daily_partitions
-from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
-from wareader_pipelines.resources.pipeline_settings import PipelineSettings
-from wareader_pipelines.run_planning import (
+from wareader_pipelines.landing.run_planning import (
     WEBHOOK_LOOKBACK_TAG,
     DayRange,
     ExportCursor,
@@ -32,6 +27,11 @@ from wareader_pipelines.run_planning import (
     lookback_needed,
     run_key,
 )
+from wareader_pipelines.lib.partitions import HISTORY_START, daily_partitions
+from wareader_pipelines.parsing.chat_export import parse_export
+from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
+from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
 # A file this young may still be overtaken by a write in flight (webhooks) or be half copied
 # (exports); it waits for the next tick.

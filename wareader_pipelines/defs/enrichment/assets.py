@@ -3,13 +3,13 @@
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
-from wareader_pipelines.asset_metadata import counts_by, preview
-from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.nlp.cleaning import clean_messages
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.text import Tokenizers
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
 

@@ -8,8 +8,8 @@ run before downstream assets read bad rows; the others only warn.
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.asset_checks import validation_result
-from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.quality import rules
 
 CLEANED_MESSAGES_KEYS = "cleaned_messages_keys"

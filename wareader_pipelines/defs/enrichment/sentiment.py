@@ -3,12 +3,12 @@
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
-from wareader_pipelines.asset_metadata import counts_by, preview
-from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.llm.sentiment_batches import SentimentInput, merge_verdicts
 from wareader_pipelines.nlp.sentiment import offline_sentiment_frame, sentiment_candidates
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.llm import LLMResource
 
 

@@ -4,14 +4,14 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from wareader_pipelines import tables
-from wareader_pipelines.asset_metadata import counts_by, preview
-from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
-from wareader_pipelines.ingestion import read_landing_window
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.landing.run_planning import WEBHOOK_LOOKBACK_TAG
+from wareader_pipelines.landing.window import read_landing_window
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
-from wareader_pipelines.run_planning import WEBHOOK_LOOKBACK_TAG
 
 GROUP = "ingestion"
 OWNERS = ["team:wareader"]

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
-from wareader_pipelines.asset_metadata import counts_by, preview
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.parsing.records import frame_of
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.whatsapp import DownloadedMedia, WhatsAppCloudAPI
 from wareader_pipelines.whatsapp_api.errors import WhatsAppTokenExpiredError

@@ -3,8 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.asset_checks import validation_result
-from wareader_pipelines.partitions import daily_partitions
+from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.quality import rules
 
 MESSAGE_MEDIA_KEYS = "message_media_keys"

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
-from wareader_pipelines.asset_metadata import counts_by, preview
-from wareader_pipelines.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.llm.conversation_days import conversation_days, summary_rows
 from wareader_pipelines.llm.prompts import PROMPT_VERSION
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.llm import LLMResource
 
 NO_FAILED_SUMMARIES = "no_failed_summaries"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from wareader_pipelines.ingestion import read_landing_window
-from wareader_pipelines.landing_layout import parse_webhook_key, webhook_key
+from wareader_pipelines.landing.layout import parse_webhook_key, webhook_key
+from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings

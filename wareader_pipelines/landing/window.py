@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from wareader_pipelines.landing_layout import (
+from wareader_pipelines.landing.layout import (
     EXPORT_PREFIX,
     is_export_key,
     parse_webhook_key,

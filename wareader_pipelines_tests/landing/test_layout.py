@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from wareader_pipelines.landing_layout import (
+from wareader_pipelines.landing.layout import (
     is_export_key,
     parse_webhook_key,
     webhook_day_prefix,

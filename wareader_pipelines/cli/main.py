@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from wareader_pipelines import sample_run
-from wareader_pipelines.report import pipeline_report
+from wareader_pipelines.cli import sample_run
+from wareader_pipelines.cli.report import pipeline_report
 from wareader_pipelines.resources.duckdb_read_copy import publish_read_copy
 from wareader_pipelines.resources.warehouse import Warehouse
 

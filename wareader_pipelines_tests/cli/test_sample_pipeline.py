@@ -15,10 +15,11 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from wareader_pipelines import cli, sample_run
+from wareader_pipelines.cli import sample_run
+from wareader_pipelines.cli.main import main as wareader_main
 from wareader_pipelines.definitions import defs
+from wareader_pipelines.lib.tables import CLEANED_MESSAGES
 from wareader_pipelines.resources.warehouse import Warehouse
-from wareader_pipelines.tables import CLEANED_MESSAGES
 
 CORE_TABLES = ("raw_messages", "message_statuses", "quarantine", "cleaned_messages")
 
@@ -54,7 +55,7 @@ def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
 def test_demo_runs_everything_and_prints_a_report(
     sample_run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["demo"]) == 0
+    assert wareader_main(["demo"]) == 0
     out = capsys.readouterr().out
     for table in CORE_TABLES:
         assert table in out
@@ -96,7 +97,7 @@ def test_running_the_same_partitions_again_changes_nothing(sample_run_dir: Path)
     definitions = defs()
     with _warehouse() as warehouse:
         if not warehouse.table_exists("raw_messages"):
-            assert cli.main(["demo"]) == 0
+            assert wareader_main(["demo"]) == 0
         before = _tables(warehouse)
     with dg.DagsterInstance.get() as instance:
         results = sample_run.run_pipeline(

@@ -18,9 +18,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from wareader_pipelines.partitions import daily_partitions, monthly_partitions
+from wareader_pipelines.lib.partitions import daily_partitions, monthly_partitions
 
-SAMPLE_LANDING = Path(__file__).resolve().parents[1] / "sample_data" / "landing"
+SAMPLE_LANDING = Path(__file__).resolve().parents[2] / "sample_data" / "landing"
 SAMPLE_FIRST_DAY = date(2024, 5, 1)
 SAMPLE_LAST_DAY = date(2024, 5, 31)
 # The sample's exports are stamped as landed on the sample month's last day, so that

@@ -1,0 +1,1 @@
+"""The `wareader` command: the sample run, the report it prints, and the analyst helpers."""

@@ -1,0 +1,1 @@
+"""Shared floor under the stages: partitions, freshness, column contracts, metadata and check helpers."""
