@@ -96,7 +96,7 @@ def run_pipeline(
     from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
     from wareader_pipelines.resources.landing_zone import LandingZone
     from wareader_pipelines.resources.pipeline_settings import PipelineSettings
-    from wareader_pipelines.resources.warehouse import TimeWindowFilter
+    from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
     imports_seconds = time.perf_counter() - imports_started
     settings = PipelineSettings(

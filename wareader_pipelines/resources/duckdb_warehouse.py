@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 from dagster import TableSchema
 
-from wareader_pipelines.resources.warehouse import TimeWindowFilter, columns_of
+from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter, columns_of
 
 LOCK_RETRY_SECONDS = 60.0
 

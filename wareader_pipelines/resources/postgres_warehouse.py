@@ -17,7 +17,7 @@ import pandas as pd
 import psycopg
 from dagster import TableSchema
 
-from wareader_pipelines.resources.warehouse import TimeWindowFilter, columns_of
+from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter, columns_of
 
 # OIDs of the types read back as pandas columns of a specific dtype.
 _TIMESTAMPTZ_OID = 1184

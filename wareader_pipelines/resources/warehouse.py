@@ -10,9 +10,6 @@ resource for code that needs to query the same database directly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
 
 import pandas as pd
 from dagster import (
@@ -25,48 +22,16 @@ from dagster import (
 )
 
 from wareader_pipelines.observability import telemetry
+from wareader_pipelines.resources.warehouse_backend import (
+    TimeWindowFilter,
+    WarehouseBackend,
+    columns_of,
+)
 
 SCHEMA_METADATA_KEY = "dagster/column_schema"
 PARTITION_COLUMN_METADATA_KEY = "partition_expr"
 ORDER_BY_METADATA_KEY = "order_by"
 DEFAULT_SCHEMA = "wareader"
-
-
-@dataclass(frozen=True, slots=True)
-class TimeWindowFilter:
-    """Rows whose `column` falls in [start, end)."""
-
-    column: str
-    start: datetime
-    end: datetime
-
-
-class WarehouseBackend(Protocol):
-    """What a database must do for the warehouse; one implementation per engine."""
-
-    def replace_rows(
-        self,
-        table: str,
-        schema: TableSchema,
-        frame: pd.DataFrame,
-        window: TimeWindowFilter | None,
-    ) -> None:
-        """Make `frame` the table's rows in `window` (the whole table if None), atomically."""
-        ...
-
-    def read_rows(
-        self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]
-    ) -> pd.DataFrame:
-        """The table's rows in `window` (all if None), in `order_by` order."""
-        ...
-
-    def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:
-        """The result of a read-only SQL query; positional parameters written `?` (or `$1`, `$2`...)."""
-        ...
-
-    def table_exists(self, table: str) -> bool:
-        """Whether the table has been created."""
-        ...
 
 
 def backend_for(url: str, schema: str = DEFAULT_SCHEMA) -> WarehouseBackend:
@@ -78,11 +43,6 @@ def backend_for(url: str, schema: str = DEFAULT_SCHEMA) -> WarehouseBackend:
     from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
 
     return DuckDBBackend(url.removeprefix("duckdb:///").removeprefix("duckdb://"), schema=schema)
-
-
-def columns_of(schema: TableSchema) -> list[str]:
-    """The column names a table schema declares, in order."""
-    return [column.name for column in schema.columns]
 
 
 def conform_to_schema(frame: pd.DataFrame, schema: TableSchema, table: str) -> pd.DataFrame:

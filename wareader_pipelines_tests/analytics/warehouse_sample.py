@@ -6,7 +6,8 @@ import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
-from wareader_pipelines.resources.warehouse import TimeWindowFilter, backend_for, conform_to_schema
+from wareader_pipelines.resources.warehouse import backend_for, conform_to_schema
+from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
 # Until the sentiment stage's schema lands in tables.py, the columns dbt reads.
 SENTIMENT = dg.TableSchema(

@@ -11,7 +11,7 @@ import pandas as pd
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.nlp.pii import redact
-from wareader_pipelines.resources.warehouse import columns_of
+from wareader_pipelines.resources.warehouse_backend import columns_of
 
 DAY = "2024-05-01"
 # Phone numbers of the shipped sample (its wa_ids), written as people type them.

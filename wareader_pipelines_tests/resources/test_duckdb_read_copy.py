@@ -13,7 +13,7 @@ import pandas as pd
 from wareader_pipelines.lib.tables import QUARANTINE
 from wareader_pipelines.resources.duckdb_read_copy import publish_read_copy
 from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
-from wareader_pipelines.resources.warehouse import TimeWindowFilter
+from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
 
 def _rows(n: int) -> pd.DataFrame:

@@ -16,11 +16,11 @@ from wareader_pipelines.resources.postgres_warehouse import (
     numbered_placeholders,
 )
 from wareader_pipelines.resources.warehouse import (
-    TimeWindowFilter,
     Warehouse,
     WarehouseIOManager,
     backend_for,
 )
+from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
 SCHEMA = dg.TableSchema(
     columns=[

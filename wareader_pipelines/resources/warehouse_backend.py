@@ -1,0 +1,57 @@
+"""What a warehouse engine must do, and the small types the engines and the IO manager share.
+
+Its own module so that `warehouse.py` (which picks an engine) and each engine
+(`duckdb_warehouse.py`, `postgres_warehouse.py`) import it without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import pandas as pd
+from dagster import TableSchema
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindowFilter:
+    """Rows whose `column` falls in [start, end)."""
+
+    column: str
+    start: datetime
+    end: datetime
+
+
+class WarehouseBackend(Protocol):
+    """What a database must do for the warehouse; one implementation per engine."""
+
+    def replace_rows(
+        self,
+        table: str,
+        schema: TableSchema,
+        frame: pd.DataFrame,
+        window: TimeWindowFilter | None,
+    ) -> None:
+        """Make `frame` the table's rows in `window` (the whole table if None), atomically."""
+        ...
+
+    def read_rows(
+        self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]
+    ) -> pd.DataFrame:
+        """The table's rows in `window` (all if None), in `order_by` order."""
+        ...
+
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:
+        """The result of a read-only SQL query; positional parameters written `?` (or `$1`, `$2`...)."""
+        ...
+
+    def table_exists(self, table: str) -> bool:
+        """Whether the table has been created."""
+        ...
+
+
+def columns_of(schema: TableSchema) -> list[str]:
+    """The column names a table schema declares, in order."""
+    return [column.name for column in schema.columns]
