@@ -37,6 +37,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Webserver and daemon on the local instance (dagster.yaml written by `wareader init`).
 ui: install
