@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from wareader_pipelines import sample_run
+from wareader_pipelines.cli import sample_run
 from wareader_pipelines.definitions import defs
 from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines_tests.conftest import REPO_ROOT

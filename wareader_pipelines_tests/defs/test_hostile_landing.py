@@ -21,7 +21,7 @@ from dagster._core.storage.tags import (
 
 from wareader_pipelines.defs.enrichment.assets import cleaned_messages
 from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
-from wareader_pipelines.landing_layout import webhook_key
+from wareader_pipelines.landing.layout import webhook_key
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
