@@ -3,15 +3,25 @@
 Runs through the real definitions with the embedded defaults pointed at a
 temporary data folder (DuckDB warehouse, local landing zone, outbox e-mail,
 extractive LLM), then runs the same partitions again: the tables must not change.
+
+Every table of the sample is also kept equal to a stored expectation under
+`sample_tables/` (one CSV per table, rows sorted), so a change that alters
+outputs cannot pass unnoticed. When an issue changes outputs on purpose,
+regenerate the expectation in the same commit and say why in its message:
+
+    WAREADER_UPDATE_SAMPLE_TABLES=1 .venv/bin/pytest -n 0 wareader_pipelines_tests/cli/test_sample_pipeline.py
 """
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pytest
 
@@ -22,6 +32,11 @@ from wareader_pipelines.lib.tables import CLEANED_MESSAGES
 from wareader_pipelines.resources.warehouse import Warehouse
 
 CORE_TABLES = ("raw_messages", "message_statuses", "quarantine", "cleaned_messages")
+EXPECTED_TABLES = Path(__file__).parent / "sample_tables"
+UPDATE_EXPECTATION = "WAREADER_UPDATE_SAMPLE_TABLES"
+# Columns that differ from one fresh run to the next by design, left out of the expectation:
+# the archive build time (and so the zip's hash and size); `content_sha256` pins the content.
+VOLATILE_COLUMNS = {"conversation_archives": ("built_at", "sha256", "bytes")}
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +128,47 @@ def test_running_the_same_partitions_again_changes_nothing(sample_run_dir: Path)
     assert before.keys() == after.keys()
     for table, frame in before.items():
         pd.testing.assert_frame_equal(frame, after[table], obj=table)
+
+
+def _table_snapshots(warehouse_file: Path, data_dir: Path) -> dict[str, str]:
+    """Every table of the warehouse as CSV text, rows sorted, volatile columns left out."""
+    snapshots = {}
+    with duckdb.connect(str(warehouse_file), read_only=True) as connection:
+        tables = connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "ORDER BY table_schema, table_name"
+        ).fetchall()
+        for schema, table in tables:
+            frame = connection.execute(f'SELECT * FROM "{schema}"."{table}"').df()
+            frame = frame.drop(columns=list(VOLATILE_COLUMNS.get(table, ())))
+            text = frame.astype(str).apply(
+                lambda column: column.str.replace(str(data_dir), "<data_dir>", regex=False)
+            )
+            text = text.sort_values(list(text.columns)).reset_index(drop=True)
+            snapshots[f"{schema}.{table}"] = text.to_csv(index=False, lineterminator="\n")
+    return snapshots
+
+
+def test_every_sample_table_equals_the_stored_expectation(sample_run_dir: Path) -> None:
+    with _warehouse() as warehouse:
+        if not warehouse.table_exists("raw_messages"):
+            assert wareader_main(["demo"]) == 0
+    data_dir = sample_run_dir / "data"
+    snapshots = _table_snapshots(data_dir / "warehouse.duckdb", data_dir)
+    if os.environ.get(UPDATE_EXPECTATION) == "1":
+        for stale in EXPECTED_TABLES.glob("*.csv"):
+            stale.unlink()
+        EXPECTED_TABLES.mkdir(exist_ok=True)
+        for name, text in snapshots.items():
+            (EXPECTED_TABLES / f"{name}.csv").write_text(text, encoding="utf-8")
+    stored = {path.stem: path.read_text(encoding="utf-8") for path in EXPECTED_TABLES.glob("*.csv")}
+    assert sorted(snapshots) == sorted(stored), "tables added or gone; see the module docstring"
+    for name, text in snapshots.items():
+        diff = difflib.unified_diff(
+            stored[name].splitlines(), text.splitlines(), "expected", "now", lineterm="", n=0
+        )
+        assert text == stored[name], (
+            f"{name} differs from sample_tables/{name}.csv; if the change is intended, "
+            f"regenerate with {UPDATE_EXPECTATION}=1 (see the module docstring):\n"
+            + "\n".join(list(diff)[:20])
+        )
