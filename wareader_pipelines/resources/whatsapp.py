@@ -21,8 +21,8 @@ import httpx
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from wareader_pipelines.observability import telemetry
 from wareader_pipelines.lib.retry_after import retry_after_seconds
+from wareader_pipelines.observability import telemetry
 from wareader_pipelines.whatsapp_api.errors import (
     TOKEN_FIX,
     GraphError,

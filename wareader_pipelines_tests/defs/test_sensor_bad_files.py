@@ -18,7 +18,7 @@ from wareader_pipelines.defs.automation import sensors
 from wareader_pipelines.defs.automation.jobs import daily_pipeline_job
 from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
 from wareader_pipelines.defs.media.assets import message_media
-from wareader_pipelines.landing_layout import webhook_key
+from wareader_pipelines.landing.layout import webhook_key
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
 from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.resources.blob_store import BlobStore

@@ -8,8 +8,8 @@ import pytest
 import sentry_sdk
 
 from wareader_pipelines.defs.monitoring.sensors import SENSOR_NAME, sentry_run_failures
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.observability import sentry
-from wareader_pipelines.partitions import daily_partitions
 from wareader_pipelines_tests.servers.sentry import SentryIngest
 
 TOKEN = "EAAGm0PX4ZCpsBAKZAtoken1234567890"

@@ -10,11 +10,11 @@ import dagster as dg
 import httpx
 import pandas as pd
 
-from wareader_pipelines import tables
+from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.llm.chunking import TranscriptLine
 from wareader_pipelines.llm.summarize import ConversationDay
 from wareader_pipelines.observability import telemetry
-from wareader_pipelines.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.llm import LLMResource
 from wareader_pipelines.resources.warehouse import WarehouseIOManager
