@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 # Two workers: the CI machine has two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test lint ui receiver bench clean
+.PHONY: install demo test lint ui receiver bench clean audit lock
 
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml dbt/profiles.yml $(shell find dbt/models dbt/tests dbt/macros -type f 2>/dev/null)
@@ -22,6 +22,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	# A pin in pyproject.toml that the lock does not satisfy (a Dependabot bump) fails here.
+	$(BIN)/python -m pip check
 	touch $@
 
 # dagster-dbt reads the manifest when the code location loads; it is built here, never committed.
@@ -46,6 +48,19 @@ ui: install
 
 bench: install
 	$(BIN)/python -m benchmarks.ingest_and_clean --sizes 10000,100000
+
+# pip-audit over the lock; exit 2 (and "AUDIT NOT DONE") when no vulnerability service answers.
+audit: install
+	$(BIN)/python -m tools.audit_lock --lock requirements.lock
+
+# The one lock command: resolve pyproject.toml (all extras) in a scratch venv and pin everything.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev,ops]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable > requirements.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) data .dagster_home dbt/target dbt/logs
