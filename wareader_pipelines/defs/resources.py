@@ -77,6 +77,14 @@ def resources() -> Definitions:
                 ),
                 pseudonym_key=from_env("WAREADER_PSEUDONYM_KEY", DEVELOPMENT_KEY),
                 cache_dir=str(root / "cache"),
+                **{
+                    field: EnvVar.int(variable)
+                    for field, variable in (
+                        ("export_max_text_bytes", "WAREADER_EXPORT_MAX_TEXT_BYTES"),
+                        ("export_max_compression_ratio", "WAREADER_EXPORT_MAX_COMPRESSION_RATIO"),
+                    )
+                    if os.environ.get(variable)
+                },
             ),
             "blob_store": BlobStore(
                 uri=from_env("WAREADER_ARCHIVE_URI", str(root / "archives")),

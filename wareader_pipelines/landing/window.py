@@ -54,6 +54,8 @@ class IngestionStats:
     webhook_lookback_days: int = 0
     exports: int = 0
     exports_from_cache: int = 0
+    exports_rejected: list[str] = field(default_factory=list)  # keys rejected whole
+    exports_rejected_remembered: int = 0  # of those, known by content hash: not parsed again
     duplicate_messages: int = 0
     duplicate_statuses: int = 0
     webhook_errors: dict[str, int] = field(default_factory=dict)
@@ -150,6 +152,23 @@ class _ExportCache:
             temporary.replace(path)
 
 
+def _rejected_whole(landed: LandedObject, reason: str, head: bytes) -> _ParsedExport:
+    rejected = QuarantineRecord(
+        source_file=landed.key,
+        location="whole file",
+        reason=reason,
+        excerpt=storable(head[:300].decode("utf-8", errors="replace"))[0],
+        landed_at=landed.modified_at,
+    )
+    return _ParsedExport(
+        messages=frame_of([], MessageRecord), quarantine=frame_of([rejected], QuarantineRecord)
+    )
+
+
+def _is_rejected_whole(parsed: _ParsedExport) -> bool:
+    return parsed.messages.empty and bool((parsed.quarantine["location"] == "whole file").any())
+
+
 def _parse_export(
     zone: LandingZone,
     landed: LandedObject,
@@ -158,14 +177,26 @@ def _parse_export(
     cache: _ExportCache,
     stats: IngestionStats,
 ) -> _ParsedExport:
+    limits = settings.export_limits()
+    stats.exports += 1
+    if not landed.key.lower().endswith(".zip") and landed.size > limits.max_text_bytes:
+        stats.exports_rejected.append(landed.key)
+        return _rejected_whole(  # not even read: its size alone is over the cap
+            landed,
+            f"the chat text is {landed.size:,} bytes, over the cap of "
+            f"{limits.max_text_bytes:,} (export_max_text_bytes)",
+            b"",
+        )
     data = zone.read(landed.key)
     date_order = settings.export_date_orders.get(landed.key)
-    digest_input = data + f"|{settings.export_timezone}|{date_order}".encode()
+    digest_input = data + f"|{settings.export_timezone}|{date_order}|{limits}".encode()
     digest = hashlib.sha256(digest_input).hexdigest()
-    stats.exports += 1
     cached = cache.get(digest)
     if cached is not None:
         stats.exports_from_cache += 1
+        if _is_rejected_whole(cached):
+            stats.exports_rejected.append(landed.key)
+            stats.exports_rejected_remembered += 1
         return cached
     try:
         result = chat_export.parse_export(
@@ -175,26 +206,26 @@ def _parse_export(
             landed_at=landed.modified_at,
             timezone=settings.export_timezone,
             date_order=date_order,
+            limits=limits,
         )
     except ValueError:
         raise  # a configuration error (unknown zone, bad date order): fix the settings
     except Exception as error:  # one file the parser cannot handle must not fail the partition
-        rejected = QuarantineRecord(
-            source_file=landed.key,
-            location="whole file",
-            reason=f"the export parser failed on this file ({type(error).__name__}: {error})",
-            excerpt=storable(data[:300].decode("utf-8", errors="replace"))[0],
-            landed_at=landed.modified_at,
+        parsed = _rejected_whole(
+            landed,
+            f"the export parser failed on this file ({type(error).__name__}: {error})",
+            data,
         )
-        return _ParsedExport(
-            messages=frame_of([], MessageRecord),
-            quarantine=frame_of([rejected], QuarantineRecord),
-        )
+        stats.exports_rejected.append(landed.key)
+        cache.put(digest, parsed)  # remembered by content: later runs do not fail on it again
+        return parsed
     _quarantine_partition_times(result.quarantine, result.messages)
     parsed = _ParsedExport(
         messages=frame_of(result.messages, MessageRecord),
         quarantine=frame_of(result.quarantine, QuarantineRecord),
     )
+    if _is_rejected_whole(parsed):
+        stats.exports_rejected.append(landed.key)
     cache.put(digest, parsed)
     return parsed
 

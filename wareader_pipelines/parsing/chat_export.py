@@ -49,6 +49,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import export_markers as markers
+from wareader_pipelines.parsing.export_limits import (
+    ExportLimits,
+    ExportTooLarge,
+    hash_member,
+    read_text_member,
+)
 from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
@@ -256,6 +262,7 @@ def parse_export(
     landed_at: datetime,
     timezone: str = "UTC",
     date_order: str | None = None,
+    limits: ExportLimits = ExportLimits(),  # noqa: B008 (frozen: one shared default is safe)
 ) -> ExportParseResult:
     """Parse one chat export (.txt or .zip bytes) into messages, quarantine rows and media.
 
@@ -263,8 +270,10 @@ def parse_export(
     IANA zone of the phone that exported the chat; `date_order` forces
     "DMY", "MDY" or "YMD" instead of deciding it from the file. Raises
     ValueError only for an unknown zone or date order (configuration
-    errors); everything wrong with the file itself (a damaged zip, one
-    too big to hold in memory) is quarantined.
+    errors); everything wrong with the file itself (a damaged zip, a text
+    or zip member over `limits`, one too big to hold in memory) is
+    quarantined. A file whose first 64 KiB hold no message header is
+    rejected before the rest is decoded.
     """
     try:
         zone = ZoneInfo(timezone)
@@ -287,14 +296,16 @@ def parse_export(
 
     try:
         if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            chat_name, chat_bytes, media_files = _unzipped(data)
+            chat_name, chat_bytes, media_files = _unzipped(data, limits)
             for media_file in media_files:
                 media.setdefault(media_file.name, media_file)
             if _TITLE.match(_stem_of(name)) is None and _TITLE.match(_stem_of(chat_name)):
                 # "export.zip" holding "WhatsApp Chat with Ana.txt": the member names the chat
                 title = conversation_title_of(chat_name)
         else:
+            limits.check_text_size(len(data), "the chat text")
             chat_bytes = data
+        _sniff(chat_bytes)
         text = _decoded(chat_bytes)
         parser = _ExportParser(
             name=name,
@@ -309,7 +320,7 @@ def parse_export(
         )
         with _gc_paused():
             messages, quarantine, decided_order = parser.parsed()
-    except _NotAnExport as error:
+    except (_NotAnExport, ExportTooLarge) as error:
         excerpt = _printable(data[: EXCERPT_CHARS * 2].decode("utf-8", "replace"))
         return whole_file(str(error), excerpt)
     except MemoryError:
@@ -335,8 +346,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _unzipped(data: bytes) -> tuple[str, bytes, list[MediaFile]]:
-    """The chat member's name and bytes, and the index of every other file, of an export zip."""
+def _unzipped(data: bytes, limits: ExportLimits) -> tuple[str, bytes, list[MediaFile]]:
+    """The chat member's name and bytes, and the index of every other file, of an export zip.
+
+    Every member is checked against `limits` by its declared sizes before any is
+    inflated, then inflated under a guard (headers can lie).
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [
@@ -356,7 +371,9 @@ def _unzipped(data: bytes) -> tuple[str, bytes, list[MediaFile]]:
             return (rank, -info.file_size)
 
         chat = min(texts, key=preference)
-        chat_bytes = archive.read(chat)
+        for info in members:
+            limits.check_declared(info, len(data))
+        chat_bytes = read_text_member(archive, chat, limits, len(data))
         media_files = []
         for info in members:
             if info is chat:
@@ -364,19 +381,41 @@ def _unzipped(data: bytes) -> tuple[str, bytes, list[MediaFile]]:
             safe = safe_member_name(info.filename)
             if safe is None:
                 continue
-            digest = hashlib.sha256()
-            size = 0
-            with archive.open(info) as stream:
-                while block := stream.read(1 << 20):
-                    digest.update(block)
-                    size += len(block)
-            media_files.append(MediaFile(safe, size, digest.hexdigest()))
+            size, sha256 = hash_member(archive, info, limits, len(data))
+            media_files.append(MediaFile(safe, size, sha256))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as error:
         # RuntimeError: encrypted member; NotImplementedError: unsupported compression.
         raise _NotAnExport(f"the zip archive cannot be read: {error}") from error
     except (EOFError, OSError, zlib.error) as error:
         raise _NotAnExport(f"the zip archive is truncated or damaged: {error}") from error
     return chat.filename, chat_bytes, media_files
+
+
+def _sniff(data: bytes) -> None:
+    """Reject a file whose first 64 KiB hold no message header, before decoding all of it.
+
+    A real export starts with a header, after at most a few lines of leading
+    text; 200 MB of anything else used to be decoded and split whole first.
+    """
+    head = data[:_BINARY_SAMPLE]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        head = head[: len(head) // 2 * 2]
+        sample = head.decode("utf-16", "replace")
+    else:
+        sample = head.decode("utf-8", "replace")
+    non_empty = 0
+    for line in sample.lstrip("\ufeff").replace("\r", "\n").split("\n"):
+        if _DETECT.match(line) is not None:
+            return
+        if line.strip():
+            non_empty += 1
+            if non_empty > _LEADING_TEXT_LIMIT:
+                break
+    if len(data) > len(head) or non_empty > _LEADING_TEXT_LIMIT:
+        raise _NotAnExport(
+            "not a WhatsApp chat export: no message header (date, time, sender) in its first "
+            f"{min(len(head), _BINARY_SAMPLE) // 1024} KiB"
+        )
 
 
 def _decoded(data: bytes) -> _Text:

@@ -6,6 +6,11 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+from wareader_pipelines.parsing.export_limits import (
+    DEFAULT_MAX_COMPRESSION_RATIO,
+    DEFAULT_MAX_TEXT_BYTES,
+    ExportLimits,
+)
 
 
 class PipelineSettings(ConfigurableResource):
@@ -30,8 +35,26 @@ class PipelineSettings(ConfigurableResource):
         default=7,
         description="Days after a message's send date in which its webhook may still land.",
     )
+    export_max_text_bytes: int = Field(
+        default=DEFAULT_MAX_TEXT_BYTES,
+        description=(
+            "Largest chat text (a .txt export, or a zip's chat once inflated) that is parsed; "
+            "a larger one is quarantined whole before it is read or inflated."
+        ),
+    )
+    export_max_compression_ratio: int = Field(
+        default=DEFAULT_MAX_COMPRESSION_RATIO,
+        description="Largest inflated / compressed size of a zip member: above it, a zip bomb.",
+    )
     pseudonym_key: str = Field(description="Secret key of sender and conversation pseudonyms.")
     cache_dir: str = Field(description="Folder for parsed-export caches.")
+
+    def export_limits(self) -> ExportLimits:
+        """The caps that bound what parsing one export can cost."""
+        return ExportLimits(
+            max_text_bytes=self.export_max_text_bytes,
+            max_compression_ratio=self.export_max_compression_ratio,
+        )
 
     def pseudonyms(self) -> Pseudonymizer:
         """The keyed pseudonymizer for this deployment."""

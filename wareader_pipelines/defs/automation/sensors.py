@@ -216,14 +216,19 @@ def new_chat_exports(
             continue
         if parsed_now >= MAX_EXPORTS_PER_TICK:
             continue  # not marked seen: the next tick takes it
-        data = landing_zone.read(landed.key)
-        digest = hashlib.sha256(data).hexdigest()
+        limits = settings.export_limits()
+        # Over the cap, a text is never read: ingestion quarantines it by its size alone.
+        oversize = not landed.key.lower().endswith(".zip") and landed.size > limits.max_text_bytes
+        data = b"" if oversize else landing_zone.read(landed.key)
+        digest = f"oversize-{landed.size}" if oversize else hashlib.sha256(data).hexdigest()
         cursor.seen[landed.key] = mark
         if digest in cursor.imported:
             context.log.info(f"{landed.key}: same content as an export already imported")
             continue
         parsed_now += 1
         try:
+            if oversize:
+                raise ValueError(f"{landed.size:,} bytes, over export_max_text_bytes")
             result = parse_export(
                 landed.key,
                 data,
@@ -231,6 +236,7 @@ def new_chat_exports(
                 landed_at=landed.modified_at,
                 timezone=settings.export_timezone,
                 date_order=settings.export_date_orders.get(landed.key),
+                limits=limits,
             )
         except Exception as error:  # one bad file must not stop every other export's import
             context.log.warning(

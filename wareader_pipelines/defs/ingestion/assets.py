@@ -95,6 +95,11 @@ def landing_zone_tables(
         webhook_lookback_days=int(context.run.tags.get(WEBHOOK_LOOKBACK_TAG, 0)),
     )
     stats = ingested.stats
+    if stats.exports_rejected_remembered:
+        context.log.info(
+            f"{stats.exports_rejected_remembered} exports were rejected before (same content "
+            "and caps): their quarantine rows were reused, not parsed again"
+        )
     yield dg.Output(
         ingested.raw_messages,
         output_name="raw_messages",
@@ -138,6 +143,8 @@ def landing_zone_tables(
         output_name="quarantine",
         metadata={
             "by_reason": counts_by(ingested.quarantine, "reason"),
+            "exports_rejected_whole": len(stats.exports_rejected),
+            "exports_rejected_remembered": stats.exports_rejected_remembered,
             "preview": preview(ingested.quarantine, ["source_file", "location", "reason"]),
         },
     )
