@@ -24,10 +24,12 @@ def bomb(inflated: int, *, name: str = "WhatsApp Chat with Ana.txt") -> bytes:
     """A deflated export zip whose chat inflates to `inflated` bytes, written in 1 MiB blocks."""
     block = LINE * (MIB // len(LINE))
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open(name, "w", force_zip64=True) as member:
-            for _ in range(inflated // len(block)):
-                member.write(block)
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w", force_zip64=True) as member,
+    ):
+        for _ in range(inflated // len(block)):
+            member.write(block)
     return buffer.getvalue()
 
 
