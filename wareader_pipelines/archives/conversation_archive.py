@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from wareader_pipelines.archives.deterministic_zip import deterministic_zip, safe_member_name
-from wareader_pipelines.archives.phone_redaction import PhoneRedactor, keep_phone_numbers
 from wareader_pipelines.archives.transcript import (
     known_phone_numbers,
     ordered_messages,
@@ -27,6 +26,7 @@ from wareader_pipelines.archives.transcript import (
     render_summaries_markdown,
     render_transcript,
 )
+from wareader_pipelines.nlp.pii import PhoneRedactor
 
 ARCHIVE_FORMAT = "wareader-conversation-archive/1"
 TRANSCRIPT_NAME = "transcript.txt"
@@ -90,6 +90,11 @@ def _first_text(frame: pd.DataFrame, column: str) -> str:
     return str(values.iloc[0]) if len(values) else ""
 
 
+def _unchanged(text: str) -> str:
+    """The identity: used when configuration allows phone numbers in archives."""
+    return text
+
+
 def prepare_archive(
     *,
     conversation_id: str,
@@ -109,8 +114,8 @@ def prepare_archive(
     unless `allow_phone_numbers`. `media` maps attachment names to bytes; names
     are reduced to plain file names under `media/`.
     """
-    redact = (
-        keep_phone_numbers
+    redact: Callable[[str], str] = (
+        _unchanged
         if allow_phone_numbers
         else PhoneRedactor(default_region=phone_region, known_numbers=known_phone_numbers(messages))
     )

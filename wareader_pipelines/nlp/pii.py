@@ -10,6 +10,7 @@ splits "123-4567").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
@@ -42,16 +43,52 @@ def redact(text: str, *, default_region: str = "US") -> str:
     if "." in text:
         text = URL_PATTERN.sub(URL_MASK, text)
     if _PHONE_CANDIDATE.search(text) is not None:
-        text = _phones_masked(text, default_region)
+        text = _BARE_INTERNATIONAL.sub(
+            _masked_if_international_number, mask_phone_numbers(text, default_region)
+        )
     return text
 
 
-def _phones_masked(text: str, default_region: str) -> str:
-    """`text` with every valid phone number libphonenumber finds replaced by [PHONE]."""
+def mask_phone_numbers(text: str, default_region: str = "US") -> str:
+    """`text` with every valid phone number libphonenumber finds replaced by [PHONE].
+
+    The regex pre-check keeps libphonenumber (slow) off texts with no seven-digit run.
+    """
+    if _PHONE_CANDIDATE.search(text) is None:
+        return text
     matches = list(PhoneNumberMatcher(text, default_region, leniency=Leniency.VALID))
     for match in reversed(matches):
         text = text[: match.start] + PHONE_MASK + text[match.end :]
-    return _BARE_INTERNATIONAL.sub(_masked_if_international_number, text)
+    return text
+
+
+class PhoneRedactor:
+    """Masks phone numbers only (links and addresses stay), and the known numbers of senders.
+
+    For archives, whose readers should still see the links and addresses their
+    conversation shared. Senders' numbers arrive as bare digits (`wa_id`, "34612345678"),
+    which libphonenumber cannot place without a "+"; they are masked wherever they occur
+    as a digit run.
+    """
+
+    def __init__(self, *, default_region: str = "US", known_numbers: Iterable[str] = ()) -> None:
+        self.default_region = default_region
+        digits = sorted(
+            {n for n in known_numbers if n and n.isdigit() and len(n) >= 7}, key=len, reverse=True
+        )
+        self._known = (
+            re.compile(r"(?<!\d)\+?(?:" + "|".join(map(re.escape, digits)) + r")(?!\d)")
+            if digits
+            else None
+        )
+
+    def __call__(self, text: str) -> str:
+        """`text` with every phone number replaced by [PHONE]."""
+        if not text:
+            return text
+        if self._known is not None:
+            text = self._known.sub(PHONE_MASK, text)
+        return mask_phone_numbers(text, self.default_region)
 
 
 def _masked_if_international_number(match: re.Match[str]) -> str:

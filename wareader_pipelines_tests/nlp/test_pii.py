@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wareader_pipelines.nlp.pii import phone_digits, redact, region_of_phone_digits
+from wareader_pipelines.nlp.pii import PhoneRedactor, phone_digits, redact, region_of_phone_digits
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,16 @@ def test_bare_international_numbers_written_like_whatsapp_ids_are_masked() -> No
     assert redact("Nummer 4915112345678!", default_region="ES") == "Nummer [PHONE]!"
     # Long digit runs that are not a valid number anywhere stay as they are.
     assert redact("order 12345678901234", default_region="US") == "order 12345678901234"
+
+
+def test_phone_redactor_masks_phones_and_known_senders_but_keeps_links_and_addresses() -> None:
+    redactor = PhoneRedactor(default_region="ES", known_numbers=["34612345678", "12", ""])
+    text = (
+        "call +1 415-555-2671 or 612 34 56 78, id 34612345678, see https://x.example/1 or a@b.org"
+    )
+    assert redactor(text) == (
+        "call [PHONE] or [PHONE], id [PHONE], see https://x.example/1 or a@b.org"
+    )
+    # A bare digit run that is not a known sender stays, unlike in `redact`.
+    assert PhoneRedactor()("order 5511987654321") == "order 5511987654321"
+    assert redact("order 5511987654321") == "order [PHONE]"
