@@ -2,11 +2,13 @@
 
 DuckDB lets one process hold the file while it writes, so every call opens a
 connection, does its work in one transaction and closes it: write windows stay
-short, and a lock held by another process is retried for a while.
+short, and a lock held by another process is retried for a while, then fails
+naming the holder and pointing to the analysts' copy or PostgreSQL.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +21,32 @@ from dagster import TableSchema
 from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter, columns_of
 
 LOCK_RETRY_SECONDS = 60.0
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process holds the DuckDB warehouse file; the message says who and what to do."""
+
+
+def lock_message(path: str, error: Exception, waited: float) -> str:
+    """What holds the warehouse file and what to do instead, from DuckDB's lock error."""
+    found = _HOLDER.search(str(error))
+    holder = "another process"
+    if found is not None:
+        pid = found["pid"]
+        try:  # the short process name only: a command line may carry secrets
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            name = Path(found["program"]).name
+        holder = f"process {pid} ({name}, {found['program']})"
+    return (
+        f"the DuckDB warehouse {path} is held by {holder}; waited {waited:.0f} s. DuckDB lets "
+        "one process hold the file while it writes, so no other session may open it, not even "
+        "read-only. Close that session. To query while the pipeline runs, open the analysts' "
+        "copy (data/analytics.duckdb: `wareader sql`, refreshed by `wareader snapshot`), or "
+        "run the warehouse on PostgreSQL (WAREADER_WAREHOUSE_URL=postgresql://...), where "
+        "readers never block the pipeline."
+    )
 
 
 def _quoted(name: str) -> str:
@@ -36,7 +64,8 @@ class DuckDBBackend:
     def _connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + LOCK_RETRY_SECONDS
+        started = time.monotonic()
+        deadline = started + LOCK_RETRY_SECONDS
         delay = 0.05
         while True:
             try:
@@ -45,8 +74,11 @@ class DuckDBBackend:
                 )
                 break
             except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                if "lock" not in str(error).lower():
                     raise
+                if time.monotonic() > deadline:
+                    waited = time.monotonic() - started
+                    raise WarehouseLocked(lock_message(self.path, error, waited)) from error
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
         try:

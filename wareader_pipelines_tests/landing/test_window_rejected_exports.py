@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wareader_pipelines.ingestion import read_landing_window
+from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
