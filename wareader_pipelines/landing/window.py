@@ -12,6 +12,9 @@ gives the same rows.
 Exports can hold years of messages. Each is parsed once per content and parser
 version, and the parsed rows are cached as Parquet under the settings' cache
 folder, so a backfill of many ranged runs does not parse the same file again.
+When the exports are large, worker processes parse them into that cache while
+this process reads the webhook bodies (the two are independent), and the rows
+are then read back from the cache exactly as on a later run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from __future__ import annotations
 import bisect
 import hashlib
 import inspect
-from collections.abc import Iterable
+import multiprocessing
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -147,7 +153,8 @@ class _ExportCache:
         for frame, path in zip(
             (parsed.messages, parsed.quarantine), self._paths(digest), strict=True
         ):
-            temporary = path.with_suffix(".tmp")
+            # One temporary name per process: two workers may parse two copies of one export.
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
             frame.to_parquet(temporary, index=False)
             temporary.replace(path)
 
@@ -230,6 +237,73 @@ def _parse_export(
     return parsed
 
 
+# Below this many bytes of exports a worker process costs more than it saves.
+PARALLEL_EXPORT_BYTES = 4 * 1024 * 1024
+# What forked export workers inherit (resources and the pseudonymizer do not pickle).
+_worker_state: tuple[LandingZone, PipelineSettings, Pseudonymizer, _ExportCache] | None = None
+
+
+def _export_worker_count(settings: PipelineSettings, exports: Sequence[LandedObject]) -> int:
+    """How many processes should parse `exports` beside this one: 0 when not worth it."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    if sum(landed.size for landed in exports) < PARALLEL_EXPORT_BYTES:
+        return 0
+    wanted = settings.export_workers
+    if wanted is None:
+        wanted = (os.cpu_count() or 1) - 1
+    return max(0, min(wanted, len(exports)))
+
+
+def _parse_into_cache(landed: LandedObject) -> bool:
+    """In a worker: parse one export into the cache; whether it was parsed (not found cached)."""
+    assert _worker_state is not None, "only called in a forked export worker"
+    zone, settings, pseudonyms, cache = _worker_state
+    stats = IngestionStats()
+    _parse_export(zone, landed, settings, pseudonyms, cache, stats)
+    return stats.exports_from_cache == 0
+
+
+def _start_export_workers(
+    zone: LandingZone,
+    settings: PipelineSettings,
+    pseudonyms: Pseudonymizer,
+    cache: _ExportCache,
+    exports: Sequence[LandedObject],
+) -> tuple[ProcessPoolExecutor | None, list[Future[bool]]]:
+    """Worker processes parsing `exports` into the cache, largest first; none if not worth it."""
+    global _worker_state
+    workers = _export_worker_count(settings, exports)
+    if workers == 0:
+        return None, []
+    _worker_state = (zone, settings, pseudonyms, cache)
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        by_size = sorted(exports, key=lambda landed: -landed.size)
+        # Submitting forks the workers, which copy `_worker_state` as it is now.
+        return pool, [pool.submit(_parse_into_cache, landed) for landed in by_size]
+    finally:
+        _worker_state = None
+
+
+def _parsed_by_workers(pool: ProcessPoolExecutor | None, futures: list[Future[bool]]) -> int:
+    """Wait for the export workers; how many exports they parsed into the cache.
+
+    A worker that failed (a crash, a configuration error) only costs time: this process
+    then parses that export itself, and raises what needs raising.
+    """
+    if pool is None:
+        return 0
+    parsed = 0
+    with pool:
+        for future in futures:
+            try:
+                parsed += future.result()
+            except Exception:  # parsed again below, in this process
+                continue
+    return parsed
+
+
 def read_landing_window(
     zone: LandingZone,
     start: datetime,
@@ -252,35 +326,43 @@ def read_landing_window(
     rejected: list[QuarantineRecord] = []
 
     stats.webhook_lookback_days = lookback
-    last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=lookback)
-    for day in _days(start.date(), last_day):
-        for landed in zone.list(webhook_day_prefix(day)):
-            key = parse_webhook_key(landed.key)
-            received_at = key.received_at if key else landed.modified_at
-            parsed = webhook_payload.parse_webhook_body(
-                zone.read(landed.key),
-                source_file=landed.key,
-                landed_at=received_at,
-                pseudonyms=pseudonyms,
-            )
-            stats.webhook_bodies += 1
-            messages.extend(parsed.messages)
-            statuses.extend(parsed.statuses)
-            errors.extend(parsed.errors)
-            rejected.extend(parsed.quarantine)
-            for error in parsed.errors:
-                code = str(error.code)
-                stats.webhook_errors[code] = stats.webhook_errors.get(code, 0) + 1
+    cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
+    exports = [landed for landed in zone.list(EXPORT_PREFIX) if is_export_key(landed.key)]
+    pool, export_futures = _start_export_workers(zone, settings, pseudonyms, cache, exports)
+
+    try:
+        last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=lookback)
+        for day in _days(start.date(), last_day):
+            for landed in zone.list(webhook_day_prefix(day)):
+                key = parse_webhook_key(landed.key)
+                received_at = key.received_at if key else landed.modified_at
+                parsed = webhook_payload.parse_webhook_body(
+                    zone.read(landed.key),
+                    source_file=landed.key,
+                    landed_at=received_at,
+                    pseudonyms=pseudonyms,
+                )
+                stats.webhook_bodies += 1
+                messages.extend(parsed.messages)
+                statuses.extend(parsed.statuses)
+                errors.extend(parsed.errors)
+                rejected.extend(parsed.quarantine)
+                for error in parsed.errors:
+                    code = str(error.code)
+                    stats.webhook_errors[code] = stats.webhook_errors.get(code, 0) + 1
+    except BaseException:
+        if pool is not None:  # do not leave workers parsing for nobody
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
 
     message_frames = [frame_of(messages, MessageRecord)]
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
-    cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
-    for landed in zone.list(EXPORT_PREFIX):
-        if not is_export_key(landed.key):
-            continue
+    parsed_by_workers = _parsed_by_workers(pool, export_futures)
+    for landed in exports:
         parsed_export = _parse_export(zone, landed, settings, pseudonyms, cache, stats)
         message_frames.append(parsed_export.messages)
         quarantine_frames.append(parsed_export.quarantine)
+    stats.exports_from_cache -= parsed_by_workers  # parsed now, if by another process
 
     raw = _concat(message_frames, MessageRecord)
     raw = raw[_in_window(raw["sent_at"], start, end)]

@@ -48,6 +48,13 @@ class PipelineSettings(ConfigurableResource):
     )
     pseudonym_key: str = Field(description="Secret key of sender and conversation pseudonyms.")
     cache_dir: str = Field(description="Folder for parsed-export caches.")
+    export_workers: int | None = Field(
+        default=None,
+        description=(
+            "Processes that parse chat exports while ingestion reads the webhook bodies; "
+            "0 parses them in the ingestion process itself. Default: one less than the CPUs."
+        ),
+    )
 
     def export_limits(self) -> ExportLimits:
         """The caps that bound what parsing one export can cost."""

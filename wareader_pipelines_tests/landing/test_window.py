@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from wareader_pipelines.landing import window as window_module
 from wareader_pipelines.landing.layout import parse_webhook_key, webhook_key
 from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.parsing import chat_export
@@ -246,3 +247,48 @@ def test_api_errors_are_rows_once_each_on_their_day(tmp_path: Path) -> None:
     assert thirteenth["landed_at"].iloc[0] == pd.Timestamp(failed_at + timedelta(minutes=3))
     month = read_landing_window(zone, *MAY, settings=settings).api_errors
     assert len(month) == 2 and month["error_key"].is_unique
+
+
+def test_exports_parsed_in_worker_processes_give_the_same_window(
+    sample_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone = LandingZone(uri=str(sample_landing))
+    serial = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "a", export_workers=0))
+
+    monkeypatch.setattr(window_module, "PARALLEL_EXPORT_BYTES", 0)  # the sample is small
+    settings = _settings(tmp_path / "b", export_workers=2)
+    started: list[int] = []
+    start_workers = window_module._start_export_workers
+
+    def counting_start(*arguments: object) -> object:
+        pool, futures = start_workers(*arguments)  # type: ignore[arg-type]
+        started.append(len(futures))
+        return pool, futures
+
+    monkeypatch.setattr(window_module, "_start_export_workers", counting_start)
+    parallel = read_landing_window(zone, *MAY, settings=settings)
+    exports = serial.stats.exports
+    assert started == [exports] and exports >= 5, "every export went to a worker"
+    for table in ("raw_messages", "message_statuses", "quarantine", "api_errors"):
+        pd.testing.assert_frame_equal(getattr(parallel, table), getattr(serial, table))
+    # The workers parsed them (not found cached); the next read finds them in the cache.
+    assert parallel.stats.exports_from_cache == serial.stats.exports_from_cache == 0
+    again = read_landing_window(zone, *MAY, settings=settings)
+    assert again.stats.exports_from_cache == exports
+    pd.testing.assert_frame_equal(again.raw_messages, serial.raw_messages)
+
+
+def test_a_crashed_export_worker_only_costs_time(
+    sample_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone = LandingZone(uri=str(sample_landing))
+    serial = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "a", export_workers=0))
+    monkeypatch.setattr(window_module, "PARALLEL_EXPORT_BYTES", 0)
+
+    def crashing_worker(landed: object) -> bool:
+        os._exit(3)  # the worker process dies (out of memory, a segfault in a library)
+
+    monkeypatch.setattr(window_module, "_parse_into_cache", crashing_worker)
+    survived = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "b", export_workers=1))
+    pd.testing.assert_frame_equal(survived.raw_messages, serial.raw_messages)
+    assert survived.stats.exports_from_cache == 0
