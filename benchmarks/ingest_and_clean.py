@@ -15,11 +15,12 @@ parsed-export cache:
 3. write  `DuckDBBackend.replace_rows` of raw_messages, message_statuses, quarantine
           and cleaned_messages into a fresh DuckDB file.
 
-It prints messages per second, wall time per stage and peak RSS (the child's
-`ru_maxrss`, so imports and all stages count), and compares against the baselines it
-names: the target (1M messages in 180 s on 2 cores, peak memory under 3 GiB) and the
-peer parsers measured in /work/shared/STACK.md (whatstk 54.6k msg/s, chat-miner
-27.0-29.6k msg/s, parsing one export file only: compare them with our parse stage).
+It prints messages per second, wall time per stage, the CPU seconds of the run and of
+its export workers (on a shared machine CPU time drifts less than wall time), the peak
+RSS of the run process (`ru_maxrss`, so imports and all stages count) and of its largest
+export worker, and the 1-minute load average; and compares against the targets of issue
+13 (1M messages in 60 s on 2 cores, peak memory under 1.5 GiB). The export parser's
+comparison with its peers is `benchmarks/export_parsers.py`.
 
     python -m benchmarks.ingest_and_clean --sizes 10000,100000,1000000
 """
@@ -41,18 +42,24 @@ from pathlib import Path
 from typing import Any
 
 TARGET_MESSAGES = 1_000_000
-TARGET_SECONDS = 180.0
-TARGET_PEAK_MIB = 3 * 1024
-PEERS_PARSE_MSG_PER_S = {"whatstk 0.9.1": 54_600, "chat-miner 0.6.0": 29_600}
+TARGET_SECONDS = 60.0
+TARGET_PEAK_MIB = 1536
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 # The generator's languages and spaCy's multi-language fallback: loaded before cleaning.
 WARM_LANGUAGES: list[str | None] = ["en", "es", "pt", "de", "fr", "it", None]
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory so far, in MiB (Linux reports KiB): of this process, or with
+    RUSAGE_CHILDREN of its largest finished child (the export workers)."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _cpu_seconds(who: int) -> float:
+    """User plus system CPU seconds of this process or of its finished children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 class TimedDetector:
@@ -81,6 +88,7 @@ def run_pipeline(
     *,
     detector_name: str | None = None,
     languages: Sequence[str] = (),
+    export_workers: int | None = None,
 ) -> dict[str, Any]:
     """Run parse → clean → write once over `landing` for [start, end); return the measurements.
 
@@ -104,10 +112,12 @@ def run_pipeline(
         cache_dir=str(work / "cache"),
         languages=list(languages),
         **({"language_detector": detector_name} if detector_name else {}),
+        export_workers=export_workers,
     )
     zone = LandingZone(uri=str(landing))
 
     load_before = os.getloadavg()[0]
+    cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
     window = read_landing_window(zone, start, end, settings=settings)
     parsed = time.perf_counter()
@@ -141,6 +151,7 @@ def run_pipeline(
     ):
         backend.replace_rows(table, schema, frame, TimeWindowFilter(column, start, end))
     written = time.perf_counter()
+    cpu_self = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before
 
     messages = len(window.raw_messages)
     return {
@@ -161,6 +172,9 @@ def run_pipeline(
         "write_s": written - clean_done,
         "wall_s": written - started,
         "peak_rss_mib": _peak_rss_mib(),
+        "worker_peak_rss_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
+        "cpu_s": cpu_self,
+        "worker_cpu_s": _cpu_seconds(resource.RUSAGE_CHILDREN),
         # Other work on the machine slows every stage: the 1-minute load around the run.
         "load_average": [load_before, os.getloadavg()[0]],
         "cpus": os.cpu_count(),
@@ -209,6 +223,8 @@ def _run_child(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, A
         ]
         if args.detector:
             command += ["--detector", args.detector]
+        if args.export_workers is not None:
+            command += ["--export-workers", str(args.export_workers)]
         if args.languages:
             command += ["--languages", args.languages]
         started = time.perf_counter()
@@ -222,8 +238,8 @@ def _report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
     """The results table, then the comparison with the named baselines."""
     lines = [
         "| size | msg/s | wall s | parse s | setup s | clean s | of which lang-det s "
-        "| write s | peak RSS MiB | 1M projected s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| write s | CPU s (+ workers) | peak RSS MiB (worker) | 1M projected s | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size, _, r in rows:
         wall = r["wall_s"]
@@ -233,19 +249,20 @@ def _report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
         lines.append(
             f"| {size:,} | {r['messages'] / wall:,.0f} | {wall:.1f} | {r['parse_s']:.1f} "
             f"| {r['setup_s']:.1f} | {r['clean_s']:.1f} | {detect:.1f} ({detect / wall:.1%}) "
-            f"| {r['write_s']:.1f} | {r['peak_rss_mib']:,.0f} | {projected:,.0f} |"
+            f"| {r['write_s']:.1f} | {r['cpu_s']:.1f} (+{r['worker_cpu_s']:.1f}) "
+            f"| {r['peak_rss_mib']:,.0f} ({r['worker_peak_rss_mib']:,.0f}) | {projected:,.0f} "
+            f"| {r['load_average'][0]:.1f}–{r['load_average'][1]:.1f} |"
         )
     lines.append("")
     lines.append(
         f"Baseline (target): {TARGET_MESSAGES:,} messages in {TARGET_SECONDS:.0f} s "
         f"= {TARGET_MESSAGES / TARGET_SECONDS:,.0f} msg/s, peak RSS < {TARGET_PEAK_MIB:,} MiB."
     )
-    peers = ", ".join(f"{name} {rate / 1000:.1f}k" for name, rate in PEERS_PARSE_MSG_PER_S.items())
-    lines.append(f"Baseline (peers, parsing one export file only, STACK.md): {peers} msg/s.")
     for size, generated, r in rows:
         rate = r["messages"] / r["wall_s"]
         fast_enough = rate >= TARGET_MESSAGES / TARGET_SECONDS
-        small_enough = r["peak_rss_mib"] < TARGET_PEAK_MIB
+        # The export workers live beside the run process: count the largest one too.
+        small_enough = r["peak_rss_mib"] + r["worker_peak_rss_mib"] < TARGET_PEAK_MIB
         parse_rate = r["messages"] / r["parse_s"] if r["parse_s"] else 0.0
         lines.append(
             f"- {size:,}: rate {'meets' if fast_enough else 'misses'} the target "
@@ -270,6 +287,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--webhook-share", type=float, default=0.3)
     parser.add_argument("--detector", help="fasttext or langdetect (default: the settings')")
+    parser.add_argument(
+        "--export-workers",
+        type=int,
+        help="processes parsing exports beside the run (default: the settings', CPUs - 1)",
+    )
     parser.add_argument("--languages", help="comma list of expected ISO 639-1 codes")
     parser.add_argument(
         "--workdir",
@@ -293,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
             args.end,
             args.scratch,
             detector_name=args.detector,
+            export_workers=args.export_workers,
             languages=languages,
         )
         args.result_file.write_text(json.dumps(result))
