@@ -246,3 +246,19 @@ def test_sign_out_ends_the_session(stack: Stack) -> None:
     assert browser.post("/graphql", json=GRAPHQL).status_code == 200
     browser.get("/_auth/logout")
     assert browser.post("/graphql", json=GRAPHQL).status_code == 401
+
+
+def test_the_ui_websocket_is_relayed_only_with_a_session(stack: Stack) -> None:
+    """The UI's live updates (GraphQL over WebSocket) pass through the gateway."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    url = stack.gateway.replace("http://", "ws://") + "/graphql"
+    valid = {"email": "ana@example.org", "provider": "google", "exp": int(time.time()) + 3600}
+    cookie = f"{SESSION_COOKIE}={_cookie({'user': valid})}"
+    with connect(url, subprotocols=["graphql-ws"], additional_headers={"cookie": cookie}) as socket:
+        assert socket.subprotocol == "graphql-ws"
+        socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(socket.recv(timeout=30))["type"] == "connection_ack"
+    with pytest.raises(InvalidStatus), connect(url, subprotocols=["graphql-ws"]):
+        pass
