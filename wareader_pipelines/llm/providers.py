@@ -14,12 +14,11 @@ from typing import Any, Protocol
 import anthropic
 import openai
 
+from wareader_pipelines.lib.retrying import is_retryable_status, retry_after_seconds
 from wareader_pipelines.llm.models import ChatReply, ChatRequest
 from wareader_pipelines.llm.retrying import (
     FatalProviderError,
     TransientProviderError,
-    is_retryable_status,
-    retry_after_seconds,
 )
 
 NETWORK_PROVIDERS = ("openai", "anthropic", "azure", "local")

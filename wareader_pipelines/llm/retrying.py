@@ -9,13 +9,9 @@ and carry a message that names the provider and the setting to fix.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
-from wareader_pipelines.lib.retry_after import retry_after_seconds as retry_after_seconds_of_header
-
-RETRYABLE_STATUSES = frozenset({408, 409, 429})
+from wareader_pipelines.lib.retrying import backoff_seconds
 
 
 class ProviderError(Exception):
@@ -43,26 +39,9 @@ class RetriesExhausted(ProviderError):
     """Every attempt failed transiently; the last error is the cause."""
 
 
-def is_retryable_status(status: int) -> bool:
-    """429, 408, 409 and every 5xx (Anthropic's 529 "overloaded" included)."""
-    return status in RETRYABLE_STATUSES or status >= 500
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """What `retry-after-ms` or `Retry-After` (seconds or an HTTP date) asks for, if anything."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    milliseconds = lowered.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    return retry_after_seconds_of_header(lowered.get("retry-after"), now=now)
-
-
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounded exponential backoff with "equal jitter"; Retry-After is a floor, not a hint."""
+    """Bounded attempts, `backoff_seconds` between them; Retry-After is a floor, not a hint."""
 
     max_attempts: int = 5
     base_seconds: float = 1.0
@@ -73,8 +52,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before attempt `attempt + 1`, after `attempt` (1-based) failed."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        jittered = ceiling / 2 + rng.uniform(0, ceiling / 2)
+        jittered = backoff_seconds(attempt, base=self.base_seconds, cap=self.max_seconds, rng=rng)
         if retry_after is None:
             return jittered
         # Honour the server's wait, plus a little jitter so parallel callers do not all

@@ -26,10 +26,16 @@ from botocore.config import Config
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from wareader_pipelines.archives.backoff import backoff_delay, is_retryable
 from wareader_pipelines.archives.notice import ExportNotice
+from wareader_pipelines.lib.retrying import (
+    is_retryable_status,
+    retry_after_seconds,
+    wait_before_retry,
+)
 
 EmailBackend = Literal["outbox", "smtp", "ses", "sendgrid"]
+# SendGrid retries: half a second doubling up to 30 s, or what its Retry-After asks (capped).
+_SENDGRID_BACKOFF = {"base": 0.5, "cap": 30.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,13 +201,19 @@ class EmailNotifier(ConfigurableResource):
                 except httpx.HTTPError as failure:
                     if attempt == self.max_attempts:
                         raise EmailDeliveryError(f"SendGrid unreachable: {failure!r}") from failure
-                    time.sleep(backoff_delay(attempt))
+                    time.sleep(wait_before_retry(attempt, retry_after=None, **_SENDGRID_BACKOFF))
                     continue
                 if response.status_code == 202:
                     return f"sendgrid:{response.headers.get('X-Message-Id', '')}"
-                if not is_retryable(response.status_code) or attempt == self.max_attempts:
+                if not is_retryable_status(response.status_code) or attempt == self.max_attempts:
                     break
-                time.sleep(backoff_delay(attempt, retry_after=response.headers.get("Retry-After")))
+                time.sleep(
+                    wait_before_retry(
+                        attempt,
+                        retry_after=retry_after_seconds(response.headers),
+                        **_SENDGRID_BACKOFF,
+                    )
+                )
         raise EmailDeliveryError(
             f"SendGrid answered HTTP {response.status_code}: {response.text[:200]}"
         )

@@ -15,9 +15,13 @@ import httpx
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from wareader_pipelines.archives.backoff import backoff_delay, is_retryable
 from wareader_pipelines.archives.notice import event_body
 from wareader_pipelines.archives.webhook_signature import signed_headers
+from wareader_pipelines.lib.retrying import (
+    is_retryable_status,
+    retry_after_seconds,
+    wait_before_retry,
+)
 
 EVENT_HEADER = "X-Wareader-Event"
 
@@ -95,7 +99,7 @@ class ExportWebhooks(ConfigurableResource):
         attempts = 0
         for attempt in range(1, max(self.max_attempts, 1) + 1):
             attempts = attempt
-            retry_after: str | None = None
+            retry_after: float | None = None
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": "wareader-pipelines",
@@ -112,16 +116,16 @@ class ExportWebhooks(ConfigurableResource):
                 if 200 <= status < 300:
                     return WebhookDelivery(shown_url(url), True, attempt, status, None)
                 error = f"HTTP {status}"
-                retryable = is_retryable(status)
-                retry_after = response.headers.get("Retry-After")
+                retryable = is_retryable_status(status)
+                retry_after = retry_after_seconds(response.headers)
             if not retryable or attempt == self.max_attempts:
                 break
             sleep(
-                backoff_delay(
+                wait_before_retry(
                     attempt,
                     retry_after=retry_after,
-                    base_seconds=self.backoff_base_seconds,
-                    cap_seconds=self.backoff_cap_seconds,
+                    base=self.backoff_base_seconds,
+                    cap=self.backoff_cap_seconds,
                 )
             )
         return WebhookDelivery(shown_url(url), False, attempts, status, error)

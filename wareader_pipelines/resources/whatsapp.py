@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ import httpx
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
-from wareader_pipelines.lib.retry_after import retry_after_seconds
+from wareader_pipelines.lib.retrying import retry_after_seconds, wait_before_retry
 from wareader_pipelines.observability import telemetry
 from wareader_pipelines.whatsapp_api.errors import (
     TOKEN_FIX,
@@ -29,7 +28,6 @@ from wareader_pipelines.whatsapp_api.errors import (
     MediaIntegrityError,
     WhatsAppAPIError,
     WhatsAppTokenExpiredError,
-    backoff_seconds,
     graph_error_of,
     is_expired_token,
     is_retryable,
@@ -225,17 +223,15 @@ class WhatsAppCloudAPI(ConfigurableResource):
                     raise WhatsAppAPIError(
                         f"Graph API refused {method} {_path_of(url)}: {last.describe()}", last
                     )
-                wait = retry_after_seconds(response.headers.get("retry-after"))
+                wait = retry_after_seconds(response.headers)
             if attempt == self.max_retries:
                 break
-            if wait is None:
-                wait = backoff_seconds(
-                    attempt,
-                    base=self.backoff_base_seconds,
-                    cap=self.backoff_max_seconds,
-                    jitter=random.random(),
-                )
-            wait = min(wait, self.backoff_max_seconds)
+            wait = wait_before_retry(
+                attempt + 1,
+                retry_after=wait,
+                base=self.backoff_base_seconds,
+                cap=self.backoff_max_seconds,
+            )
             logger.warning(
                 "Graph API %s %s: %s; retry %d/%d in %.1f s",
                 method,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from wareader_pipelines.lib.retrying import is_retryable_status
+
 # 4: app call limit; 80007: WhatsApp Business account rate limit; 130429: Cloud API
 # throughput reached; 131056: too many messages to one pair of numbers.
 THROTTLING_CODES = frozenset({4, 80007, 130429, 131056})
@@ -81,13 +83,8 @@ def is_expired_token(error: GraphError) -> bool:
 
 
 def is_retryable(error: GraphError) -> bool:
-    """Throttling (429 or a throttling code) and server errors are worth retrying."""
-    return error.status == 429 or error.status >= 500 or error.code in THROTTLING_CODES
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, jitter: float) -> float:
-    """Exponential backoff for retry `attempt` (0-based), `jitter` in [0, 1) spreading it."""
-    return min(cap, base * (2**attempt)) * (0.5 + jitter / 2)
+    """What is retryable for any HTTP call, plus Graph's throttling codes (sent with a 400)."""
+    return is_retryable_status(error.status) or error.code in THROTTLING_CODES
 
 
 def _int_or_none(value: object) -> int | None:

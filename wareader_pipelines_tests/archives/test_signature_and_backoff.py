@@ -1,11 +1,9 @@
-"""Webhook signatures, notice texts and retry delays."""
+"""Webhook signatures and notice texts."""
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 
-from wareader_pipelines.archives.backoff import backoff_delay, is_retryable, retry_after_seconds
 from wareader_pipelines.archives.notice import ExportNotice, event_body
 from wareader_pipelines.archives.webhook_signature import signature, signed_headers, verify
 
@@ -46,19 +44,3 @@ def test_notice_texts_carry_the_link_and_expiry() -> None:
     event = NOTICE.webhook_event()
     assert event["type"] == "export.completed"
     assert event["data"]["counts"] == {"messages": 4, "summaries": 2}  # type: ignore[index]
-
-
-def test_backoff_honours_retry_after_and_caps() -> None:
-    assert is_retryable(429) and is_retryable(503) and not is_retryable(400)
-    assert backoff_delay(1, retry_after="3") == 3.0
-    assert backoff_delay(1, retry_after="999", cap_seconds=10) == 10
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    delays = [
-        backoff_delay(n, base_seconds=1, cap_seconds=8, rng=random.Random(n)) for n in (1, 2, 3, 6)
-    ]
-    assert (
-        0.5 <= delays[0] <= 1
-        and 1 <= delays[1] <= 2
-        and 2 <= delays[2] <= 4
-        and 4 <= delays[3] <= 8
-    )

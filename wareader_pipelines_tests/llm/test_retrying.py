@@ -1,32 +1,15 @@
-"""Backoff with jitter, Retry-After parsing, and when to give up."""
+"""The LLM retry policy: its delays (shared backoff, Retry-After as a floor) and when to give up."""
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 
 import pytest
 
 from wareader_pipelines.llm.retrying import (
     RetryPolicy,
     TransientProviderError,
-    is_retryable_status,
-    retry_after_seconds,
 )
-
-
-def test_retryable_statuses() -> None:
-    assert all(is_retryable_status(s) for s in (408, 409, 429, 500, 502, 503, 504, 529))
-    assert not any(is_retryable_status(s) for s in (400, 401, 403, 404, 422))
-
-
-def test_retry_after_in_seconds_milliseconds_and_dates() -> None:
-    assert retry_after_seconds({"Retry-After": "3"}) == 3
-    assert retry_after_seconds({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
-    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds({"Retry-After": "Wed, 01 May 2024 12:00:30 GMT"}, now) == 30
-    assert retry_after_seconds({"Retry-After": "soon"}) is None
-    assert retry_after_seconds({}) is None
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from wareader_pipelines.lib.retry_after import retry_after_seconds
 from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
 from wareader_pipelines.whatsapp_api.errors import (
     MediaIntegrityError,
@@ -142,9 +141,8 @@ def test_graph_error_rules() -> None:
     assert not is_retryable(graph_error_of(400, b'{"error": {"code": 100}}'))
     assert is_retryable(graph_error_of(502, b"<html>bad gateway</html>"))
     assert graph_error_of(502, b"<html>bad gateway</html>").message == "<html>bad gateway</html>"
-    assert retry_after_seconds("7") == 7.0
-    assert retry_after_seconds("nonsense") is None
-    assert retry_after_seconds(None) is None
+    assert is_retryable(graph_error_of(503, b""))
+    assert not is_retryable(graph_error_of(404, b'{"error": {"code": 803}}'))
 
 
 class _FakeClock:
