@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from wareader_pipelines.lib.keys import inside_key
 from wareader_pipelines.resources.atomic_file import write_atomically
+from wareader_pipelines.resources.s3 import s3_client, split_s3_uri
 
 # S3 refuses pre-signed URLs that live longer than seven days (SigV4 limit).
 MAX_DOWNLOAD_URL_EXPIRY = timedelta(days=7)
@@ -42,25 +41,6 @@ class StoredBlob:
     size: int
     sha256: str
     uploaded: bool  # False when an identical object (same sha256) was already there
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """Bucket and key prefix ("" or ending in "/") of `s3://bucket/prefix`."""
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    return bucket, (prefix.strip("/") + "/") if prefix.strip("/") else ""
-
-
-def _safe_relative_key(key: str) -> str:
-    """`key` if it stays inside the store's root; a key with `..`, `\\` or a leading `/` is refused."""
-    parts = key.split("/")
-    if (
-        not key
-        or key.startswith("/")
-        or "\\" in key
-        or any(part in {"", ".", ".."} for part in parts)
-    ):
-        raise ValueError(f"blob key {key!r} is not a plain relative path")
-    return key
 
 
 class BlobStore(ConfigurableResource):
@@ -116,7 +96,7 @@ class BlobStore(ConfigurableResource):
         its sha256; large objects go up in parts. Throttling and 5xx answers are
         retried by the client (botocore standard mode, up to `s3.max_attempts` retries).
         """
-        key = _safe_relative_key(key)
+        key = inside_key(key, store="blob store")
         sha256 = hashlib.sha256(data).hexdigest()
         if self.is_s3:
             uploaded = self._put_s3(key, data, sha256, content_type, metadata)
@@ -128,14 +108,14 @@ class BlobStore(ConfigurableResource):
 
     def exists(self, key: str) -> bool:
         """Whether an object is stored under `key`."""
-        key = _safe_relative_key(key)
+        key = inside_key(key, store="blob store")
         if self.is_s3:
             return self._head(key) is not None
         return self._local_path(key).is_file()
 
     def get_bytes(self, key: str) -> bytes:
         """The bytes stored under `key` (KeyError if there are none)."""
-        key = _safe_relative_key(key)
+        key = inside_key(key, store="blob store")
         if self.is_s3:
             bucket, root = split_s3_uri(self.uri)
             try:
@@ -163,7 +143,7 @@ class BlobStore(ConfigurableResource):
         S3 gives a pre-signed GET URL; the local store gives a `file://` URI,
         which does not expire but is reported with the same expiry for uniformity.
         """
-        key = _safe_relative_key(key)
+        key = inside_key(key, store="blob store")
         expires_in = max(min(expires_in, MAX_DOWNLOAD_URL_EXPIRY), timedelta(seconds=1))
         expires_at = datetime.now(UTC).replace(microsecond=0) + expires_in
         if not self.is_s3:
@@ -229,11 +209,11 @@ class BlobStore(ConfigurableResource):
     # -- internals ---------------------------------------------------------------------------
 
     def _client(self) -> Any:
-        return _s3_client(self.s3, presign=False)
+        return s3_client(self.s3)
 
     def _presign_client(self) -> Any:
         """A client with the same settings that signs with SigV4 (the 7-day kind)."""
-        return _s3_client(self.s3, presign=True)
+        return s3_client(self.s3, presign=True)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         bucket, root = split_s3_uri(self.uri)
@@ -283,52 +263,6 @@ class BlobStore(ConfigurableResource):
         if root not in path.parents:
             raise ValueError(f"blob key {key!r} escapes the store's folder")
         return path
-
-
-def _settings_of(s3: S3Resource) -> tuple[object, ...]:
-    return (
-        s3.profile_name,
-        s3.region_name,
-        s3.endpoint_url,
-        s3.use_ssl,
-        s3.verify,
-        s3.aws_access_key_id,
-        s3.aws_secret_access_key,
-        s3.aws_session_token,
-        s3.max_attempts,
-        s3.use_unsigned_session,
-    )
-
-
-_CLIENTS: dict[tuple[object, ...], Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _s3_client(s3: S3Resource, *, presign: bool) -> Any:
-    """dagster-aws's client for these settings, built once per process (it costs ~1 s).
-
-    Retries: botocore standard mode, `max_attempts` retries of throttling and 5xx
-    answers with exponential backoff. The pre-signing client has the same settings but
-    signs with SigV4, whose URLs S3 accepts for up to 7 days.
-    """
-    key = (*_settings_of(s3), presign)
-    with _CLIENTS_LOCK:
-        if key not in _CLIENTS:
-            client = s3.get_client()
-            if presign:
-                client = boto3.session.Session(profile_name=s3.profile_name).client(
-                    "s3",
-                    region_name=s3.region_name,
-                    endpoint_url=s3.endpoint_url,
-                    use_ssl=s3.use_ssl,
-                    verify=s3.verify,
-                    aws_access_key_id=s3.aws_access_key_id,
-                    aws_secret_access_key=s3.aws_secret_access_key,
-                    aws_session_token=s3.aws_session_token,
-                    config=Config(signature_version="s3v4"),
-                )
-            _CLIENTS[key] = client
-        return _CLIENTS[key]
 
 
 def _file_sha256(path: Path) -> str:

@@ -11,13 +11,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from wareader_pipelines.lib.keys import inside_key
 from wareader_pipelines.resources.atomic_file import TEMPORARY_PREFIX, write_atomically
+from wareader_pipelines.resources.s3 import s3_client, split_s3_uri
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +29,6 @@ class LandedObject:
     key: str  # relative to the zone's root, "/"-separated
     size: int
     modified_at: datetime  # UTC
-
-
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    return bucket, (prefix.rstrip("/") + "/") if prefix else ""
 
 
 def _first(pair: tuple[str, os.stat_result]) -> str:
@@ -67,26 +64,24 @@ class LandingZone(ConfigurableResource):
     def read(self, key: str) -> bytes:
         """The bytes stored under `key`."""
         if self.is_s3:
-            bucket, root = _split_s3_uri(self.uri)
-            return self.s3.get_client().get_object(Bucket=bucket, Key=root + key)["Body"].read()
+            bucket, root = split_s3_uri(self.uri)
+            return s3_client(self.s3).get_object(Bucket=bucket, Key=root + key)["Body"].read()
         with open(self._local_file(key), "rb") as file:
             return file.read()
 
     def write(self, key: str, data: bytes) -> None:
         """Store `data` under `key` so that readers never see a partial file."""
         if self.is_s3:
-            bucket, root = _split_s3_uri(self.uri)
-            self.s3.get_client().put_object(Bucket=bucket, Key=root + key, Body=data)
+            bucket, root = split_s3_uri(self.uri)
+            s3_client(self.s3).put_object(Bucket=bucket, Key=root + key, Body=data)
             return
         write_atomically(self._local_path(key), data)
 
     def exists(self, key: str) -> bool:
         """Whether something is stored under `key`."""
         if self.is_s3:
-            bucket, root = _split_s3_uri(self.uri)
-            listed = self.s3.get_client().list_objects_v2(
-                Bucket=bucket, Prefix=root + key, MaxKeys=1
-            )
+            bucket, root = split_s3_uri(self.uri)
+            listed = s3_client(self.s3).list_objects_v2(Bucket=bucket, Prefix=root + key, MaxKeys=1)
             return any(item["Key"] == root + key for item in listed.get("Contents", []))
         return self._local_path(key).is_file()
 
@@ -96,11 +91,7 @@ class LandingZone(ConfigurableResource):
     def _local_file(self, key: str) -> str:
         # String checks, not Path.resolve() or even Path(): reading hundreds of thousands of
         # bodies must neither stat every parent folder nor build Path objects each time.
-        if ".." in key or key.startswith("/") or "\\" in key or not key.strip("/."):
-            parts = PurePosixPath(key).parts
-            if not parts or key.startswith("/") or ".." in parts or "\\" in key:
-                raise ValueError(f"key {key!r} escapes the landing zone")
-        return os.path.join(self.uri, key)
+        return os.path.join(self.uri, inside_key(key, store="landing zone"))
 
     def _list_local(self, prefix: str, start_after: str | None) -> Iterator[LandedObject]:
         root = self.uri
@@ -143,11 +134,11 @@ class LandingZone(ConfigurableResource):
             )
 
     def _list_s3(self, prefix: str, start_after: str | None) -> Iterator[LandedObject]:
-        bucket, root = _split_s3_uri(self.uri)
+        bucket, root = split_s3_uri(self.uri)
         arguments = {"Bucket": bucket, "Prefix": root + prefix}
         if start_after is not None:
             arguments["StartAfter"] = root + start_after
-        paginator = self.s3.get_client().get_paginator("list_objects_v2")
+        paginator = s3_client(self.s3).get_paginator("list_objects_v2")
         for page in paginator.paginate(**arguments):
             for item in page.get("Contents", []):
                 yield LandedObject(

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wareader_pipelines.lib.keys import inside_key
 from wareader_pipelines.resources.atomic_file import TEMPORARY_PREFIX
 
 
@@ -55,8 +56,7 @@ class GroupCommitWriter:
 
     async def write(self, relative: str, data: bytes) -> None:
         """Store `data` at `root/relative`; returns once it is durable, raises if it is not."""
-        if relative.startswith("/") or ".." in relative.split("/"):
-            raise ValueError(f"{relative!r} is not a path inside the writer's root")
+        inside_key(relative, store="writer's root")
         loop = asyncio.get_running_loop()
         pending = _Pending(relative=relative, data=data, loop=loop, done=loop.create_future())
         self._ensure_started()
