@@ -38,6 +38,7 @@ from wareader_pipelines.landing.layout import (
     parse_webhook_key,
     webhook_day_prefix,
 )
+from wareader_pipelines.lib.partitions import in_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export, webhook_payload
 from wareader_pipelines.parsing.records import (
@@ -89,11 +90,6 @@ def _days(first: date, last: date) -> Iterable[date]:
     while day <= last:
         yield day
         day += timedelta(days=1)
-
-
-def _in_window(values: pd.Series, start: datetime, end: datetime) -> pd.Series:
-    moments = pd.to_datetime(values, utc=True)
-    return (moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))
 
 
 def _parser_fingerprint() -> str:
@@ -365,7 +361,7 @@ def read_landing_window(
     stats.exports_from_cache -= parsed_by_workers  # parsed now, if by another process
 
     raw = _concat(message_frames, MessageRecord)
-    raw = raw[_in_window(raw["sent_at"], start, end)]
+    raw = raw[in_window(raw["sent_at"], start, end)]
     before = len(raw)
     # Keep each message's first delivery: sort by arrival, then by id for a stable order.
     raw = raw.sort_values(["message_id", "source_file", "location"], kind="stable")
@@ -374,7 +370,7 @@ def read_landing_window(
     raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
 
     status_frame = frame_of(statuses, StatusRecord)
-    status_frame = status_frame[_in_window(status_frame["status_at"], start, end)]
+    status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
     before = len(status_frame)
     status_frame = status_frame.sort_values(
         ["message_id", "status", "status_at", "source_file"], kind="stable"
@@ -385,7 +381,7 @@ def read_landing_window(
     )
 
     api_errors = api_errors_frame(errors)
-    api_errors = api_errors[_in_window(api_errors["partition_at"], start, end)].reset_index(
+    api_errors = api_errors[in_window(api_errors["partition_at"], start, end)].reset_index(
         drop=True
     )
 
@@ -393,7 +389,7 @@ def read_landing_window(
     quarantine["partition_at"] = quarantine["partition_at"].where(
         quarantine["partition_at"].notna(), quarantine["landed_at"]
     )
-    quarantine = quarantine[_in_window(quarantine["partition_at"], start, end)]
+    quarantine = quarantine[in_window(quarantine["partition_at"], start, end)]
     quarantine = (
         quarantine.drop_duplicates(["source_file", "location", "reason"])
         .sort_values(["partition_at", "source_file", "location"], kind="stable")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pandas as pd
 from dagster import BackfillPolicy, DailyPartitionsDefinition, MonthlyPartitionsDefinition
 
 # The first day WhatsApp chat exports can reach back to; earlier partitions would be empty.
@@ -14,3 +17,9 @@ monthly_partitions = MonthlyPartitionsDefinition(start_date=HISTORY_START, timez
 # A backfill over years runs as ranged runs of about a quarter each: a dozen runs for three
 # years instead of a thousand, and a crash costs one quarter, not the whole range.
 DAILY_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=92)
+
+
+def in_window(values: pd.Series, start: datetime, end: datetime) -> pd.Series:
+    """Which of `values` (moments, any time zone) fall in the partition window [start, end)."""
+    moments = pd.to_datetime(values, utc=True)
+    return (moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))

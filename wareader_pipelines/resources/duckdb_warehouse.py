@@ -18,7 +18,12 @@ import duckdb
 import pandas as pd
 from dagster import TableSchema
 
-from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter, columns_of
+from wareader_pipelines.resources.warehouse_backend import (
+    TimeWindowFilter,
+    columns_of,
+    quoted,
+    table_ddl,
+)
 
 LOCK_RETRY_SECONDS = 60.0
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -47,10 +52,6 @@ def lock_message(path: str, error: Exception, waited: float) -> str:
         "run the warehouse on PostgreSQL (WAREADER_WAREHOUSE_URL=postgresql://...), where "
         "readers never block the pipeline."
     )
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class DuckDBBackend:
@@ -88,14 +89,12 @@ class DuckDBBackend:
             connection.close()
 
     def _name(self, table: str) -> str:
-        return f"{_quoted(self.schema)}.{_quoted(table)}"
+        return f"{quoted(self.schema)}.{quoted(table)}"
 
     def _ensure_table(
         self, connection: duckdb.DuckDBPyConnection, table: str, schema: TableSchema
     ) -> None:
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(self.schema)}")
-        columns = ", ".join(f"{_quoted(c.name)} {c.type}" for c in schema.columns)
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {self._name(table)} ({columns})")
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(self.schema)}")
         existing = {
             row[0]
             for row in connection.execute(
@@ -104,11 +103,8 @@ class DuckDBBackend:
                 [self.schema, table],
             ).fetchall()
         }
-        for column in schema.columns:
-            if column.name not in existing:
-                connection.execute(
-                    f"ALTER TABLE {self._name(table)} ADD COLUMN {_quoted(column.name)} {column.type}"
-                )
+        for statement in table_ddl(self._name(table), schema, existing):
+            connection.execute(statement)
 
     def replace_rows(
         self,
@@ -117,8 +113,8 @@ class DuckDBBackend:
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
     ) -> None:
-        names = ", ".join(_quoted(c) for c in columns_of(schema))
-        casts = ", ".join(f"CAST({_quoted(c.name)} AS {c.type})" for c in schema.columns)
+        names = ", ".join(quoted(c) for c in columns_of(schema))
+        casts = ", ".join(f"CAST({quoted(c.name)} AS {c.type})" for c in schema.columns)
         with self._connection() as connection:
             self._ensure_table(connection, table, schema)
             connection.execute("BEGIN TRANSACTION")
@@ -127,8 +123,8 @@ class DuckDBBackend:
                     connection.execute(f"DELETE FROM {self._name(table)}")
                 else:
                     connection.execute(
-                        f"DELETE FROM {self._name(table)} WHERE {_quoted(window.column)} >= ? "
-                        f"AND {_quoted(window.column)} < ?",
+                        f"DELETE FROM {self._name(table)} WHERE {quoted(window.column)} >= ? "
+                        f"AND {quoted(window.column)} < ?",
                         [window.start, window.end],
                     )
                 if not frame.empty:
@@ -148,10 +144,10 @@ class DuckDBBackend:
         sql = f"SELECT * FROM {self._name(table)}"
         parameters: list[object] = []
         if window is not None:
-            sql += f" WHERE {_quoted(window.column)} >= ? AND {_quoted(window.column)} < ?"
+            sql += f" WHERE {quoted(window.column)} >= ? AND {quoted(window.column)} < ?"
             parameters = [window.start, window.end]
         if order_by:
-            sql += " ORDER BY " + ", ".join(_quoted(c) for c in order_by)
+            sql += " ORDER BY " + ", ".join(quoted(c) for c in order_by)
         with self._connection(read_only=True) as connection:
             return connection.execute(sql, parameters).df()
 

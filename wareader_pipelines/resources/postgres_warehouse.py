@@ -17,7 +17,12 @@ import pandas as pd
 import psycopg
 from dagster import TableSchema
 
-from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter, columns_of
+from wareader_pipelines.resources.warehouse_backend import (
+    TimeWindowFilter,
+    columns_of,
+    quoted,
+    table_ddl,
+)
 
 # OIDs of the types read back as pandas columns of a specific dtype.
 _TIMESTAMPTZ_OID = 1184
@@ -25,10 +30,6 @@ _TIMESTAMP_OID = 1114
 _INTEGER_OIDS = {20: "Int64", 21: "Int16", 23: "Int32"}
 _FLOAT_OIDS = {700, 701, 1700}
 _BOOLEAN_OID = 16
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def numbered_placeholders(sql: str) -> str:
@@ -144,7 +145,7 @@ class PostgresBackend:
             yield connection
 
     def _name(self, table: str) -> str:
-        return f"{_quoted(self.schema)}.{_quoted(table)}"
+        return f"{quoted(self.schema)}.{quoted(table)}"
 
     def _ensure_table(
         self,
@@ -157,9 +158,7 @@ class PostgresBackend:
             connection.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{self.schema}.{table}"]
             )
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(self.schema)}")
-            columns = ", ".join(f"{_quoted(c.name)} {c.type}" for c in schema.columns)
-            connection.execute(f"CREATE TABLE IF NOT EXISTS {self._name(table)} ({columns})")
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(self.schema)}")
             existing = {
                 row[0]
                 for row in connection.execute(
@@ -168,17 +167,13 @@ class PostgresBackend:
                     [self.schema, table],
                 ).fetchall()
             }
-            for column in schema.columns:
-                if column.name not in existing:
-                    connection.execute(
-                        f"ALTER TABLE {self._name(table)} "
-                        f"ADD COLUMN {_quoted(column.name)} {column.type}"
-                    )
+            for statement in table_ddl(self._name(table), schema, existing):
+                connection.execute(statement)
             if window is not None:
-                index = _quoted(f"{table}_{window.column}_idx")
+                index = quoted(f"{table}_{window.column}_idx")
                 connection.execute(
                     f"CREATE INDEX IF NOT EXISTS {index} "
-                    f"ON {self._name(table)} ({_quoted(window.column)})"
+                    f"ON {self._name(table)} ({quoted(window.column)})"
                 )
 
     def replace_rows(
@@ -188,14 +183,14 @@ class PostgresBackend:
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
     ) -> None:
-        names = ", ".join(_quoted(c) for c in columns_of(schema))
+        names = ", ".join(quoted(c) for c in columns_of(schema))
         with self._connection() as connection:
             self._ensure_table(connection, table, schema, window)
             with connection.transaction(), connection.cursor() as cursor:
                 if window is None:
                     cursor.execute(f"DELETE FROM {self._name(table)}")
                 else:
-                    column = _quoted(window.column)
+                    column = quoted(window.column)
                     cursor.execute(
                         f"DELETE FROM {self._name(table)} WHERE {column} >= %s AND {column} < %s",
                         [window.start, window.end],
@@ -211,11 +206,11 @@ class PostgresBackend:
         sql = f"SELECT * FROM {self._name(table)}"
         parameters: list[object] = []
         if window is not None:
-            column = _quoted(window.column)
+            column = quoted(window.column)
             sql += f" WHERE {column} >= ? AND {column} < ?"
             parameters = [window.start, window.end]
         if order_by:
-            sql += " ORDER BY " + ", ".join(_quoted(c) for c in order_by)
+            sql += " ORDER BY " + ", ".join(quoted(c) for c in order_by)
         return self.query(sql, parameters)
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> pd.DataFrame:

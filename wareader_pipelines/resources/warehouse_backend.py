@@ -55,3 +55,22 @@ class WarehouseBackend(Protocol):
 def columns_of(schema: TableSchema) -> list[str]:
     """The column names a table schema declares, in order."""
     return [column.name for column in schema.columns]
+
+
+def quoted(name: str) -> str:
+    """`name` as an SQL identifier, the same for DuckDB and PostgreSQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_ddl(table_sql: str, schema: TableSchema, existing_columns: set[str]) -> list[str]:
+    """Statements that create `table_sql` as `schema` declares, or add the columns it lacks.
+
+    `existing_columns` are the names the table has now (empty if it does not exist yet);
+    a column a new schema version declares is added, nothing is ever dropped.
+    """
+    columns = ", ".join(f"{quoted(c.name)} {c.type}" for c in schema.columns)
+    return [f"CREATE TABLE IF NOT EXISTS {table_sql} ({columns})"] + [
+        f"ALTER TABLE {table_sql} ADD COLUMN {quoted(c.name)} {c.type}"
+        for c in schema.columns
+        if existing_columns and c.name not in existing_columns
+    ]

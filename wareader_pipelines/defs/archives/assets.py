@@ -12,7 +12,7 @@ from wareader_pipelines.archives.conversation_archive import month_period
 from wareader_pipelines.defs.archives.publishing import previous_archives, publish_month
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import preview
-from wareader_pipelines.lib.partitions import monthly_partitions
+from wareader_pipelines.lib.partitions import in_window, monthly_partitions
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
@@ -50,8 +50,7 @@ class ArchiveConfig(dg.Config):
 def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime) -> pd.DataFrame:
     if frame.empty or column not in frame.columns:
         return frame.iloc[0:0]
-    moments = pd.to_datetime(frame[column], utc=True)
-    return frame[(moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))]
+    return frame[in_window(frame[column], start, end)]
 
 
 @dg.asset(
