@@ -77,6 +77,11 @@ def frames() -> dict[str, tuple[dg.TableSchema, pd.DataFrame]]:
         "cleaned_messages": (tables.CLEANED_MESSAGES, cleaned),
         "raw_messages": (tables.RAW_MESSAGES, raw),
         "message_sentiment": (SENTIMENT, sentiment),
+        # no business messaging here (see business_sample.py): the business marts build empty
+        "message_statuses": (
+            tables.MESSAGE_STATUSES,
+            pd.DataFrame({c.name: [] for c in tables.MESSAGE_STATUSES.columns}),
+        ),
     }
 
 
