@@ -29,9 +29,11 @@ class WareaderDbtTranslator(DagsterDbtTranslator):
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        if not unique_id.startswith("model."):
+        if not unique_id.startswith(("model.", "seed.")):
             return spec  # sources keep the Python assets' keys from their `meta.dagster`
         spec = spec.replace_attributes(group_name=GROUP, owners=["team:wareader"])
+        if unique_id.startswith("seed."):
+            return spec  # reference data in the repository: as fresh as the last deploy
         materialized = manifest["nodes"][unique_id]["config"].get("materialized")
         if materialized == "view":
             return spec  # a view is as fresh as the tables under it
