@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from wareader_pipelines.archives.deterministic_zip import deterministic_zip, safe_member_name
+from wareader_pipelines.archives.deterministic_zip import deterministic_zip, member_path
 from wareader_pipelines.archives.transcript import (
     known_phone_numbers,
     ordered_messages,
@@ -78,7 +78,7 @@ def month_period(start: datetime, end: datetime) -> ArchivePeriod:
 
 def archive_key(conversation_id: str, period: ArchivePeriod) -> str:
     """Where a conversation's month is stored in the blob store."""
-    folder = safe_member_name("archives", conversation_id)
+    folder = member_path("archives", conversation_id)
     return f"{folder}/{period.label}.zip"
 
 
@@ -139,7 +139,7 @@ def prepare_archive(
         files.append((SUMMARIES_NAME, markdown.encode(), len(summaries)))
     media_files: dict[str, bytes] = {}
     for name, data in sorted((media or {}).items()):
-        member = safe_member_name(MEDIA_FOLDER, name)
+        member = member_path(MEDIA_FOLDER, name)
         stem, dot, suffix = member.rpartition(".")
         unique, counter = member, 1
         while unique in media_files:  # two attachments reduced to the same name

@@ -14,6 +14,8 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from wareader_pipelines.parsing.chat_export import safe_member_name
+
 # The earliest time a zip entry can carry; any fixed value works, this one is conventional.
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _UNIX = 3
@@ -37,14 +39,15 @@ def deterministic_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def safe_member_name(folder: str, name: str) -> str:
+def member_path(folder: str, name: str) -> str:
     """`folder/<name>` with `name` reduced to a plain file name that cannot leave `folder`.
 
     Export zips are written by phones and by anyone: a media name such as `../../x`,
-    `/etc/passwd` or `C:\\x` keeps only its last component, without control or
-    reserved characters; an empty result becomes `unnamed`.
+    `/etc/passwd` or `C:\\x` keeps only its base name (the one rule, `safe_member_name`
+    of the export parser), with characters other systems reserve replaced by `_`; an
+    empty result becomes `unnamed`.
     """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = safe_member_name(name) or ""
     base = unicodedata.normalize("NFC", _UNSAFE_CHARACTERS.sub("_", base)).strip(" .")
     if not base or base in {".", ".."}:
         base = "unnamed"
@@ -60,7 +63,7 @@ def extract_member_safely(archive: zipfile.ZipFile, member: str, target_dir: str
     Never trusts the member's own path: `../../x` lands as `<target_dir>/x`.
     """
     root = Path(target_dir).resolve()
-    relative = safe_member_name("", member)
+    relative = member_path("", member)
     path = (root / relative).resolve()
     if root != path.parent:
         raise ValueError(f"member {member!r} would leave {target_dir}")

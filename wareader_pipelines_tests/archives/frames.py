@@ -1,7 +1,9 @@
-"""Small raw_messages and conversation_summaries frames for archive tests."""
+"""Small raw_messages and conversation_summaries frames, and export zips, for archive tests."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -103,3 +105,13 @@ def summaries(conversation_id: str = "conv-1") -> pd.DataFrame:
             },
         ]
     )
+
+
+def export_zip(members: dict[str, bytes]) -> bytes:
+    """A chat-export zip: a `_chat.txt` and `members` under their names exactly as given."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("_chat.txt", "chat")
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name), data)
+    return buffer.getvalue()

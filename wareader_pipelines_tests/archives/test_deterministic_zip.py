@@ -11,7 +11,7 @@ import pytest
 from wareader_pipelines.archives.deterministic_zip import (
     deterministic_zip,
     extract_member_safely,
-    safe_member_name,
+    member_path,
 )
 
 
@@ -30,11 +30,13 @@ def test_same_members_give_the_same_bytes() -> None:
         ("C:\\Users\\x\\..\\photo.jpg", "media/photo.jpg"),
         ("..", "media/unnamed"),
         ("IMG 0001.jpg", "media/IMG 0001.jpg"),
-        ("con\x00trol?.jpg", "media/con_trol_.jpg"),
+        ("con\x00trol?.jpg", "media/control_.jpg"),
+        ("C:evil.jpg", "media/evil.jpg"),
+        ("a/b/\u200fname.jpg", "media/name.jpg"),
     ],
 )
-def test_safe_member_name(name: str, member: str) -> None:
-    assert safe_member_name("media", name) == member
+def test_member_path(name: str, member: str) -> None:
+    assert member_path("media", name) == member
 
 
 def test_a_zip_slip_member_is_written_inside_its_folder(tmp_path: Path) -> None:

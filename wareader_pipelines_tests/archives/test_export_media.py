@@ -18,21 +18,12 @@ from wareader_pipelines.archives.export_media import (
     media_in_export,
     wanted_media,
 )
-from wareader_pipelines_tests.archives.frames import raw_messages
+from wareader_pipelines_tests.archives.frames import export_zip, raw_messages
 
 EXPORT_KEY = "exports/WhatsApp Chat - Family.zip"
 MAY = month_period(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC))
 PHOTO = b"\xff\xd8 a photo"
 HOSTILE = {"../../x.jpg": b"x bytes", "/abs/y.jpg": b"y bytes", "..\\z.jpg": b"z bytes"}
-
-
-def _export_zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("_chat.txt", "chat")
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name), data)
-    return buffer.getvalue()
 
 
 def _messages(media: dict[str, bytes], *, wrong_sha: frozenset[str] = frozenset()) -> pd.DataFrame:
@@ -67,7 +58,7 @@ def _archive_members(messages: pd.DataFrame, zip_bytes: bytes) -> tuple[zipfile.
 
 def test_hostile_member_names_land_only_inside_media() -> None:
     members = {"IMG-20240513-WA0001.jpg": PHOTO, **HOSTILE}
-    zip_bytes = _export_zip(members)
+    zip_bytes = export_zip(members)
     # The parser stores safe base names; the messages reference x.jpg, y.jpg, z.jpg.
     referenced = {"IMG-20240513-WA0001.jpg": PHOTO, "x.jpg": b"x bytes"}
     referenced |= {"y.jpg": b"y bytes", "z.jpg": b"z bytes"}
@@ -85,7 +76,7 @@ def test_hostile_member_names_land_only_inside_media() -> None:
 
 
 def test_extracting_the_archive_writes_nothing_outside_the_folder(tmp_path: Path) -> None:
-    zip_bytes = _export_zip(HOSTILE)
+    zip_bytes = export_zip(HOSTILE)
     archive, _ = _archive_members(_messages({"x.jpg": b"x bytes", "y.jpg": b"y bytes"}), zip_bytes)
     target = tmp_path / "nest" / "out"
     target.parent.mkdir()
@@ -107,7 +98,7 @@ def test_extracting_the_archive_writes_nothing_outside_the_folder(tmp_path: Path
 
 
 def test_a_sha256_mismatch_is_skipped_and_reported() -> None:
-    zip_bytes = _export_zip({"IMG-20240513-WA0001.jpg": PHOTO, "x.jpg": b"tampered"})
+    zip_bytes = export_zip({"IMG-20240513-WA0001.jpg": PHOTO, "x.jpg": b"tampered"})
     messages = _messages({"IMG-20240513-WA0001.jpg": PHOTO, "x.jpg": b"x bytes"})
 
     archive, skipped = _archive_members(messages, zip_bytes)
@@ -119,7 +110,7 @@ def test_a_sha256_mismatch_is_skipped_and_reported() -> None:
 
 
 def test_the_matching_member_wins_among_names_that_reduce_alike() -> None:
-    zip_bytes = _export_zip({"../../x.jpg": b"evil", "sub/x.jpg": b"x bytes"})
+    zip_bytes = export_zip({"../../x.jpg": b"evil", "sub/x.jpg": b"x bytes"})
     [wanted] = wanted_media(_messages({"x.jpg": b"x bytes"}))[EXPORT_KEY]
     found, notes = media_in_export(EXPORT_KEY, zip_bytes, [wanted])
     assert [data for _, data in found] == [b"x bytes"] and notes == []
@@ -128,7 +119,7 @@ def test_the_matching_member_wins_among_names_that_reduce_alike() -> None:
 def test_missing_member_missing_export_and_a_damaged_zip_are_notes() -> None:
     messages = _messages({"x.jpg": b"x bytes"})
     [wanted] = wanted_media(messages)[EXPORT_KEY]
-    assert media_in_export(EXPORT_KEY, _export_zip({}), [wanted])[1] == [
+    assert media_in_export(EXPORT_KEY, export_zip({}), [wanted])[1] == [
         f"{EXPORT_KEY}: x.jpg is not in the zip"
     ]
     assert "cannot be read" in media_in_export(EXPORT_KEY, b"not a zip", [wanted])[1][0]
@@ -150,7 +141,7 @@ def test_only_export_rows_with_a_digest_are_wanted_and_each_zip_is_read_once() -
     assert [w.name for w in wanted_media(frame)[EXPORT_KEY]] == ["x.jpg", "y.jpg"]
 
     reads: list[str] = []
-    zip_bytes = _export_zip({"x.jpg": b"x bytes", "y.jpg": b"y bytes"})
+    zip_bytes = export_zip({"x.jpg": b"x bytes", "y.jpg": b"y bytes"})
 
     def read(key: str) -> bytes:
         reads.append(key)
@@ -161,7 +152,7 @@ def test_only_export_rows_with_a_digest_are_wanted_and_each_zip_is_read_once() -
 
 
 def test_same_inputs_give_the_same_archive_bytes() -> None:
-    zip_bytes = _export_zip({"IMG-20240513-WA0001.jpg": PHOTO, **HOSTILE})
+    zip_bytes = export_zip({"IMG-20240513-WA0001.jpg": PHOTO, **HOSTILE})
     messages = _messages({"IMG-20240513-WA0001.jpg": PHOTO, "x.jpg": b"x bytes"})
     built = []
     for frame in (messages, messages.iloc[::-1]):

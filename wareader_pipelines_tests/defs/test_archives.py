@@ -28,7 +28,7 @@ from wareader_pipelines.resources.export_webhooks import ExportWebhooks
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import DEFAULT_SCHEMA, Warehouse, WarehouseIOManager
-from wareader_pipelines_tests.archives.frames import raw_messages, summaries
+from wareader_pipelines_tests.archives.frames import export_zip, raw_messages, summaries
 from wareader_pipelines_tests.servers.aws import FlakyProxy, MotoServer
 from wareader_pipelines_tests.servers.http_recorder import HttpRecorder
 
@@ -297,15 +297,6 @@ def test_a_closed_month_is_archived_and_a_changed_day_rebuilds_only_its_month() 
     assert changed.get_requested_partitions(archives) == {"2024-04-01"}
 
 
-def _zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("_chat.txt", "chat")
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name), data)
-    return buffer.getvalue()
-
-
 def test_export_media_are_archived_under_media_only_verified_and_unchanged_on_rebuild(
     tmp_path: Path,
 ) -> None:
@@ -314,7 +305,7 @@ def test_export_media_are_archived_under_media_only_verified_and_unchanged_on_re
     (landing / "exports").mkdir(parents=True)
     photo = b"\xff\xd8 photo"
     (landing / key).write_bytes(
-        _zip_of(
+        export_zip(
             {
                 "IMG-20240513-WA0001.jpg": photo,
                 "../../x.jpg": b"x bytes",
