@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from anyio import to_thread
 from dagster_aws.s3 import S3Resource
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from wareader_pipelines.observability import sentry, telemetry
+from wareader_pipelines.resources.atomic_file import remove_orphaned_temporaries
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.secrets import load_secrets_into_environment
+from wareader_pipelines.webhook_receiver.connection_limits import BodyBudget, ConnectionLimits
 from wareader_pipelines.webhook_receiver.metrics import ReceiverMetrics
 from wareader_pipelines.webhook_receiver.rotation import previous_secret_of
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
@@ -63,8 +68,17 @@ def landing_zone_of(settings: ReceiverSettings) -> LandingZone:
 class WebhookReceiver:
     """The receiver as an ASGI application (HTTP and lifespan)."""
 
-    def __init__(self, settings: ReceiverSettings, *, zone: LandingZone | None = None) -> None:
-        self.store = WebhookStore(zone if zone is not None else landing_zone_of(settings))
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        *,
+        zone: LandingZone | None = None,
+        limits: ConnectionLimits | None = None,
+    ) -> None:
+        self._budget = BodyBudget(limits or ConnectionLimits())
+        self._orphan_age = (limits or ConnectionLimits()).orphan_age_seconds
+        self._zone = zone if zone is not None else landing_zone_of(settings)
+        self.store = WebhookStore(self._zone)
         self.metrics = ReceiverMetrics()
         self._secret = settings.app_secret.get_secret_value().encode("utf-8")
         self._previous = previous_secret_of(settings)
@@ -105,11 +119,26 @@ class WebhookReceiver:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self._remove_orphans()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _remove_orphans(self) -> None:
+        """Delete temporaries a killed receiver left in a local landing zone (never a body)."""
+        if self._zone.is_s3:
+            return  # S3 puts are atomic: nothing is left half written
+        removed = await to_thread.run_sync(
+            lambda: remove_orphaned_temporaries(Path(self._zone.uri), older_than=self._orphan_age)
+        )
+        if removed:
+            logger.info(
+                "removed %d orphaned temporary files older than %.0f s",
+                len(removed),
+                self._orphan_age,
+            )
 
     async def _verify(self, scope: Scope, send: Send) -> None:
         params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
@@ -147,6 +176,16 @@ class WebhookReceiver:
         if not signature:
             await self._reject(send, "signature_missing", 401, b"missing signature")
             return
+        size = int(declared) if declared is not None else None
+        with self._budget.reserve(size, self._limit) as admitted:
+            if not admitted:  # large bodies already hold the buffer pool: Meta retries later
+                await self._reject(send, "busy", 503, b"busy, retry later", retry_after=b"5")
+                return
+            await self._read_verify_store(receive, send, signature, received_at)
+
+    async def _read_verify_store(
+        self, receive: Receive, send: Send, signature: bytes, received_at: datetime
+    ) -> None:
         try:
             body = await _read_capped(receive, self._limit)
         except _TooLarge:
@@ -175,14 +214,21 @@ class WebhookReceiver:
             self.metrics.duplicates.inc()
         await _respond(send, 200, b"ok")
 
-    async def _reject(self, send: Send, reason: str, status: int, text: bytes) -> None:
+    async def _reject(
+        self, send: Send, reason: str, status: int, text: bytes, *, retry_after: bytes | None = None
+    ) -> None:
         self.metrics.rejected.labels(reason=reason).inc()
-        await _respond(send, status, text)
+        await _respond(send, status, text, retry_after=retry_after)
 
 
-def create_app(settings: ReceiverSettings, *, zone: LandingZone | None = None) -> WebhookReceiver:
+def create_app(
+    settings: ReceiverSettings,
+    *,
+    zone: LandingZone | None = None,
+    limits: ConnectionLimits | None = None,
+) -> WebhookReceiver:
     """The receiver for `settings`; `zone` overrides the landing zone the settings name."""
-    return WebhookReceiver(settings, zone=zone)
+    return WebhookReceiver(settings, zone=zone, limits=limits)
 
 
 def app_from_environment() -> WebhookReceiver:
@@ -190,7 +236,9 @@ def app_from_environment() -> WebhookReceiver:
     load_secrets_into_environment()
     sentry.configure_from_environment(component="webhook_receiver")
     telemetry.configure_from_environment()
-    return create_app(ReceiverSettings.from_environ())
+    return create_app(
+        ReceiverSettings.from_environ(), limits=ConnectionLimits.from_environ(os.environ)
+    )
 
 
 async def _read_capped(receive: Receive, limit: int) -> bytes:
@@ -213,15 +261,19 @@ async def _read_capped(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
 
 
-async def _respond(send: Send, status: int, body: bytes, content_type: bytes = _TEXT) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode("ascii")),
-            ],
-        }
-    )
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = _TEXT,
+    *,
+    retry_after: bytes | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+    if retry_after is not None:
+        headers.append((b"retry-after", retry_after))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -9,6 +9,11 @@ import os
 import uvicorn
 
 from wareader_pipelines.resources.secrets import SecretsUnavailable, load_secrets_into_environment
+from wareader_pipelines.webhook_receiver.connection_limits import (
+    ConnectionLimits,
+    EnvironmentProtocol,
+    uvicorn_options,
+)
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
 
 
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         load_secrets_into_environment()  # WAREADER_SECRETS_BACKEND: aws or vault
         ReceiverSettings.from_environ()  # fail before binding the port, naming what is missing
+        limits = ConnectionLimits.from_environ(os.environ)
     except (ValueError, SecretsUnavailable) as error:
         parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -45,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         log_level="info",
         proxy_headers=True,
+        # Header/body timeouts, keep-alive and connection limits (connection_limits.py).
+        **uvicorn_options(limits, EnvironmentProtocol),
     )
 
 

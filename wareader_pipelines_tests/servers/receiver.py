@@ -16,6 +16,7 @@ import uvicorn
 
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.app import create_app
+from wareader_pipelines.webhook_receiver.connection_limits import ConnectionLimits, uvicorn_options
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
 from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
 
@@ -33,9 +34,14 @@ class RunningReceiver:
 
 @contextmanager
 def serve_receiver(
-    landing_uri: str, *, max_body_bytes: int = 64 * 1024, zone: LandingZone | None = None
+    landing_uri: str,
+    *,
+    max_body_bytes: int = 64 * 1024,
+    zone: LandingZone | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> Iterator[RunningReceiver]:
-    """Serve a receiver for `landing_uri` (or `zone`, e.g. S3) in a background thread."""
+    """Serve a receiver for `landing_uri` (or `zone`, e.g. S3) in a background thread;
+    with `limits`, behind the connection limits the console command applies."""
     settings = ReceiverSettings(
         landing_uri=landing_uri,
         app_secret=APP_SECRET,
@@ -44,12 +50,13 @@ def serve_receiver(
     )
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings, zone=zone or LandingZone(uri=landing_uri)),
+        create_app(settings, zone=zone or LandingZone(uri=landing_uri), limits=limits),
         host="127.0.0.1",
         port=port,
         access_log=False,
         log_level="warning",
         backlog=4096,
+        **(uvicorn_options(limits) if limits is not None else {}),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
