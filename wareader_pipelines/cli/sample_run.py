@@ -13,12 +13,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
-from wareader_pipelines.lib.partitions import daily_partitions, monthly_partitions
+from wareader_pipelines.lib.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    daily_partitions,
+    monthly_partitions,
+)
 
 SAMPLE_LANDING = Path(__file__).resolve().parents[2] / "sample_data" / "landing"
 SAMPLE_FIRST_DAY = date(2024, 5, 1)
@@ -111,8 +112,8 @@ def run_pipeline(
         (
             "daily",
             {
-                ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
+                RANGE_START_TAG: first_day.isoformat(),
+                RANGE_END_TAG: last_day.isoformat(),
             },
             None,
         ),

@@ -18,6 +18,12 @@ monthly_partitions = MonthlyPartitionsDefinition(start_date=HISTORY_START, timez
 # years instead of a thousand, and a crash costs one quarter, not the whole range.
 DAILY_BACKFILL_POLICY = BackfillPolicy.multi_run(max_partitions_per_run=92)
 
+# The run tags that make one run cover a partition range (what the UI and
+# `dagster asset materialize --partition-range` set). Dagster documents the tag names but
+# exports the constants only from `dagster._core`, so they are written here, once.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
 
 def in_window(values: pd.Series, start: datetime, end: datetime) -> pd.Series:
     """Which of `values` (moments, any time zone) fall in the partition window [start, end)."""

@@ -1,6 +1,7 @@
 """Archives: each conversation's month as a zip in the blob store, announced by e-mail
 and by the `export.completed` webhook."""
 
+import sys
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -8,17 +9,39 @@ import pandas as pd
 from pydantic import Field
 
 from wareader_pipelines import __version__
+from wareader_pipelines.archives import (
+    conversation_archive,
+    deterministic_zip,
+    export_media,
+    transcript,
+)
 from wareader_pipelines.archives.conversation_archive import month_period
+from wareader_pipelines.defs.archives import publishing
 from wareader_pipelines.defs.archives.publishing import previous_archives, publish_month
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import preview
+from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.partitions import in_window, monthly_partitions
+from wareader_pipelines.nlp import pii
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse
+
+_this = sys.modules[__name__]
+# What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
+SHAPED_BY = (
+    _this,
+    publishing,
+    conversation_archive,
+    transcript,
+    deterministic_zip,
+    export_media,
+    pii,
+)
+
 
 ARCHIVES_TABLE = "conversation_archives"
 SUMMARIES_PARTITION_COLUMN = "day_start"
@@ -72,7 +95,7 @@ def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime)
     group_name="archives",
     owners=["team:wareader"],
     kinds={"python", "s3", "duckdb"},
-    code_version="1",
+    code_version=code_version(*SHAPED_BY),
     metadata={
         "dagster/column_schema": tables.CONVERSATION_ARCHIVES,
         "partition_expr": "period_start",

@@ -9,6 +9,8 @@ from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGra
 from wareader_pipelines.lib.partitions import daily_partitions
 
 
+# Public `AssetSelection` has no "by partitions definition" selector, so this subclasses it
+# (and types the graph with the class it passes, exported only from `dagster._core`).
 @dataclass(frozen=True)
 class DailyPartitionedAssets(dg.AssetSelection):
     """Every materializable asset on `daily_partitions`: the whole graph at daily grain.

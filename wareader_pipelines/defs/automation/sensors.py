@@ -27,7 +27,12 @@ from wareader_pipelines.landing.run_planning import (
     lookback_needed,
     run_key,
 )
-from wareader_pipelines.lib.partitions import HISTORY_START, daily_partitions
+from wareader_pipelines.lib.partitions import (
+    HISTORY_START,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    daily_partitions,
+)
 from wareader_pipelines.parsing.chat_export import parse_export
 from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
@@ -40,8 +45,6 @@ MAX_BODIES_PER_TICK = 5_000
 MAX_EXPORTS_PER_TICK = 3
 MAX_DAYS_PER_RUN = 92  # as the daily backfill policy
 READ_THREADS = 8
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def _partition_days() -> tuple[date, date]:
@@ -175,7 +178,12 @@ def _lookback_tags(
 def _backfill_of(
     context: dg.SensorEvaluationContext, days: DayRange, tags: dict[str, str]
 ) -> dg.RunRequest:
-    """A backfill (not one run) of every daily asset over `days`, watchable in the UI."""
+    """A backfill (not one run) of every daily asset over `days`, watchable in the UI.
+
+    `RunRequest.for_asset_graph_subset` is Dagster's public way for a sensor to launch a
+    backfill, but the `AssetGraphSubset` it takes is exported only from `dagster._core`;
+    a plain ranged RunRequest would be one run, ignoring the assets' multi-run policy.
+    """
     asset_graph = context.repository_def.asset_graph  # type: ignore[union-attr]
     subset = daily_partitions.empty_subset().with_partition_key_range(
         daily_partitions, dg.PartitionKeyRange(days.first.isoformat(), days.last.isoformat())

@@ -1,16 +1,24 @@
 """Enrichment: raw messages made analyst-ready: language, clean text, masked PII, counts."""
 
+import sys
+
 import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.nlp import cleaning, language, pii, pseudonyms, text
 from wareader_pipelines.nlp.cleaning import clean_messages
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.text import Tokenizers
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+_this = sys.modules[__name__]
+# What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
+SHAPED_BY = (_this, cleaning, language, text, pii, pseudonyms)
 
 
 @dg.asset(
@@ -23,7 +31,7 @@ from wareader_pipelines.resources.pipeline_settings import PipelineSettings
     group_name="enrichment",
     owners=["team:wareader"],
     kinds={"python", "pandas", "spacy", "duckdb"},
-    code_version="1",
+    code_version=code_version(*SHAPED_BY),
     freshness_policy=NIGHTLY_FRESHNESS,
     metadata={
         "dagster/column_schema": tables.CLEANED_MESSAGES,

@@ -1,15 +1,24 @@
 """message_sentiment: a sentiment score for every message that carries text."""
 
+import sys
+
 import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.llm import prompts, sentiment_batches
 from wareader_pipelines.llm.sentiment_batches import SentimentInput, merge_verdicts
+from wareader_pipelines.nlp import sentiment
 from wareader_pipelines.nlp.sentiment import offline_sentiment_frame, sentiment_candidates
 from wareader_pipelines.resources.llm import LLMResource
+
+_this = sys.modules[__name__]
+# What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
+SHAPED_BY = (_this, sentiment, sentiment_batches, prompts, prompts.PROMPT_VERSION)
 
 
 @dg.asset(
@@ -24,7 +33,7 @@ from wareader_pipelines.resources.llm import LLMResource
     group_name="enrichment",
     owners=["team:wareader"],
     kinds={"python", "pandas", "duckdb"},
-    code_version="1",
+    code_version=code_version(*SHAPED_BY),
     freshness_policy=NIGHTLY_FRESHNESS,
     pool="llm",
     metadata={

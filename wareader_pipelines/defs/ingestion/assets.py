@@ -1,17 +1,26 @@
 """Ingestion: the landing zone's webhook bodies and chat exports, as raw tables."""
 
+import sys
 from collections.abc import Iterator
 
 import dagster as dg
 
+from wareader_pipelines.landing import window
 from wareader_pipelines.landing.run_planning import WEBHOOK_LOOKBACK_TAG
 from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.parsing import chat_export, records, webhook_payload
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+_this = sys.modules[__name__]
+# What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
+SHAPED_BY = (_this, window, chat_export, webhook_payload, records)
+
 
 GROUP = "ingestion"
 OWNERS = ["team:wareader"]
@@ -27,7 +36,7 @@ def _table_out(
         group_name=GROUP,
         owners=OWNERS,
         kinds=KINDS,
-        code_version="1",
+        code_version=code_version(*SHAPED_BY),
         freshness_policy=NIGHTLY_FRESHNESS,
         metadata={
             "dagster/column_schema": schema,

@@ -1,5 +1,6 @@
 """Media of webhook messages, mirrored into the blob store before their ids expire."""
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -8,12 +9,19 @@ import pandas as pd
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.parsing.records import frame_of
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.whatsapp import DownloadedMedia, WhatsAppCloudAPI
+from wareader_pipelines.whatsapp_api import media
 from wareader_pipelines.whatsapp_api.errors import WhatsAppTokenExpiredError
 from wareader_pipelines.whatsapp_api.media import MediaOutcome, MediaRef, mirror_one
+
+_this = sys.modules[__name__]
+# What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
+SHAPED_BY = (_this, media)
+
 
 DOWNLOAD_THREADS = 8
 NO_TOKEN = (
@@ -46,7 +54,7 @@ def _refs_of(raw_messages: pd.DataFrame) -> list[MediaRef]:
     group_name="media",
     owners=["team:wareader"],
     kinds={"python", "duckdb", "s3"},
-    code_version="1",
+    code_version=code_version(*SHAPED_BY),
     pool="whatsapp_cloud_api",
     description=(
         "Images, audio, video, documents and stickers of the day's webhook messages, "

@@ -1,6 +1,7 @@
 """conversation_summaries: one readable summary per conversation and day, with its cost."""
 
 import json
+import sys
 from collections.abc import Iterator
 
 import dagster as dg
@@ -8,11 +9,27 @@ import pandas as pd
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.llm import chunking, extractive, prompts, summarize
+from wareader_pipelines.llm import conversation_days as conversation_days_module
 from wareader_pipelines.llm.conversation_days import conversation_days, summary_rows
 from wareader_pipelines.llm.prompts import PROMPT_VERSION
 from wareader_pipelines.resources.llm import LLMResource
+
+_this = sys.modules[__name__]
+# What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
+SHAPED_BY = (
+    _this,
+    conversation_days_module,
+    summarize,
+    extractive,
+    chunking,
+    prompts,
+    prompts.PROMPT_VERSION,
+)
+
 
 NO_FAILED_SUMMARIES = "no_failed_summaries"
 _FAILURES_SHOWN = 20
@@ -29,7 +46,7 @@ _FAILURES_SHOWN = 20
     group_name="summaries",
     owners=["team:wareader"],
     kinds={"python", "pandas", "duckdb", "openai", "anthropic"},
-    code_version="1",
+    code_version=code_version(*SHAPED_BY),
     freshness_policy=NIGHTLY_FRESHNESS,
     pool="llm",
     metadata={
