@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 # Two workers: the CI machine has two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install demo test lint ui receiver bench clean audit lock
+.PHONY: install demo test lint ui receiver bench bench-peers clean audit lock
 
 MANIFEST := dbt/target/manifest.json
 DBT_SOURCES := dbt/dbt_project.yml dbt/profiles.yml $(shell find dbt/models dbt/tests dbt/macros -type f 2>/dev/null)
@@ -49,6 +49,15 @@ ui: install
 bench: install
 	$(BIN)/python -m benchmarks.ingest_and_clean --sizes 10000,100000
 
+# The export parser against whatstk and chat-miner, which live in their own environment
+# (benchmarks/requirements-peers.lock), never in the project's.
+BENCH_VENV := .venv-bench
+bench-peers: install
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -r benchmarks/requirements-peers.lock
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BENCH_VENV)/bin/python -m benchmarks.export_parsers
+
 # pip-audit over the lock; exit 2 (and "AUDIT NOT DONE") when no vulnerability service answers.
 audit: install
 	$(BIN)/python -m tools.audit_lock --lock requirements.lock
@@ -63,4 +72,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) data .dagster_home dbt/target dbt/logs
+	rm -rf $(VENV) $(BENCH_VENV) data .dagster_home dbt/target dbt/logs

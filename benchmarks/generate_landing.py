@@ -245,6 +245,34 @@ def generate_landing(
     return result
 
 
+def generate_export(
+    out: Path,
+    *,
+    messages: int,
+    language: str = "es",
+    layout: str = "android_dmy",
+    group: bool = True,
+    seed: int = 7,
+    start: datetime = DEFAULT_START,
+    days: int = DEFAULT_DAYS,
+) -> tuple[Path, GeneratedLanding]:
+    """Write ONE unzipped chat export of `messages` header lines under `out`; its path and counts.
+
+    Same text, senders and markers as `generate_landing`'s exports, in one layout of
+    `FORMATS`: the file peers' parsers and ours are compared on.
+    """
+    start = start.astimezone(UTC)
+    result = GeneratedLanding(root=out, seed=seed, start=start, end=start + timedelta(days=days))
+    generator = _ExportGenerator(random.Random(f"{seed}:one-export"), _Writer(out, result))
+    chat = generator._chat(LOCALES[language], FORMATS[layout], False, group)
+    times = _times(
+        generator.rng, messages, int(start.timestamp()), int(result.end.timestamp()), gap=150.0
+    )
+    generator._write_chat(chat, times)
+    (key,) = result.export_layouts
+    return out / key, result
+
+
 # -- shared pieces ------------------------------------------------------------------------
 
 

@@ -1,0 +1,146 @@
+"""Benchmark: our chat-export parser against whatstk and chat-miner, same file, same run.
+
+One unzipped Android export (`dd/mm/yyyy, HH:MM - `, the layout both peers read without
+help) is generated with `generate_landing.generate_export`, then every parser reads it in
+turn, several rounds, alternating, in ONE process. On a shared machine absolute times
+drift with the load; the ratio between parsers measured side by side holds, so the script
+prints each parser's best round and the ratio of ours to each peer.
+
+What each parser does in the timed part, from the file's path to a DataFrame:
+- ours: read the bytes, `parse_export` (types, system lines, media markers, edits,
+  keyed message ids and conversation id, sender pseudonyms), `frame_of` the rows;
+- whatstk: `WhatsAppChat.from_source(filepath=..., hformat=...)` (the header format given,
+  so its auto-detection is not timed);
+- chat-miner: `WhatsAppParser(path).parse_file()` and its DataFrame.
+
+The peers are not project dependencies: install them into a separate environment with
+`make bench-peers` (the project's lock plus `benchmarks/requirements-peers.lock`). A
+peer that is not installed is reported as such and left out of the ratios.
+
+    python -m benchmarks.export_parsers --messages 200000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+TARGET_RATIO = 4.0  # issue 13: at least 4x whatstk on the same file
+WHATSTK_HFORMAT = "%d/%m/%Y, %H:%M - %name:"
+
+
+def _ours(path: Path) -> int:
+    from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+    from wareader_pipelines.parsing.chat_export import parse_export
+    from wareader_pipelines.parsing.records import MessageRecord, frame_of
+
+    result = parse_export(
+        f"exports/{path.name}",
+        path.read_bytes(),
+        pseudonyms=Pseudonymizer("benchmark-key"),
+        landed_at=datetime(2025, 1, 2, tzinfo=UTC),
+    )
+    return len(frame_of(result.messages, MessageRecord))
+
+
+def _whatstk(path: Path) -> int:
+    from whatstk.whatsapp.objects import WhatsAppChat
+
+    return len(WhatsAppChat.from_source(filepath=str(path), hformat=WHATSTK_HFORMAT).df)
+
+
+def _chat_miner(path: Path) -> int:
+    from chatminer.chatparsers import WhatsAppParser
+
+    parser = WhatsAppParser(path)
+    parser.parse_file()
+    return len(parser.parsed_messages.get_df())
+
+
+PARSERS: dict[str, Callable[[Path], int]] = {
+    "ours": _ours,
+    "whatstk": _whatstk,
+    "chat-miner": _chat_miner,
+}
+
+
+def _installed(name: str) -> bool:
+    module = {"ours": "wareader_pipelines", "whatstk": "whatstk", "chat-miner": "chatminer"}[name]
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def measure(path: Path, rounds: int, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Each parser's rows and seconds per round, rounds alternating between parsers."""
+    results: dict[str, dict[str, Any]] = {name: {"seconds": [], "rows": None} for name in names}
+    for name in names:  # a first, untimed pass: imports and warm caches for everyone
+        results[name]["rows"] = PARSERS[name](path)
+    for _ in range(rounds):
+        for name in names:
+            gc.collect()
+            started = time.perf_counter()
+            PARSERS[name](path)
+            results[name]["seconds"].append(time.perf_counter() - started)
+    return results
+
+
+def report(results: dict[str, dict[str, Any]], messages: int, load: tuple[float, float]) -> str:
+    """Best round per parser, msg/s, and our ratio to each peer."""
+    lines = [
+        "| parser | rows | best s | msg/s | rounds s |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, result in results.items():
+        best = min(result["seconds"])
+        rounds = ", ".join(f"{s:.2f}" for s in result["seconds"])
+        lines.append(
+            f"| {name} | {result['rows']:,} | {best:.2f} | {messages / best:,.0f} | {rounds} |"
+        )
+    lines.append("")
+    ours = min(results["ours"]["seconds"])
+    for name, result in results.items():
+        if name == "ours":
+            continue
+        ratio = min(result["seconds"]) / ours
+        verdict = "meets" if ratio >= TARGET_RATIO or name != "whatstk" else "misses"
+        target = f" (target ≥ {TARGET_RATIO:g}×: {verdict})" if name == "whatstk" else ""
+        lines.append(f"- ours vs {name}: {ratio:.2f}× as fast{target}")
+    lines.append(f"- load average {load[0]:.1f} → {load[1]:.1f} on {os.cpu_count()} CPUs")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate the file, measure every installed parser, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    from benchmarks.generate_landing import generate_export
+
+    names = [name for name in PARSERS if _installed(name)]
+    missing = [name for name in PARSERS if name not in names]
+    with tempfile.TemporaryDirectory(prefix="wareader-peers-") as scratch:
+        path, generated = generate_export(Path(scratch), messages=args.messages, seed=args.seed)
+        print(f"{path.name}: {generated.export_messages:,} messages, {path.stat().st_size:,} bytes")
+        load_before = os.getloadavg()[0]
+        results = measure(path, args.rounds, names)
+        load = (load_before, os.getloadavg()[0])
+    print(report(results, generated.export_messages, load))
+    if missing:
+        print(f"- not installed, left out: {', '.join(missing)} (see `make bench-peers`)")
+
+
+if __name__ == "__main__":
+    main()
