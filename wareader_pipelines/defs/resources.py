@@ -40,6 +40,11 @@ def optional_env(name: str | None) -> EnvVar | None:
     return EnvVar(name) if name and os.environ.get(name) else None
 
 
+def optional_int_env(name: str) -> EnvVar | None:
+    """`EnvVar.int(name)` when the variable is set, else None."""
+    return EnvVar.int(name) if os.environ.get(name) else None
+
+
 def data_dir() -> Path:
     """Root of the embedded defaults: landing/, warehouse.duckdb, archives/, outbox/."""
     return Path(os.environ.get("WAREADER_DATA_DIR") or "./data")
@@ -110,6 +115,7 @@ def resources() -> Definitions:
                 ses_endpoint_url=from_env("WAREADER_SES_ENDPOINT_URL", ""),
                 sendgrid_api_key=from_env("SENDGRID_API_KEY", ""),
                 sendgrid_template_id=from_env("WAREADER_SENDGRID_TEMPLATE_ID", ""),
+                rate_limit_url=optional_env("WAREADER_RATE_LIMIT_URL"),
             ),
             "llm": LLMResource(
                 provider=from_env("WAREADER_LLM_PROVIDER", "extractive"),
@@ -119,6 +125,9 @@ def resources() -> Definitions:
                 api_key=optional_env(api_key_variable(os.environ.get("WAREADER_LLM_PROVIDER"))),
                 azure_endpoint=optional_env("AZURE_OPENAI_ENDPOINT"),
                 cache_path=str(root / "cache" / "llm.sqlite"),
+                rate_limit_url=optional_env("WAREADER_RATE_LIMIT_URL"),
+                requests_per_day=optional_int_env("WAREADER_LLM_REQUESTS_PER_DAY"),
+                tokens_per_day=optional_int_env("WAREADER_LLM_TOKENS_PER_DAY"),
             ),
             "export_webhooks": ExportWebhooks(
                 urls=[
@@ -132,6 +141,7 @@ def resources() -> Definitions:
                 access_token=optional_env("WA_ACCESS_TOKEN"),
                 phone_number_id=optional_env("WA_PHONE_NUMBER_ID"),
                 api_version=from_env("WA_GRAPH_API_VERSION", DEFAULT_API_VERSION),
+                rate_limit_url=optional_env("WAREADER_RATE_LIMIT_URL"),
             ),
         }
     )

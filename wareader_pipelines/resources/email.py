@@ -24,7 +24,7 @@ import boto3
 import httpx
 from botocore.config import Config
 from dagster import ConfigurableResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from wareader_pipelines.archives.notice import ExportNotice
 from wareader_pipelines.lib.retrying import (
@@ -32,6 +32,7 @@ from wareader_pipelines.lib.retrying import (
     retry_after_seconds,
     wait_before_retry,
 )
+from wareader_pipelines.resources.shared_rate_limit import Limit, SharedRateLimiter
 
 EmailBackend = Literal["outbox", "smtp", "ses", "sendgrid"]
 # SendGrid retries: half a second doubling up to 30 s, or what its Retry-After asks (capped).
@@ -82,12 +83,22 @@ class EmailNotifier(ConfigurableResource):
     sendgrid_base_url: str = Field(
         default="https://api.sendgrid.com", description="SendGrid API root."
     )
+    sendgrid_per_second: int = Field(
+        default=100, gt=0, description="SendGrid's sending rate (100/s on the seed's plan)."
+    )
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL where SendGrid's rate is counted for every process "
+        "together (WAREADER_RATE_LIMIT_URL); empty: not limited client-side.",
+    )
     sendgrid_template_id: str = Field(
         default="",
         description="Dynamic template id of `export_ready`; empty: send our own text and HTML.",
     )
     timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
     max_attempts: int = Field(default=4, description="Tries per notice, the first included.")
+
+    _shared_limiter: SharedRateLimiter | None = PrivateAttr(default=None)
 
     def recipients_for(self, conversation_id: str) -> list[str]:
         """The addresses to notify for a conversation: its own, else the default ones."""
@@ -177,6 +188,14 @@ class EmailNotifier(ConfigurableResource):
         )
         return f"ses:{response['MessageId']}"
 
+    def _sendgrid_limiter(self) -> SharedRateLimiter:
+        if self._shared_limiter is None:
+            assert self.rate_limit_url
+            self._shared_limiter = SharedRateLimiter(
+                self.rate_limit_url, "sendgrid", [Limit("emails", self.sendgrid_per_second, 1.0)]
+            )
+        return self._shared_limiter
+
     def _send_sendgrid(self, notice: ExportNotice, recipients: list[str]) -> str:
         name, address = parseaddr(self.sender)
         payload: dict[str, object] = {
@@ -196,6 +215,9 @@ class EmailNotifier(ConfigurableResource):
         headers = {"Authorization": f"Bearer {self.sendgrid_api_key}"}
         with httpx.Client(timeout=self.timeout_seconds) as client:
             for attempt in range(1, max(self.max_attempts, 1) + 1):
+                if self.rate_limit_url:
+                    # One message per recipient counts against the account's rate.
+                    self._sendgrid_limiter().acquire({"emails": len(recipients)})
                 try:
                     response = client.post(url, json=payload, headers=headers)
                 except httpx.HTTPError as failure:

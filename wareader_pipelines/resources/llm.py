@@ -40,6 +40,11 @@ from wareader_pipelines.llm.summarize import (
     dominant_language,
     summarize_offline,
 )
+from wareader_pipelines.resources.shared_rate_limit import (
+    SharedLLMLimiter,
+    SharedRateLimiter,
+    llm_limits,
+)
 
 T = TypeVar("T")
 
@@ -100,6 +105,19 @@ class LLMResource(ConfigurableResource):
     )
     rate_window_seconds: float = Field(
         default=60.0, description="The window the per-minute limits count over (60)."
+    )
+    requests_per_day: int | None = Field(
+        default=None,
+        description="Requests per day for the account; counted only with `rate_limit_url`.",
+    )
+    tokens_per_day: int | None = Field(
+        default=None,
+        description="Tokens per day for the account; counted only with `rate_limit_url`.",
+    )
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL where the limits are counted for every process together "
+        "(WAREADER_RATE_LIMIT_URL); empty: each process counts its own (per minute only).",
     )
     timeout_seconds: float = Field(default=60.0, description="Timeout of one HTTP call.")
     max_attempts: int = Field(default=5, description="Attempts per call, the first included.")
@@ -255,11 +273,27 @@ class LLMResource(ConfigurableResource):
         """A client for the configured provider; call inside a running event loop."""
         assert self.provider in NETWORK_PROVIDERS
         defaults = PROVIDER_DEFAULTS[self.provider]
-        limiter = RateLimiter(
-            requests_per_window=self._limit(self.requests_per_minute, defaults.requests_per_minute),
-            tokens_per_window=self._limit(self.tokens_per_minute, defaults.tokens_per_minute),
+        requests = self._limit(self.requests_per_minute, defaults.requests_per_minute)
+        tokens = self._limit(self.tokens_per_minute, defaults.tokens_per_minute)
+        limits = llm_limits(
+            requests_per_minute=requests,
+            tokens_per_minute=tokens,
+            requests_per_day=self.requests_per_day,
+            tokens_per_day=self.tokens_per_day,
             window_seconds=self.rate_window_seconds,
         )
+        limiter: RateLimiter | SharedLLMLimiter
+        if self.rate_limit_url and limits:
+            # One account's quota, shared by every run and machine: counted in PostgreSQL.
+            limiter = SharedLLMLimiter(
+                SharedRateLimiter(self.rate_limit_url, f"llm:{self.provider}", limits)
+            )
+        else:
+            limiter = RateLimiter(
+                requests_per_window=requests,
+                tokens_per_window=tokens,
+                window_seconds=self.rate_window_seconds,
+            )
         cache = (
             ResponseCache(
                 self.cache_path,

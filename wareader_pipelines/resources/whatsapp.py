@@ -22,6 +22,11 @@ from pydantic import Field, PrivateAttr
 
 from wareader_pipelines.lib.retrying import retry_after_seconds, wait_before_retry
 from wareader_pipelines.observability import telemetry
+from wareader_pipelines.resources.shared_rate_limit import (
+    Limit,
+    SharedCallLimiter,
+    SharedRateLimiter,
+)
 from wareader_pipelines.whatsapp_api.errors import (
     TOKEN_FIX,
     GraphError,
@@ -86,7 +91,18 @@ class WhatsAppCloudAPI(ConfigurableResource):
         default="https://graph.facebook.com", description="Graph API root; tests point it locally."
     )
     calls_per_minute: int = Field(
-        default=4000, gt=0, description="Client-side rate limit, per process (Meta: 4,000/min)."
+        default=4000, gt=0, description="Client-side rate limit per phone number (Meta: 4,000/min)."
+    )
+    calls_per_hour: int = Field(
+        default=200_000,
+        gt=0,
+        description="Hourly limit per phone number (Meta: 200,000/h); "
+        "counted only with `rate_limit_url`.",
+    )
+    rate_limit_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL where the per-number limits are counted for every process "
+        "together (WAREADER_RATE_LIMIT_URL); empty: per process.",
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of each HTTP call.")
     max_retries: int = Field(
@@ -101,7 +117,7 @@ class WhatsAppCloudAPI(ConfigurableResource):
     )
 
     _client: httpx.Client | None = PrivateAttr(default=None)
-    _limiter: RateLimiter | None = PrivateAttr(default=None)
+    _limiter: RateLimiter | SharedCallLimiter | None = PrivateAttr(default=None)
 
     @property
     def is_configured(self) -> bool:
@@ -195,9 +211,22 @@ class WhatsAppCloudAPI(ConfigurableResource):
             )
         return self._client
 
-    def _rate_limiter(self) -> RateLimiter:
+    def _rate_limiter(self) -> RateLimiter | SharedCallLimiter:
         if self._limiter is None:
-            self._limiter = RateLimiter(self.calls_per_minute, 60.0)
+            if self.rate_limit_url:
+                # Meta's rates are per phone number, whichever process calls: count them together.
+                self._limiter = SharedCallLimiter(
+                    SharedRateLimiter(
+                        self.rate_limit_url,
+                        f"whatsapp:{self.phone_number_id or 'app'}",
+                        [
+                            Limit("requests", self.calls_per_minute, 60.0),
+                            Limit("requests", self.calls_per_hour, 3600.0),
+                        ],
+                    )
+                )
+            else:
+                self._limiter = RateLimiter(self.calls_per_minute, 60.0)
         return self._limiter
 
     def _request(
