@@ -77,6 +77,32 @@ def test_resources_bind_secrets_from_the_environment_only(
     assert "from-the-environment" not in repr(loaded.resources)
 
 
+def test_list_and_map_settings_are_bound_as_env_vars_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WAREADER_LANGUAGES", "es, pt")
+    monkeypatch.setenv("WAREADER_EXPORT_DATE_ORDERS", '{"exports/a.txt": "MDY"}')
+    monkeypatch.setenv("WAREADER_EXPORT_WEBHOOK_URLS", "http://127.0.0.1:9/a, http://127.0.0.1:9/b")
+    loaded = defs()
+    settings, hooks = loaded.resources["settings"], loaded.resources["export_webhooks"]
+    assert isinstance(settings.languages_csv, dg.EnvVar)
+    assert isinstance(settings.export_date_orders_json, dg.EnvVar)
+    assert isinstance(hooks.urls_csv, dg.EnvVar)
+    assert "127.0.0.1:9/a" not in repr(loaded.resources)
+    with settings.process_config_and_initialize_cm() as ready:
+        assert ready.expected_languages() == ["es", "pt"]
+        assert ready.date_order_of("exports/a.txt") == "MDY"
+        assert ready.date_order_of("exports/b.txt") is None
+    with hooks.process_config_and_initialize_cm() as ready:
+        assert ready.receivers == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
+    monkeypatch.setenv("WAREADER_EXPORT_DATE_ORDERS", "[1]")
+    with (
+        pytest.raises(Exception, match="JSON object"),
+        defs().resources["settings"].process_config_and_initialize_cm(),
+    ):
+        pass
+
+
 def test_dagster_loads_the_workspace_without_errors_or_warnings(tmp_path: Path) -> None:
     """What `dagster dev` does first: from the repository root, venv not activated.
 

@@ -7,7 +7,6 @@ applies, and the sample pipeline needs nothing set at all.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -71,15 +70,9 @@ def resources() -> Definitions:
             ),
             "settings": PipelineSettings(
                 export_timezone=from_env("WAREADER_EXPORT_TIMEZONE", "UTC"),
-                languages=[
-                    code.strip()
-                    for code in os.environ.get("WAREADER_LANGUAGES", "").split(",")
-                    if code.strip()
-                ],
+                languages_csv=from_env("WAREADER_LANGUAGES", ""),
                 language_detector=from_env("WAREADER_LANGUAGE_DETECTOR", "fasttext"),
-                export_date_orders=json.loads(
-                    os.environ.get("WAREADER_EXPORT_DATE_ORDERS") or "{}"
-                ),
+                export_date_orders_json=from_env("WAREADER_EXPORT_DATE_ORDERS", "{}"),
                 pseudonym_key=from_env("WAREADER_PSEUDONYM_KEY", DEVELOPMENT_KEY),
                 cache_dir=str(root / "cache"),
                 **{
@@ -130,11 +123,7 @@ def resources() -> Definitions:
                 tokens_per_day=optional_int_env("WAREADER_LLM_TOKENS_PER_DAY"),
             ),
             "export_webhooks": ExportWebhooks(
-                urls=[
-                    url.strip()
-                    for url in os.environ.get("WAREADER_EXPORT_WEBHOOK_URLS", "").split(",")
-                    if url.strip()
-                ],
+                urls_csv=from_env("WAREADER_EXPORT_WEBHOOK_URLS", ""),
                 signing_secret=from_env("WAREADER_EXPORT_WEBHOOK_SECRET", ""),
             ),
             "whatsapp": WhatsAppCloudAPI(

@@ -191,7 +191,7 @@ def _parse_export(
             b"",
         )
     data = zone.read(landed.key)
-    date_order = settings.export_date_orders.get(landed.key)
+    date_order = settings.date_order_of(landed.key)
     digest_input = data + f"|{settings.export_timezone}|{date_order}|{limits}".encode()
     digest = hashlib.sha256(digest_input).hexdigest()
     cached = cache.get(digest)

@@ -50,6 +50,10 @@ class ExportWebhooks(ConfigurableResource):
     """POSTs events as JSON, signed with HMAC-SHA256 over the timestamp and exact body."""
 
     urls: list[str] = Field(default_factory=list, description="Receivers of export events.")
+    urls_csv: str = Field(
+        default="",
+        description="More receivers, comma-separated (WAREADER_EXPORT_WEBHOOK_URLS, an EnvVar).",
+    )
     signing_secret: str = Field(
         default="",
         description="HMAC key of the X-Wareader-Signature header; events are not sent without it.",
@@ -60,14 +64,20 @@ class ExportWebhooks(ConfigurableResource):
     backoff_cap_seconds: float = Field(default=30.0, description="No wait is longer than this.")
 
     @property
+    def receivers(self) -> list[str]:
+        """Every receiver, from both settings, each once."""
+        extra = [url.strip() for url in self.urls_csv.split(",") if url.strip()]
+        return list(dict.fromkeys([*self.urls, *extra]))
+
+    @property
     def enabled(self) -> bool:
-        return bool(self.urls)
+        return bool(self.receivers)
 
     def deliver(
         self, event: dict[str, object], *, sleep: Callable[[float], None] = time.sleep
     ) -> list[WebhookDelivery]:
         """Send `event` to every receiver; one result per receiver, failures included."""
-        if not self.urls:
+        if not self.receivers:
             return []
         if not self.signing_secret:
             return [
@@ -78,12 +88,13 @@ class ExportWebhooks(ConfigurableResource):
                     status_code=None,
                     error="no signing secret configured: event not sent",
                 )
-                for url in self.urls
+                for url in self.receivers
             ]
         body = event_body(event)
         with httpx.Client(timeout=self.timeout_seconds, follow_redirects=False) as client:
             return [
-                self._deliver_one(client, url, body, str(event["type"]), sleep) for url in self.urls
+                self._deliver_one(client, url, body, str(event["type"]), sleep)
+                for url in self.receivers
             ]
 
     def _deliver_one(

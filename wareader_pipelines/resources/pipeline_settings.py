@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dagster import ConfigurableResource
-from pydantic import Field
+import json
+
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field, field_validator
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.export_limits import (
@@ -23,9 +25,20 @@ class PipelineSettings(ConfigurableResource):
         default_factory=dict,
         description='Per-export date order overrides: {"exports/chat.txt": "DMY"}.',
     )
+    export_date_orders_json: str = Field(
+        default="{}",
+        description=(
+            "More per-export date orders as a JSON object (WAREADER_EXPORT_DATE_ORDERS, bound "
+            "as an EnvVar); an export named in both takes `export_date_orders`."
+        ),
+    )
     languages: list[str] = Field(
         default_factory=list,
         description="ISO 639-1 codes the deployment expects; empty means any language.",
+    )
+    languages_csv: str = Field(
+        default="",
+        description="More expected ISO 639-1 codes, comma-separated (WAREADER_LANGUAGES, an EnvVar).",
     )
     language_detector: str = Field(default="fasttext", description="fasttext or langdetect.")
     phone_region: str = Field(
@@ -56,6 +69,24 @@ class PipelineSettings(ConfigurableResource):
         ),
     )
 
+    @field_validator("export_date_orders_json", mode="before")
+    @classmethod
+    def _date_orders_are_a_json_object(cls, value: object) -> object:
+        if isinstance(value, str) and not isinstance(value, EnvVar):  # EnvVar: once resolved
+            _json_date_orders(value)
+        return value
+
+    def date_order_of(self, key: str) -> str | None:
+        """The date order configured for the export under `key`, if any."""
+        return self.export_date_orders.get(key) or _json_date_orders(
+            self.export_date_orders_json
+        ).get(key)
+
+    def expected_languages(self) -> list[str]:
+        """The languages the deployment expects (empty: any), from both settings."""
+        extra = [code.strip() for code in self.languages_csv.split(",") if code.strip()]
+        return [*self.languages, *(code for code in extra if code not in self.languages)]
+
     def export_limits(self) -> ExportLimits:
         """The caps that bound what parsing one export can cost."""
         return ExportLimits(
@@ -66,3 +97,18 @@ class PipelineSettings(ConfigurableResource):
     def pseudonyms(self) -> Pseudonymizer:
         """The keyed pseudonymizer for this deployment."""
         return Pseudonymizer(self.pseudonym_key)
+
+
+def _json_date_orders(text: str) -> dict[str, str]:
+    """`{"exports/chat.txt": "DMY", ...}` read from JSON; anything else is a clear error."""
+    try:
+        orders = json.loads(text or "{}")
+    except ValueError as error:
+        raise ValueError(f"export date orders are not JSON: {error}") from error
+    if not isinstance(orders, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in orders.items()
+    ):
+        raise ValueError(
+            'export date orders must be a JSON object such as {"exports/a.txt": "DMY"}'
+        )
+    return orders

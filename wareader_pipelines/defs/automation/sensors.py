@@ -243,7 +243,7 @@ def new_chat_exports(
                 pseudonyms=settings.pseudonyms(),
                 landed_at=landed.modified_at,
                 timezone=settings.export_timezone,
-                date_order=settings.export_date_orders.get(landed.key),
+                date_order=settings.date_order_of(landed.key),
                 limits=limits,
             )
         except Exception as error:  # one bad file must not stop every other export's import

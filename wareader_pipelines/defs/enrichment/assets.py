@@ -40,7 +40,7 @@ SHAPED_BY = (_this, cleaning, language, text, pii, pseudonyms)
     },
 )
 def cleaned_messages(raw_messages: pd.DataFrame, settings: PipelineSettings) -> dg.Output:
-    detector = language_detector(settings.language_detector, settings.languages or None)
+    detector = language_detector(settings.language_detector, settings.expected_languages() or None)
     cleaned = clean_messages(
         raw_messages,
         pseudonyms=settings.pseudonyms(),
