@@ -141,3 +141,18 @@ def test_the_bundle_instance_config_loads_on_postgres_and_s3(
         # a run written through this instance lands in the PostgreSQL database
         run = instance.create_run_for_job(dg.GraphDefinition("probe").to_job())
         assert instance.get_run_by_id(run.run_id) is not None
+
+
+def test_the_receiver_waf_blocks_by_default_and_allows_only_the_webhook() -> None:
+    import json
+
+    acl = json.loads((DEPLOY / "aws" / "waf-receiver-rules.json").read_text())
+    assert acl["DefaultAction"] == {"Block": {}}
+    allowed_paths = {
+        statement["ByteMatchStatement"]["SearchString"]
+        for rule in acl["Rules"]
+        for statement in rule["Statement"]["AndStatement"]["Statements"]
+        if statement.get("ByteMatchStatement", {}).get("FieldToMatch") == {"UriPath": {}}
+    }
+    assert allowed_paths == {"/webhook"}
+    assert all(rule["Action"] == {"Allow": {}} for rule in acl["Rules"])

@@ -127,3 +127,62 @@ def test_the_llm_resource_counts_its_calls_in_the_shared_store(
     for start in grants:
         assert sum(1 for at in grants if start <= at < start + timedelta(seconds=1)) <= 2
     assert grants[-1] - grants[0] >= timedelta(seconds=2)
+
+
+def _grant_times(url: str, scope: str) -> list[datetime]:
+    with psycopg.connect(url) as connection:
+        return [
+            at
+            for (at,) in connection.execute(
+                "SELECT granted_at FROM wareader_rate_grants WHERE scope = %s ORDER BY granted_at",
+                (scope,),
+            )
+        ]
+
+
+def test_sendgrid_sends_count_per_recipient_in_the_shared_store(
+    postgres_url: str, http_recorder
+) -> None:
+    from wareader_pipelines.resources.email import EmailNotifier
+    from wareader_pipelines_tests.resources.test_email import NOTICE
+
+    http_recorder.default_status = 202
+    notifier = EmailNotifier(
+        backend="sendgrid",
+        sender="wareader <noreply@example.org>",
+        sendgrid_api_key="SG.test-key",
+        sendgrid_base_url=http_recorder.base_url,
+        sendgrid_per_second=2,
+        rate_limit_url=postgres_url,
+    )
+    for _ in range(3):
+        notifier.send_notice(NOTICE, recipients=["ana@example.org"])
+
+    assert len(http_recorder.requests) == 3
+    grants = _grant_times(postgres_url, "sendgrid")
+    assert len(grants) == 3 and grants[-1] - grants[0] >= timedelta(seconds=1)
+
+
+def test_cloud_api_calls_count_per_phone_number_in_the_shared_store(
+    postgres_url: str, graph_api
+) -> None:
+    from wareader_pipelines.resources.whatsapp import WhatsAppCloudAPI
+    from wareader_pipelines_tests.servers.graph_api import GRAPH_TOKEN, PHONE_NUMBER_ID
+
+    graph_api.add_media("555", b"\xff\xd8" + b"x" * 10, "image/jpeg")
+    api = WhatsAppCloudAPI(
+        access_token=GRAPH_TOKEN,
+        phone_number_id=PHONE_NUMBER_ID,
+        base_url=graph_api.base_url,
+        calls_per_minute=3,
+        rate_limit_url=postgres_url,
+    )
+    api.media_info(media_id="555")
+    api.media_info(media_id="555")
+    api.close()
+
+    assert (
+        len(_grant_times(postgres_url, f"whatsapp:{PHONE_NUMBER_ID}"))
+        == 2
+        == len(graph_api.requests)
+    )
