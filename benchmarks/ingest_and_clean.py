@@ -234,7 +234,7 @@ def _run_child(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, A
         return result
 
 
-def _report(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
+def report_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
     """The results table, then the comparison with the named baselines."""
     lines = [
         "| size | msg/s | wall s | parse s | setup s | clean s | of which lang-det s "
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
-    print(_report(rows))
+    print(report_table(rows))
     if args.json:
         args.json.write_text(
             json.dumps(

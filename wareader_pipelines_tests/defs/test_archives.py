@@ -234,10 +234,37 @@ def test_a_month_without_messages_gives_no_rows(tmp_path: Path) -> None:
 
 
 def test_archive_automation_is_not_limited_to_the_latest_month() -> None:
-    condition = conversation_archives.automation_conditions_by_key[
-        dg.AssetKey("conversation_archives")
-    ]
-    assert condition is not None and "day" in (condition.get_label() or "")
+    """A changed day of an old month re-archives that month, and only that month."""
+
+    @dg.asset(name="raw_messages", partitions_def=daily_partitions)
+    def upstream_messages() -> None: ...
+
+    @dg.asset(name="conversation_summaries", partitions_def=daily_partitions)
+    def upstream_summaries() -> None: ...
+
+    assets = dg.Definitions(
+        assets=[conversation_archives, upstream_messages, upstream_summaries],
+        # Deciding what to run initializes no resource: placeholders suffice.
+        resources=dict.fromkeys(
+            conversation_archives.required_resource_keys - {"io_manager"},
+            dg.ResourceDefinition.none_resource(),
+        ),
+    )
+    archives = dg.AssetKey("conversation_archives")
+    selection = dg.AssetSelection.assets(archives)
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = dg.evaluate_automation_conditions(assets, instance, asset_selection=selection)
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("raw_messages", partition="2024-03-10")
+        )
+        second = dg.evaluate_automation_conditions(
+            assets, instance, asset_selection=selection, cursor=first.cursor
+        )
+        assert second.get_requested_partitions(archives) == {"2024-03-01"}
+        third = dg.evaluate_automation_conditions(
+            assets, instance, asset_selection=selection, cursor=second.cursor
+        )
+        assert third.get_requested_partitions(archives) == set()  # handled: not asked again
 
 
 def test_only_the_days_of_the_month_are_archived(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from wareader_pipelines.defs.automation.sensors import (
 )
 from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
 from wareader_pipelines.defs.media.assets import message_media
-from wareader_pipelines.landing.layout import webhook_key
+from wareader_pipelines.landing.layout import parse_webhook_key, webhook_key
 from wareader_pipelines.landing.run_planning import (
     WEBHOOK_LOOKBACK_TAG,
     DayRange,
@@ -31,7 +32,8 @@ from wareader_pipelines.landing.run_planning import (
     last_complete_day,
     lookback_needed,
 )
-from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
+from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
+from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
@@ -207,9 +209,28 @@ def test_sample_landing_zone_needs_one_request_per_day_range(
     zone = LandingZone(uri=str(sample_landing))
     definitions = _definitions(zone, tmp_path)
     result = _tick(new_webhook_bodies, instance, definitions, None)
-    partitions = _partitions(result)
-    assert partitions and len(partitions) == len(set(partitions))
     assert len({r.run_key for r in result.run_requests}) == len(result.run_requests)
+    spans = sorted(_partitions_of(request) for request in result.run_requests)
+    # The days the sample's bodies touch, read independently of the sensor.
+    touched: set[str] = set()
+    for path in (sample_landing / "webhooks").rglob("*.json"):
+        key = parse_webhook_key(path.relative_to(sample_landing).as_posix())
+        assert key is not None
+        parsed = parse_webhook_body(
+            path.read_bytes(),
+            source_file=path.name,
+            landed_at=datetime(2024, 6, 1, tzinfo=UTC),
+            pseudonyms=Pseudonymizer(DEVELOPMENT_KEY),
+        )
+        for moment in [m.sent_at for m in parsed.messages] + [s.status_at for s in parsed.statuses]:
+            touched.add(moment.astimezone(UTC).date().isoformat())
+        if parsed.quarantine or parsed.errors:  # filed on the day the body was received
+            touched.add(key.received_at.astimezone(UTC).date().isoformat())
+    assert sorted(day for span in spans for day in span) == sorted(touched)
+    # One request per run of consecutive days: between two requests there is a day with none.
+    for before, after in itertools.pairwise(spans):
+        gap = date.fromisoformat(after[0]) - date.fromisoformat(before[-1])
+        assert gap > timedelta(days=1), (before, after)
     assert isinstance(
         _tick(new_webhook_bodies, instance, definitions, result.cursor), dg.SkipReason
     )
@@ -269,7 +290,15 @@ def test_export_sensor_waits_for_a_file_still_being_copied(
 ) -> None:
     definitions = _definitions(landing, tmp_path)
     landing.write("exports/fresh.txt", EXPORT.encode())  # modified just now
-    assert isinstance(_tick(new_chat_exports, instance, definitions, None), dg.SkipReason)
+    waiting = _tick(new_chat_exports, instance, definitions, None)
+    assert isinstance(waiting, dg.SkipReason)
+    # Once the copy has settled, a later tick (same cursor) picks the file up.
+    old = (datetime.now(UTC) - timedelta(minutes=5)).timestamp()
+    os.utime(Path(landing.uri) / "exports" / "fresh.txt", (old, old))
+    later = _tick(new_chat_exports, instance, definitions, None)
+    assert isinstance(later, dg.SensorResult)
+    (request,) = later.run_requests
+    assert request.tags["wareader/export_key"] == "exports/fresh.txt"
 
 
 def test_the_nightly_schedule_runs_the_last_complete_utc_day() -> None:

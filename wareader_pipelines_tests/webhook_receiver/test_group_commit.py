@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
+from wareader_pipelines.webhook_receiver import group_commit
 from wareader_pipelines.webhook_receiver.group_commit import TEMPORARY_PREFIX, GroupCommitWriter
 
 
@@ -18,21 +21,43 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_concurrent_writes_land_whole_in_fewer_batches_than_files(tmp_path: Path) -> None:
+def test_writes_queued_while_a_batch_syncs_become_the_next_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches grow with load: the 299 writes that queue while the first one syncs share
+    the next batch. The first sync is held until they are queued, so no timing decides."""
+    syncing, release = threading.Event(), threading.Event()
+    fsync = os.fsync
+
+    def held_first_fsync(descriptor: int) -> None:
+        if not syncing.is_set():
+            syncing.set()
+            release.wait(timeout=30)
+        fsync(descriptor)
+
+    monkeypatch.setattr(group_commit.os, "fsync", held_first_fsync)
     writer = GroupCommitWriter(tmp_path)
     expected = {
         f"day={n % 3}/{n:04d}.json": (f"body {n} ✓ " * (n + 1)).encode() for n in range(300)
     }
+    items = list(expected.items())
 
     async def write_all() -> None:
-        await asyncio.gather(*(writer.write(key, data) for key, data in expected.items()))
+        first = asyncio.ensure_future(writer.write(*items[0]))
+        while not syncing.is_set():
+            await asyncio.sleep(0.001)
+        rest = [asyncio.ensure_future(writer.write(key, data)) for key, data in items[1:]]
+        await asyncio.sleep(0)  # each write queues its file before it awaits
+        release.set()
+        await asyncio.gather(first, *rest)
 
     try:
         asyncio.run(write_all())
     finally:
+        release.set()
         writer.close()
     assert _files(tmp_path) == expected  # every file whole, no temporaries left
-    assert 1 <= writer.batches < 300  # concurrent writes shared their syncs
+    assert writer.batches == 2
 
 
 def test_a_lone_write_is_committed_without_waiting_for_company(tmp_path: Path) -> None:
