@@ -14,13 +14,25 @@ It writes what phones and Meta actually deliver, in the landing zone's layout
   image, audio, sticker, reaction, location, document, button replies), delivery statuses
   (sent, delivered, read, failed; sometimes `delivered` is skipped), bodies re-delivered
   byte-identical later (duplicates), bodies delivered hours or days late (within the
-  ingestion look-back), and a few malformed bodies for the quarantine.
+  ingestion look-back), and a few malformed bodies for the quarantine. Business traffic:
+  replies sent through the API (known only from statuses) or from the Business app
+  (`smb_message_echoes`), statuses carrying `conversation` and `pricing` objects under both
+  pricing models (CBP and PMP), template sends outside the service window (marketing ones
+  failing 131050 for opted-out customers), late free-form replies failing 131047, STOP and
+  START messages in the six languages, a `read` delivered before its `delivered`, and a
+  `failed` after a `read`.
 
 The same seed always writes the same files, byte for byte. Text comes from the small
 phrase lists in `benchmarks/chat_locales.py`; nothing is downloaded. Export times are
 written as UTC wall times, so read them with `WAREADER_EXPORT_TIMEZONE=UTC` (the default).
 
     python -m benchmarks.generate_landing --messages 100000 --out /tmp/landing --seed 7
+
+The shipped sample's small business account (a support number, ten customers, a week of
+traffic) was written with:
+
+    python -m benchmarks.generate_landing --messages 160 --webhook-share 1 --seed 10 \
+        --start 2024-05-20 --days 7 --business 15555550142:106540352242942 --out sample_data/landing
 """
 
 from __future__ import annotations
@@ -64,6 +76,19 @@ MALFORMED_BODY_EVERY = 20_000  # webhook messages per truncated body (at least o
 
 WABA_ID = "102290129340398"
 BUSINESSES = (("15555550100", "106540352242922"), ("15555550199", "106540352242999"))
+# Stop and start words per language, as customers type them (dbt/seeds/opt_out_keywords.csv).
+OPT_OUT_WORDS = {
+    "en": ("STOP", "Start"),
+    "es": ("BAJA", "alta"),
+    "pt": ("Sair", "VOLTAR"),
+    "de": ("STOPP", "Anmelden"),
+    "fr": ("ARRÊT", "reprendre"),
+    "it": ("Annulla", "ricomincia"),
+}
+ECHO_REPLY_SHARE = 0.15  # replies typed in the Business app: an echo message, then statuses
+TEMPLATE_SHARE = 0.06  # bursts followed, days later, by a template outside the window
+LATE_REPLY_SHARE = 0.02  # free-form replies sent over 24 h late: refused with 131047
+OPT_OUT_SHARE = 0.01  # customer messages that are a stop word
 _LRM = "\u200e"
 _NNBSP = "\u202f"
 # When people write: weight per hour of the day (UTC wall time), quiet at night.
@@ -223,12 +248,13 @@ def generate_landing(
     webhook_share: float = DEFAULT_WEBHOOK_SHARE,
     start: datetime = DEFAULT_START,
     days: int = DEFAULT_DAYS,
+    businesses: tuple[tuple[str, str], ...] = BUSINESSES,
 ) -> GeneratedLanding:
     """Write a landing zone of about `messages` distinct messages under `out`; return its counts.
 
     `webhook_share` of the messages arrive as webhook bodies, the rest in chat exports;
-    all are sent in [start, start + days). `out` should be empty: files are added, never
-    removed.
+    all are sent in [start, start + days), to and from `businesses` ((display number,
+    phone number id) pairs). `out` should be empty: files are added, never removed.
     """
     if messages < 0:
         raise ValueError("messages must be >= 0")
@@ -241,7 +267,7 @@ def generate_landing(
     webhook_messages = round(messages * webhook_share)
     writer = _Writer(out, result)
     _ExportGenerator(random.Random(f"{seed}:exports"), writer).write(messages - webhook_messages)
-    _WebhookGenerator(random.Random(f"{seed}:webhooks"), writer).write(webhook_messages)
+    _WebhookGenerator(random.Random(f"{seed}:webhooks"), writer, businesses).write(webhook_messages)
     return result
 
 
@@ -281,7 +307,9 @@ class _Writer:
 
     Feature keys: system, media, multiline, edited, deleted, short, emoji, emoji_only,
     emoji_skin_tone, emoji_zwj, emoji_flag, pii_phone, pii_email, pii_url, reactions,
-    user_id_customers, skipped_delivered, failed_statuses, zipped_exports, group_chats.
+    user_id_customers, skipped_delivered, failed_statuses, zipped_exports, group_chats,
+    echoes, templates, failed_131047, failed_131050, stop_words, start_words, pricing_cbp,
+    pricing_pmp, read_before_delivered, failed_after_read.
     """
 
     def __init__(self, root: Path, result: GeneratedLanding) -> None:
@@ -631,6 +659,7 @@ class _Customer:
     name: str
     business: tuple[str, str]  # (display number, phone number id)
     sent: list[str] = field(default_factory=list)  # their recent message ids, for reactions
+    opted_out: bool = False  # they sent a stop word and no start word since
 
     @property
     def contact(self) -> dict[str, object]:
@@ -647,13 +676,21 @@ class _Customer:
             return {"recipient_id": self.wa_id}
         return {"recipient_user_id": self.user_id}  # type: ignore[dict-item]
 
+    @property
+    def addressee(self) -> dict[str, str]:
+        """Who an echo is to: `to` (wa_id) or `to_user_id`."""
+        return {"to": self.wa_id} if self.wa_id else {"to_user_id": self.user_id}  # type: ignore[dict-item]
+
 
 class _WebhookGenerator:
     """Writes webhook bodies: customers' messages in small batches, and statuses of replies."""
 
-    def __init__(self, rng: random.Random, writer: _Writer) -> None:
+    def __init__(
+        self, rng: random.Random, writer: _Writer, businesses: tuple[tuple[str, str], ...]
+    ) -> None:
         self.rng = rng
         self.writer = writer
+        self.businesses = businesses
         self.result = writer.result
         self.text = _TextMaker(rng, self.result.features)
         self.end_s = int(self.result.end.timestamp())
@@ -681,8 +718,19 @@ class _WebhookGenerator:
                 take = rng.randint(1, 3)
                 batch, messages = messages[:take], messages[take:]
                 self._message_body(customer, batch)
-            if rng.random() < 0.7:
-                self._reply_statuses(customer, int(moment) + rng.randint(30, 3600))
+            roll = rng.random()
+            if roll < LATE_REPLY_SHARE:  # over 24 h later, free-form: refused
+                late_s = int(moment) + rng.randint(86400 + 60, 3 * 86400)
+                self._reply_statuses(customer, late_s, error=self._late_reply_error())
+            elif roll < 0.7:
+                reply_s = int(moment) + rng.randint(30, 3600)
+                if written < total and rng.random() < ECHO_REPLY_SHARE:
+                    written += 1
+                    self._echo(customer, min(reply_s, self.end_s - 1))
+                else:
+                    self._reply_statuses(customer, reply_s)
+            if rng.random() < TEMPLATE_SHARE:
+                self._template(customer, int(moment) + rng.randint(2 * 86400, 10 * 86400))
         for _ in range(max(1, total // MALFORMED_BODY_EVERY)):
             self._malformed_body(start, days)
 
@@ -690,7 +738,7 @@ class _WebhookGenerator:
         rng = self.rng
         locale = LOCALES[LANGUAGES[index % len(LANGUAGES)]]
         name = f"{rng.choice(locale.first_names)} {rng.choice(locale.last_names)}"
-        business = BUSINESSES[index % len(BUSINESSES)]
+        business = self.businesses[index % len(self.businesses)]
         if index % 30 == 3:  # newer payloads hide the phone number behind a user id
             self.result.features["user_id_customers"] += 1
             user_id = f"{locale.code.upper()}.{rng.randrange(10**17, 10**18)}"
@@ -714,7 +762,16 @@ class _WebhookGenerator:
             "timestamp": str(sent_s),
         }
         roll = rng.random()
-        if roll < 0.82 or (0.92 <= roll < 0.95 and not customer.sent):
+        stop_word, start_word = OPT_OUT_WORDS[locale.code]
+        if customer.opted_out and rng.random() < 0.3:
+            features["start_words"] += 1
+            customer.opted_out = False
+            message.update(type="text", text={"body": start_word})
+        elif roll < OPT_OUT_SHARE and not customer.opted_out:
+            features["stop_words"] += 1
+            customer.opted_out = True
+            message.update(type="text", text={"body": stop_word + rng.choice(("", "!", " "))})
+        elif roll < 0.82 or (0.92 <= roll < 0.95 and not customer.sent):
             message["type"] = "text"
             message["text"] = {"body": self.text.body(locale)}
             if rng.random() < 0.03:
@@ -785,7 +842,9 @@ class _WebhookGenerator:
             "sha256": base64.b64encode(self.rng.randbytes(32)).decode("ascii"),
         }
 
-    def _body(self, customer: _Customer, value: dict[str, object]) -> bytes:
+    def _body(
+        self, customer: _Customer, value: dict[str, object], *, field: str = "messages"
+    ) -> bytes:
         display, phone_number_id = customer.business
         payload = {
             "object": "whatsapp_business_account",
@@ -802,7 +861,7 @@ class _WebhookGenerator:
                                 },
                                 **value,
                             },
-                            "field": "messages",
+                            "field": field,
                         }
                     ],
                 }
@@ -835,11 +894,44 @@ class _WebhookGenerator:
         last = max(int(m["timestamp"]) for m in batch)  # type: ignore[call-overload]
         self._deliver(body, last, messages=len(batch), statuses=0)
 
-    def _reply_statuses(self, customer: _Customer, sent_s: int) -> None:
-        """The statuses of one business reply: sent (+ delivered) in one body, read in another."""
+    def _pricing(self, category: str, sent_s: int, *, free: bool) -> dict[str, object]:
+        """A status's `conversation` and `pricing`, under CBP or PMP (chosen at random)."""
+        rng = self.rng
+        if rng.random() < 0.5:
+            self.result.features["pricing_cbp"] += 1
+            return {
+                "conversation": {
+                    "id": base64.b16encode(rng.randbytes(16)).decode("ascii").lower(),
+                    "expiration_timestamp": str(sent_s + 86400),
+                    "origin": {"type": category},
+                },
+                "pricing": {"billable": not free, "pricing_model": "CBP", "category": category},
+            }
+        self.result.features["pricing_pmp"] += 1
+        kind = "free_customer_service" if free else "regular"
+        return {
+            "pricing": {
+                "billable": not free,
+                "pricing_model": "PMP",
+                "category": category,
+                "type": kind,
+            }
+        }
+
+    def _reply_statuses(
+        self,
+        customer: _Customer,
+        sent_s: int,
+        *,
+        reply_id: str | None = None,
+        category: str = "service",
+        error: tuple[int, str, str] | None = None,
+    ) -> None:
+        """The statuses of one business message: sent (+ delivered) in one body, read in
+        another; a failure instead when `error` is given or the reply is over 24 h late."""
         rng = self.rng
         features = self.result.features
-        reply_id = self._wamid()
+        reply_id = reply_id or self._wamid()
 
         def status(state: str, at: int, **extra: object) -> dict[str, object]:
             return {
@@ -850,53 +942,109 @@ class _WebhookGenerator:
                 **extra,
             }
 
-        billing = {
-            "conversation": {
-                "id": base64.b16encode(rng.randbytes(16)).decode("ascii").lower(),
-                "expiration_timestamp": str(sent_s + 86400),
-                "origin": {"type": "service"},
-            },
-            "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"},
-        }
+        def failure(code: int, title: str, details: str) -> dict[str, object]:
+            return {
+                "code": code,
+                "title": title,
+                "message": title,
+                "error_data": {"details": details},
+            }
+
+        billing = self._pricing(category, sent_s, free=category == "service")
         first = [status("sent", sent_s, **billing)]
         then: list[dict[str, object]] = []
+        later: list[dict[str, object]] = []
         roll = rng.random()
         delivered_s = sent_s + rng.randint(1, 10)
         read_s = delivered_s + rng.randint(5, 7200)
-        if roll < 0.03:
+        if error is not None:  # refused outright: Meta sends only the failure
+            features["failed_statuses"] += 1
+            features[f"failed_{error[0]}"] += 1
+            first = [status("failed", delivered_s, errors=[failure(*error)])]
+        elif roll < 0.02:
             features["failed_statuses"] += 1
             first.append(
                 status(
                     "failed",
                     delivered_s,
-                    errors=[
-                        {
-                            "code": 131047,
-                            "title": "Re-engagement message",
-                            "message": "Re-engagement message",
-                            "error_data": {
-                                "details": "Message failed to send because more than 24 hours "
-                                "have passed since the customer last replied to this number."
-                            },
-                        }
-                    ],
+                    errors=[failure(131026, "Message undeliverable", "Unable to deliver message.")],
                 )
             )
-        elif roll < 0.12:  # delivered and read at once: Meta sends no `delivered`
+        elif roll < 0.11:  # delivered and read at once: Meta sends no `delivered`
             features["skipped_delivered"] += 1
             then.append(status("read", delivered_s))
+        elif roll < 0.14:  # the read arrives before the delivered
+            features["read_before_delivered"] += 1
+            then.append(status("read", read_s))
+            later.append(status("delivered", delivered_s, **billing))
         else:
             first.append(status("delivered", delivered_s))
             if rng.random() < 0.8:
                 then.append(status("read", read_s))
-        for group in (first, then):
+                if rng.random() < 0.01:  # another device failed: the read stands
+                    features["failed_after_read"] += 1
+                    later.append(
+                        status(
+                            "failed",
+                            read_s + rng.randint(1, 600),
+                            errors=[failure(131000, "Something went wrong", "Unknown error.")],
+                        )
+                    )
+        # `later` is received after everything else, even though it may be older
+        later_at = max(read_s, delivered_s) + rng.randint(60, 3600)
+        for number, group in enumerate((first, then, later)):
             group = [s for s in group if int(s["timestamp"]) < self.end_s]  # type: ignore[call-overload]
             if not group:
                 continue
             self.result.statuses += len(group)
             body = self._body(customer, {"statuses": group})
             last = max(int(s["timestamp"]) for s in group)  # type: ignore[call-overload]
+            if number == 2:
+                last = max(last, later_at)
             self._deliver(body, last, messages=0, statuses=len(group))
+
+    def _late_reply_error(self) -> tuple[int, str, str]:
+        return (
+            131047,
+            "Re-engagement message",
+            "Message failed to send because more than 24 hours have passed since the "
+            "customer last replied to this number.",
+        )
+
+    def _echo(self, customer: _Customer, sent_s: int) -> None:
+        """A reply typed in the WhatsApp Business app: an `smb_message_echoes` body, then statuses."""
+        self.result.features["echoes"] += 1
+        display, _ = customer.business
+        echo_id = self._wamid()
+        echo = {
+            "from": display,
+            **customer.addressee,
+            "id": echo_id,
+            "timestamp": str(sent_s),
+            "type": "text",
+            "text": {"body": self.text.body(customer.locale, multiline=False)},
+        }
+        self.result.webhook_messages += 1
+        self.result.languages[customer.locale.code] += 1
+        body = self._body(customer, {"message_echoes": [echo]}, field="smb_message_echoes")
+        self._deliver(body, sent_s, messages=1, statuses=0)
+        self._reply_statuses(customer, sent_s, reply_id=echo_id)
+
+    def _template(self, customer: _Customer, sent_s: int) -> None:
+        """A template sent days after the customer's last message, outside the service window."""
+        if sent_s >= self.end_s:
+            return
+        self.result.features["templates"] += 1
+        category = self.rng.choice(("marketing", "marketing", "utility", "authentication"))
+        error = None
+        if category == "marketing" and customer.opted_out:
+            error = (
+                131050,
+                "Unable to deliver the message. This recipient has chosen to stop receiving "
+                "marketing messages on WhatsApp from your business",
+                "User stopped marketing messages",
+            )
+        self._reply_statuses(customer, sent_s, category=category, error=error)
 
     def _malformed_body(self, start: int, days: int) -> None:
         """A body cut short in transit: it must land in the quarantine, not stop the window."""
@@ -925,7 +1073,14 @@ def main(argv: list[str] | None = None) -> None:
         "--start", type=datetime.fromisoformat, default=DEFAULT_START, help="UTC, e.g. 2024-01-01"
     )
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS)
+    parser.add_argument(
+        "--business",
+        action="append",
+        metavar="DISPLAY:PHONE_NUMBER_ID",
+        help="a business number the webhooks go to (repeatable; default: two test numbers)",
+    )
     args = parser.parse_args(argv)
+    businesses = tuple(tuple(b.split(":", 1)) for b in args.business or ()) or BUSINESSES
     start = args.start if args.start.tzinfo else args.start.replace(tzinfo=UTC)
     generated = generate_landing(
         args.out,
@@ -934,6 +1089,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_share=args.webhook_share,
         start=start,
         days=args.days,
+        businesses=businesses,  # type: ignore[arg-type]
     )
     print(json.dumps(generated.summary(), indent=2, ensure_ascii=False))
 

@@ -154,6 +154,19 @@ def test_it_covers_the_advertised_features(
     assert features["group_chats"] > 0 and features["user_id_customers"] > 0
     assert generated.late_bodies > 0 and generated.duplicate_bodies > 0
 
+    # Business traffic: echoes, both pricing models, templates, refusals, stop words.
+    webhook_rows = raw[raw["source"] == "webhook"]
+    assert set(webhook_rows["direction"]) == {"inbound", "outbound"}
+    assert (webhook_rows["direction"] == "outbound").sum() == features["echoes"] > 0
+    statuses = window.message_statuses
+    assert set(statuses["pricing_model"].dropna()) == {"CBP", "PMP"}
+    assert {"service", "marketing"} <= set(statuses["pricing_category"].dropna())
+    assert statuses["conversation_origin"].notna().any()
+    assert set(statuses["recipient_country"].dropna()) >= {"ES", "DE"}
+    assert features["templates"] > 0 and features["failed_131047"] > 0
+    assert features["stop_words"] > 0 and features["read_before_delivered"] > 0
+    assert set(window.api_errors["code"]) >= {131047}
+
     # Media as placeholders (`<Media omitted>`, "image omitted") and as files beside the chat.
     export_types = set(export_frame["message_type"])
     assert {"text", "system", "deleted", "media", "image", "audio"} <= export_types

@@ -77,6 +77,8 @@ def test_demo_runs_everything_and_prints_a_report(
     assert "languages found:" in out
     assert "quarantined inputs:" in out
     assert "busiest conversation-day" in out and "summarized by extractive" in out
+    # the sample's business account (a support number, a week of traffic) from the dbt marts
+    assert "business messaging" in out and "number 106540352242942: 10 customers" in out
     assert str(sample_run_dir / "data" / "analytics.duckdb") in out
     assert (sample_run_dir / "data" / "analytics.duckdb").exists()
     assert "SELECT language" in out

@@ -665,15 +665,40 @@ def test_other_webhook_fields_yield_nothing_and_are_not_errors() -> None:
 # -- the shipped sample landing zone ---------------------------------------------
 
 
-def sample_results() -> dict[str, WebhookParseResult]:
-    """Every shipped sample body parsed, by its key in the landing zone."""
+# The sample's generated business account (benchmarks/generate_landing.py, see its docstring):
+# its bodies name its own number, and its one cut-short body ends inside the metadata.
+BUSINESS_ACCOUNT_NUMBER = b'"106540352242942"'
+GENERATED_CUT_SHORT = b'"metadata":{"display_'
+
+
+def is_business_account_body(body: bytes) -> bool:
+    """Whether a shipped body belongs to the generated business account, not the hand-made set."""
+    return BUSINESS_ACCOUNT_NUMBER in body or body.endswith(GENERATED_CUT_SHORT)
+
+
+def sample_results(*, business_account: bool = False) -> dict[str, WebhookParseResult]:
+    """Every hand-made shipped sample body parsed (or the business account's), by key."""
     results = {}
     for path in sorted(SAMPLE_LANDING.glob("webhooks/dt=*/*.json")):
         key = path.relative_to(SAMPLE_LANDING).as_posix()
+        body = path.read_bytes()
+        if is_business_account_body(body) != business_account:
+            continue
         results[key] = parse_webhook_body(
-            path.read_bytes(), source_file=key, landed_at=LANDED, pseudonyms=PSEUDONYMS
+            body, source_file=key, landed_at=LANDED, pseudonyms=PSEUDONYMS
         )
     return results
+
+
+def test_sample_business_account_has_both_directions_pricing_and_stop_words() -> None:
+    results = sample_results(business_account=True)
+    messages = [m for r in results.values() for m in r.messages]
+    statuses = [s for r in results.values() for s in r.statuses]
+    assert {m.direction for m in messages} == {"inbound", "outbound"}
+    assert {m.business_number_id for m in messages} == {"106540352242942"}
+    assert {s.pricing_model for s in statuses} >= {"CBP", "PMP"}
+    assert any((m.text or "").strip(" !").lower() in {"stop", "baja", "sair"} for m in messages)
+    assert sum(len(r.quarantine) for r in results.values()) == 1  # the cut-short body
 
 
 def test_sample_files_are_named_by_webhook_key_of_their_bytes() -> None:
