@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines import tables
+from wareader_pipelines.lib import tables
 from wareader_pipelines.resources.warehouse import backend_for, conform_to_schema
 
 BUSINESS = "106540352242922"

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+from wareader_pipelines.defs.analytics.project import DBT_DIR
 from wareader_pipelines.resources.warehouse import backend_for
 from wareader_pipelines_tests.analytics.business_sample import (
     ALICE,
@@ -188,3 +190,13 @@ def test_business_hours_time_zone_and_sla_are_dbt_vars(tmp_path: Path) -> None:
     assert turns.loc["m1", "business_response_seconds"] == 2 * 3600 + 15 * 60
     assert not turns.loc["m1", "sla_met"]
     assert turns.loc["m2", "business_response_seconds"] == 20 * 60 and turns.loc["m2", "sla_met"]
+
+
+def test_every_business_mart_column_is_described(built: dict) -> None:
+    documented = yaml.safe_load((DBT_DIR / "models" / "business" / "business.yml").read_text())
+    described = {
+        model["name"]: {c["name"] for c in model.get("columns", []) if c.get("description")}
+        for model in documented["models"]
+    }
+    for table, frame in built["duckdb"].items():
+        assert set(frame.columns) == described[table], table
