@@ -94,8 +94,6 @@ class FlakyProxy:
 @pytest.fixture
 def flaky_s3(moto_server: MotoServer) -> Iterator[FlakyProxy]:
     """An HTTP proxy on 127.0.0.1 in front of moto that fails on cue and records requests."""
-    port = free_port()
-    proxy = FlakyProxy(endpoint_url=f"http://127.0.0.1:{port}")
     upstream = httpx.Client(base_url=moto_server.endpoint_url, timeout=30)
 
     class Handler(BaseHTTPRequestHandler):
@@ -145,7 +143,10 @@ def flaky_s3(moto_server: MotoServer) -> Iterator[FlakyProxy]:
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    proxy = FlakyProxy(endpoint_url=f"http://127.0.0.1:{port}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_pipelines_tests.servers.ports import wait_for_port
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,6 @@ class HttpRecorder:
 @pytest.fixture
 def http_recorder() -> Iterator[HttpRecorder]:
     """A fresh recording server per test; stopped afterwards."""
-    port = free_port()
-    recorder = HttpRecorder(base_url=f"http://127.0.0.1:{port}")
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -80,7 +78,10 @@ def http_recorder() -> Iterator[HttpRecorder]:
             self.end_headers()
             self.wfile.write(payload)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    recorder = HttpRecorder(base_url=f"http://127.0.0.1:{port}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

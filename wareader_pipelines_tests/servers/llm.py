@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from wareader_pipelines.llm.prompts import LANGUAGE_NAMES
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_pipelines_tests.servers.ports import wait_for_port
 
 _CODES_BY_NAME = {name: code for code, name in LANGUAGE_NAMES.items()}
 _POSITIVE = re.compile(r"great|thanks|gracias|danke|super|obrigad|amables|😍|👍", re.IGNORECASE)
@@ -86,13 +86,14 @@ class FakeLLMServer:
     """The server's state, shared with its handler threads."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self.latency = 0.0
         self._lock = threading.Lock()
         self.script: deque[Behaviour] = deque()
         self.rules: list[tuple[str, Behaviour]] = []
         self.log: list[LoggedRequest] = []
-        self._http = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.port = self._http.server_address[1]
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_pipelines_tests.servers.ports import wait_for_port
 
 PROJECT_ID = "42"
 PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
@@ -53,8 +53,6 @@ def parse_envelope(body: bytes) -> list[tuple[dict[str, Any], Any]]:
 
 @pytest.fixture
 def sentry_ingest() -> Iterator[SentryIngest]:
-    port = free_port()
-    ingest = SentryIngest(dsn=f"http://{PUBLIC_KEY}@127.0.0.1:{port}/{PROJECT_ID}")
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -85,7 +83,10 @@ def sentry_ingest() -> Iterator[SentryIngest]:
             self.end_headers()
             self.wfile.write(answer)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    ingest = SentryIngest(dsn=f"http://{PUBLIC_KEY}@127.0.0.1:{port}/{PROJECT_ID}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
