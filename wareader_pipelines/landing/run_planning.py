@@ -22,7 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord, StatusRecord
+import pandas as pd
+
+from wareader_pipelines.parsing.records import MessageRecord, StatusRecord
 
 # A run tag raising ingestion's look-back for that run: set when bodies landed long after the
 # days they touch (a `history` replay carries messages up to 180 days old).
@@ -72,20 +74,18 @@ def lookback_needed(days: DayRange, received_days: Iterable[date]) -> int:
     return max((max(0, (received - days.last).days) for received in received_days), default=0)
 
 
-def days_of_export(
-    messages: Iterable[MessageRecord], quarantine: Iterable[QuarantineRecord]
-) -> DayRange | None:
+def days_of_parsed_export(messages: pd.DataFrame, quarantine: pd.DataFrame) -> DayRange | None:
     """The whole date range an export spans, or None if it yields nothing.
 
     A bad line is filed beside its neighbouring messages (inside the range); a
     whole-file rejection on the day the file landed.
     """
-    days = {m.sent_at.astimezone(UTC).date() for m in messages}
-    for record in quarantine:
-        if record.partition_at is not None:
-            days.add(record.partition_at.astimezone(UTC).date())
-        elif not record.location.startswith("line ") or not days:
-            days.add(record.landed_at.astimezone(UTC).date())
+    days = set(pd.to_datetime(messages["sent_at"], utc=True).dt.date) if len(messages) else set()
+    for row in quarantine.itertuples(index=False):
+        if row.partition_at is not None and not pd.isna(row.partition_at):
+            days.add(pd.Timestamp(row.partition_at).tz_convert(UTC).date())
+        elif not str(row.location).startswith("line ") or not days:
+            days.add(pd.Timestamp(row.landed_at).tz_convert(UTC).date())
     if not days:
         return None
     return DayRange(min(days), max(days))

@@ -179,6 +179,7 @@ def _parse_export(
     pseudonyms: Pseudonymizer,
     cache: _ExportCache,
     stats: IngestionStats,
+    data: bytes | None = None,
 ) -> _ParsedExport:
     limits = settings.export_limits()
     stats.exports += 1
@@ -190,7 +191,7 @@ def _parse_export(
             f"{limits.max_text_bytes:,} (export_max_text_bytes)",
             b"",
         )
-    data = zone.read(landed.key)
+    data = zone.read(landed.key) if data is None else data
     date_order = settings.date_order_of(landed.key)
     digest_input = data + f"|{settings.export_timezone}|{date_order}|{limits}".encode()
     digest = hashlib.sha256(digest_input).hexdigest()
@@ -231,6 +232,21 @@ def _parse_export(
         stats.exports_rejected.append(landed.key)
     cache.put(digest, parsed)
     return parsed
+
+
+def parsed_export(
+    zone: LandingZone, landed: LandedObject, settings: PipelineSettings, data: bytes
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One export's message and quarantine rows, through the cache ingestion reads.
+
+    For the sensor that plans an export's backfill: what it parses here, ingestion then
+    finds cached, so a new export is parsed once. A file the parser cannot handle comes
+    back rejected whole (and is remembered so), as ingestion would file it.
+    """
+    pseudonyms = settings.pseudonyms()
+    cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
+    parsed = _parse_export(zone, landed, settings, pseudonyms, cache, IngestionStats(), data)
+    return parsed.messages, parsed.quarantine
 
 
 # Below this many bytes of exports a worker process costs more than it saves.

@@ -129,21 +129,24 @@ def test_an_unexpected_parser_failure_is_logged_and_the_other_exports_imported(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    real = sensors.parse_export
+    real = chat_export.parse_export
 
     def failing(name: str, data: bytes, **options: object) -> chat_export.ExportParseResult:
         if name.endswith(".zip"):
             raise MemoryError("simulated")
         return real(name, data, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sensors, "parse_export", failing)
+    monkeypatch.setattr(chat_export, "parse_export", failing)
     result = _tick(sensors.new_chat_exports, instance, landing, tmp_path)
     assert isinstance(result, dg.SensorResult)
     assert _export_keys(result) == ["exports/a-corrupt.zip", "exports/b-good.txt"]
     corrupt = next(r for r in result.run_requests if r.tags["wareader/export_key"].endswith("zip"))
     subset = corrupt.asset_graph_subset.get_partitions_subset(dg.AssetKey("raw_messages"))
     assert list(subset.get_partition_keys()) == [LANDED.date().isoformat()]
-    assert "a-corrupt.zip: the parser failed on it (MemoryError" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert (
+        "a-corrupt.zip: rejected whole (the export parser failed on this file (MemoryError" in err
+    )
     # The failed file is marked seen, so the next tick does not pay for it again.
     again = _tick_with_cursor(instance, landing, tmp_path, result.cursor)
     assert isinstance(again, dg.SkipReason)

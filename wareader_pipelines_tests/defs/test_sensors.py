@@ -32,6 +32,7 @@ from wareader_pipelines.landing.run_planning import (
     last_complete_day,
     lookback_needed,
 )
+from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
 from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.blob_store import BlobStore
@@ -283,6 +284,24 @@ def test_export_sensor_backfills_the_whole_range_once_per_content(
     third = _tick(new_chat_exports, instance, definitions, again.cursor)
     assert len(third.run_requests) == 1
     assert third.run_requests[0].tags["wareader/export_key"] == "exports/chat-ben.txt"
+
+
+def test_ingestion_reuses_the_export_the_sensor_parsed(
+    instance: dg.DagsterInstance, landing: LandingZone, tmp_path: Path
+) -> None:
+    definitions = _definitions(landing, tmp_path)
+    _put_export(landing, "chat-ana.txt", EXPORT)
+    result = _tick(new_chat_exports, instance, definitions, None)
+    assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
+    settings = PipelineSettings(pseudonym_key=DEVELOPMENT_KEY, cache_dir=str(tmp_path / "cache"))
+    window = read_landing_window(
+        landing,
+        datetime(2024, 5, 13, tzinfo=UTC),
+        datetime(2024, 5, 16, tzinfo=UTC),
+        settings=settings,
+    )
+    assert window.stats.exports == 1 and window.stats.exports_from_cache == 1
+    assert len(window.raw_messages) == 3
 
 
 def test_export_sensor_waits_for_a_file_still_being_copied(

@@ -20,20 +20,20 @@ from wareader_pipelines.landing.run_planning import (
     DayRange,
     ExportCursor,
     day_ranges,
-    days_of_export,
+    days_of_parsed_export,
     days_of_webhook,
     fingerprint,
     is_settled,
     lookback_needed,
     run_key,
 )
+from wareader_pipelines.landing.window import parsed_export
 from wareader_pipelines.lib.partitions import (
     HISTORY_START,
     RANGE_END_TAG,
     RANGE_START_TAG,
     daily_partitions,
 )
-from wareader_pipelines.parsing.chat_export import parse_export
 from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
@@ -237,15 +237,8 @@ def new_chat_exports(
         try:
             if oversize:
                 raise ValueError(f"{landed.size:,} bytes, over export_max_text_bytes")
-            result = parse_export(
-                landed.key,
-                data,
-                pseudonyms=settings.pseudonyms(),
-                landed_at=landed.modified_at,
-                timezone=settings.export_timezone,
-                date_order=settings.date_order_of(landed.key),
-                limits=limits,
-            )
+            # Through ingestion's export cache: the backfill's ingestion finds it parsed.
+            messages, quarantine = parsed_export(landing_zone, landed, settings, data)
         except Exception as error:  # one bad file must not stop every other export's import
             context.log.warning(
                 f"{landed.key}: the parser failed on it ({type(error).__name__}: {error}); "
@@ -253,18 +246,23 @@ def new_chat_exports(
             )
             landed_day = landed.modified_at.astimezone(UTC).date()
             span = DayRange(landed_day, landed_day)
-            result = None
+            messages = None
         else:
             cursor.imported.add(digest)
-            span = days_of_export(result.messages, result.quarantine)
+            span = days_of_parsed_export(messages, quarantine)
+            if messages.empty and (quarantine["location"] == "whole file").any():
+                reason = quarantine["reason"].iloc[0]
+                context.log.warning(
+                    f"{landed.key}: rejected whole ({reason}); running the day it landed"
+                )
         if span is None:
             context.log.warning(f"{landed.key}: no messages and no rejected lines; nothing to run")
             continue
         span = DayRange(max(span.first, first_day), min(span.last, last_day))
         if span.first > span.last:
             continue
-        if result is not None:
-            context.log.info(f"{landed.key}: {len(result.messages)} messages, backfilling {span}")
+        if messages is not None:
+            context.log.info(f"{landed.key}: {len(messages)} messages, backfilling {span}")
         requests.append(
             _backfill_of(
                 context,
