@@ -107,6 +107,8 @@ def _quarantine_partition_times(
     quarantine: list[QuarantineRecord], messages: list[MessageRecord]
 ) -> None:
     """File each bad export line under the day of the message before it (or after it)."""
+    if not any(r.partition_at is None and r.location.startswith("line ") for r in quarantine):
+        return  # the usual case: nothing to file, so no need to sort every message's line
     lines = sorted(
         (int(m.location.removeprefix("line ")), m.sent_at)
         for m in messages
