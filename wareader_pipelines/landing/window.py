@@ -269,13 +269,15 @@ def _export_worker_count(settings: PipelineSettings, exports: Sequence[LandedObj
     return max(0, min(wanted, len(exports)))
 
 
-def _parse_into_cache(landed: LandedObject) -> bool:
-    """In a worker: parse one export into the cache; whether it was parsed (not found cached)."""
+def _parse_into_cache(landed: LandedObject) -> tuple[bool, bool]:
+    """In a worker: parse one export into the cache; whether it was parsed (not found cached)
+    and, if so, whether it was rejected whole (then it is not a remembered rejection)."""
     assert _worker_state is not None, "only called in a forked export worker"
     zone, settings, pseudonyms, cache = _worker_state
     stats = IngestionStats()
     _parse_export(zone, landed, settings, pseudonyms, cache, stats)
-    return stats.exports_from_cache == 0
+    parsed = stats.exports_from_cache == 0
+    return parsed, parsed and bool(stats.exports_rejected)
 
 
 def _start_export_workers(
@@ -284,7 +286,7 @@ def _start_export_workers(
     pseudonyms: Pseudonymizer,
     cache: _ExportCache,
     exports: Sequence[LandedObject],
-) -> tuple[ProcessPoolExecutor | None, list[Future[bool]]]:
+) -> tuple[ProcessPoolExecutor | None, list[Future[tuple[bool, bool]]]]:
     """Worker processes parsing `exports` into the cache, largest first; none if not worth it."""
     global _worker_state
     workers = _export_worker_count(settings, exports)
@@ -300,22 +302,41 @@ def _start_export_workers(
         _worker_state = None
 
 
-def _parsed_by_workers(pool: ProcessPoolExecutor | None, futures: list[Future[bool]]) -> int:
-    """Wait for the export workers; how many exports they parsed into the cache.
+def _parsed_by_workers(
+    pool: ProcessPoolExecutor | None, futures: list[Future[tuple[bool, bool]]]
+) -> tuple[int, int]:
+    """Wait for the export workers; how many exports they parsed into the cache, and how
+    many of those they rejected whole.
 
     A worker that failed (a crash, a configuration error) only costs time: this process
     then parses that export itself, and raises what needs raising.
     """
     if pool is None:
-        return 0
-    parsed = 0
+        return 0, 0
+    parsed = rejected = 0
     with pool:
         for future in futures:
             try:
-                parsed += future.result()
+                was_parsed, was_rejected = future.result()
             except Exception:  # parsed again below, in this process
                 continue
-    return parsed
+            parsed += was_parsed
+            rejected += was_rejected
+    return parsed, rejected
+
+
+def _oversized_body(
+    landed: LandedObject, received_at: datetime, settings: PipelineSettings
+) -> QuarantineRecord:
+    """The quarantine row of a webhook body too large to read (it is never read)."""
+    return QuarantineRecord(
+        source_file=landed.key,
+        location="whole body",
+        reason=f"the body is {landed.size:,} bytes, over the cap of "
+        f"{settings.webhook_max_bytes:,} (webhook_max_bytes): not read",
+        excerpt="",
+        landed_at=received_at,
+    )
 
 
 def read_landing_window(
@@ -350,6 +371,10 @@ def read_landing_window(
             for landed in zone.list(webhook_day_prefix(day)):
                 key = parse_webhook_key(landed.key)
                 received_at = key.received_at if key else landed.modified_at
+                if landed.size > settings.webhook_max_bytes:
+                    stats.webhook_bodies += 1
+                    rejected.append(_oversized_body(landed, received_at, settings))
+                    continue
                 parsed = webhook_payload.parse_webhook_body(
                     zone.read(landed.key),
                     source_file=landed.key,
@@ -371,12 +396,13 @@ def read_landing_window(
 
     message_frames = [frame_of(messages, MessageRecord)]
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
-    parsed_by_workers = _parsed_by_workers(pool, export_futures)
+    parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
         parsed_export = _parse_export(zone, landed, settings, pseudonyms, cache, stats)
         message_frames.append(parsed_export.messages)
         quarantine_frames.append(parsed_export.quarantine)
     stats.exports_from_cache -= parsed_by_workers  # parsed now, if by another process
+    stats.exports_rejected_remembered -= rejected_by_workers  # rejected now, not remembered
 
     raw = _concat(message_frames, MessageRecord)
     raw = raw[in_window(raw["sent_at"], start, end)]

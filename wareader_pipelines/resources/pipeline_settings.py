@@ -59,6 +59,13 @@ class PipelineSettings(ConfigurableResource):
         default=DEFAULT_MAX_COMPRESSION_RATIO,
         description="Largest inflated / compressed size of a zip member: above it, a zip bomb.",
     )
+    webhook_max_bytes: int = Field(
+        default=16 * 2**20,
+        description=(
+            "Largest webhook body file that is read; a larger one (the receiver caps bodies at "
+            "4 MiB, so it came another way) is quarantined whole without being read."
+        ),
+    )
     pseudonym_key: str = Field(description="Secret key of sender and conversation pseudonyms.")
     cache_dir: str = Field(description="Folder for parsed-export caches.")
     export_workers: int | None = Field(

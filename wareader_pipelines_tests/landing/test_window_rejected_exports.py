@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from wareader_pipelines.landing import window as window_module
+from wareader_pipelines.landing.layout import webhook_key
 from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.resources.landing_zone import LandingZone
@@ -28,11 +30,15 @@ def _landing(root: Path) -> LandingZone:
     return LandingZone(uri=str(root))
 
 
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "export-worker"])
 def test_a_rejected_export_is_remembered_and_not_parsed_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     zone = _landing(tmp_path / "landing")
-    settings = PipelineSettings(pseudonym_key="k", cache_dir=str(tmp_path / "cache"))
+    monkeypatch.setattr(window_module, "PARALLEL_EXPORT_BYTES", 0)
+    settings = PipelineSettings(
+        pseudonym_key="k", cache_dir=str(tmp_path / "cache"), export_workers=workers
+    )
     window = (LANDED.replace(hour=0), LANDED.replace(hour=0) + timedelta(days=1))
     first = read_landing_window(zone, *window, settings=settings)
     assert first.stats.exports_rejected == ["exports/bomb.zip"]
@@ -57,8 +63,10 @@ def test_a_rejected_export_is_remembered_and_not_parsed_again(
     looser = settings.model_copy(
         update={"export_max_compression_ratio": 10_000, "export_max_text_bytes": MIB}
     )
-    read_landing_window(zone, *window, settings=looser)
-    assert "exports/bomb.zip" in calls
+    third = read_landing_window(zone, *window, settings=looser)
+    assert third.stats.exports_rejected == ["exports/bomb.zip"]
+    assert third.stats.exports_rejected_remembered == 0
+    assert "export_max_text_bytes" in third.quarantine["reason"].str.cat()
 
 
 def test_a_text_over_the_cap_is_rejected_without_being_read(
@@ -81,3 +89,28 @@ def test_a_text_over_the_cap_is_rejected_without_being_read(
     assert "exports/good.txt" not in read
     reasons = result.quarantine.set_index("source_file")["reason"]
     assert "over the cap of 10 (export_max_text_bytes)" in reasons["exports/good.txt"]
+
+
+def test_a_webhook_body_over_the_cap_is_quarantined_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    body = b'{"object": "whatsapp_business_account", "entry": []}' + b" " * 2000
+    key = webhook_key(body, LANDED)
+    zone.write(key, body)
+    settings = PipelineSettings(
+        pseudonym_key="k", cache_dir=str(tmp_path / "cache"), webhook_max_bytes=1000
+    )
+    real = LandingZone.read
+    read: list[str] = []
+
+    def reading(self: LandingZone, key: str) -> bytes:
+        read.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(LandingZone, "read", reading)
+    window = (LANDED.replace(hour=0), LANDED.replace(hour=0) + timedelta(days=1))
+    result = read_landing_window(zone, *window, settings=settings)
+    assert read == []
+    (row,) = result.quarantine.itertuples()
+    assert row.source_file == key and "webhook_max_bytes" in row.reason

@@ -60,6 +60,9 @@ def _webhook_days(
 ) -> set[date]:
     key = parse_webhook_key(landed.key)
     assert key is not None
+    if landed.size > settings.webhook_max_bytes:  # never read: its day's run quarantines it
+        log.warning(f"{landed.key}: {landed.size:,} bytes, over webhook_max_bytes; running its day")
+        return {key.received_at.date()}
     try:
         parsed = parse_webhook_body(
             zone.read(landed.key),
