@@ -52,6 +52,8 @@ def configure_from_environment(
     secrets = secret_values(env)
 
     def before_send(event: Any, hint: Any) -> Any:
+        if reported_by_the_failure_sensor((hint or {}).get("log_record")):
+            return None
         return scrub_event(event, secrets)
 
     sentry_sdk.init(
@@ -67,6 +69,23 @@ def configure_from_environment(
     )
     sentry_sdk.set_tag("component", component)
     return True
+
+
+# Dagster's own log lines about a failed step or run: `sentry_run_failures` reports those
+# once, with tags, so the copies logged inside the run's process are not sent again.
+_FAILURE_EVENTS = {"STEP_FAILURE", "PIPELINE_FAILURE", "RUN_FAILURE"}
+_FAILURE_LINES = ('Execution of step "', 'Execution of run for "')
+
+
+def reported_by_the_failure_sensor(record: logging.LogRecord | None) -> bool:
+    """Whether a log record is Dagster announcing a step or run failure."""
+    if record is None or record.name.split(".")[0] != "dagster":
+        return False
+    meta = getattr(record, "dagster_meta", None)
+    event = meta.get("dagster_event") if isinstance(meta, dict) else None
+    if event is not None and getattr(event, "event_type_value", None) in _FAILURE_EVENTS:
+        return True
+    return str(record.msg).startswith(_FAILURE_LINES)
 
 
 def report_failure(

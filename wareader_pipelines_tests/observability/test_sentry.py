@@ -78,8 +78,9 @@ def test_a_failed_run_is_reported_with_run_asset_and_partition(reporting: Sentry
         sentry_run_failures(running=True)(context)
 
     sent = _sent(reporting)
-    reports = [e for e in reporting.events() if e.get("tags", {}).get("run_id") == result.run_id]
-    [report] = reports
+    # One event for the run: Dagster's own failure log lines in the run are not sent again.
+    [report] = reporting.events()
+    assert report["tags"]["run_id"] == result.run_id
     assert report["tags"]["asset"] == "cleaned_messages"
     assert report["tags"]["partition"] == "2024-05-13"
     assert report["tags"]["step"] == "cleaned_messages"
@@ -92,3 +93,23 @@ def test_a_failed_run_is_reported_with_run_asset_and_partition(reporting: Sentry
 def test_the_sensor_is_stopped_unless_sentry_is_configured() -> None:
     assert sentry_run_failures(running=False).default_status == dg.DefaultSensorStatus.STOPPED
     assert sentry_run_failures(running=True).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_a_sensor_logging_an_error_reaches_sentry_scrubbed(reporting: SentryIngest) -> None:
+    @dg.sensor(target="*")
+    def new_exports(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        context.log.error(f"could not read export of {PHONE}: {TEXT!r}")
+        return dg.SkipReason("unreadable export")
+
+    with dg.instance_for_test() as instance:
+        new_exports(dg.build_sensor_context(instance=instance))
+
+    sent = _sent(reporting)
+    assert reporting.events()
+    assert all(
+        "could not read export of [PHONE]: [redacted]" in e["logentry"]["message"]
+        or "could not read export of [PHONE]: [redacted]" in e.get("message", "")
+        for e in reporting.events()
+    )
+    for leaked in ("91234", "Maria"):
+        assert leaked not in sent
