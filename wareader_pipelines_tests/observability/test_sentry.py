@@ -113,3 +113,40 @@ def test_a_sensor_logging_an_error_reaches_sentry_scrubbed(reporting: SentryInge
     )
     for leaked in ("91234", "Maria"):
         assert leaked not in sent
+
+
+def test_a_receiver_that_cannot_store_reports_without_the_body(
+    reporting: SentryIngest, tmp_path
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from wareader_pipelines.resources.landing_zone import LandingZone
+    from wareader_pipelines.webhook_receiver.app import create_app
+    from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
+    from wareader_pipelines.webhook_receiver.signature import sign
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the landing folder should be")
+    settings = ReceiverSettings(landing_uri=str(blocker), app_secret="app-secret", verify_token="t")
+    app = create_app(settings, zone=LandingZone(uri=str(blocker)))
+    body = f'{{"entry":[{{"text":{{"body":"{TEXT} {PHONE}"}}}}]}}'.encode()
+
+    async def post() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+            answer = await client.post(
+                "/webhook", content=body, headers={"x-hub-signature-256": sign(body, b"app-secret")}
+            )
+        app.store.close()
+        return answer.status_code
+
+    assert asyncio.run(post()) == 503
+    sent = _sent(reporting)
+    assert any(
+        "could not store a verified webhook body" in str(e.get("logentry"))
+        for e in reporting.events()
+    )
+    for leaked in ("91234", "Maria", "app-secret"):
+        assert leaked not in sent
