@@ -328,6 +328,8 @@ class LLMResource(ConfigurableResource):
                 await client.transport.close()
                 if client.cache is not None:
                     client.cache.close()
+                if isinstance(client.gate.limiter, SharedLLMLimiter):
+                    client.gate.limiter.shared.close()
 
         try:
             return asyncio.run(main())

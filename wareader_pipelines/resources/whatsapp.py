@@ -128,10 +128,13 @@ class WhatsAppCloudAPI(ConfigurableResource):
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connections this resource opened."""
+        """Close the HTTP connections (and the shared limiter's database connection)."""
         if self._client is not None:
             self._client.close()
             self._client = None
+        if isinstance(self._limiter, SharedCallLimiter):
+            self._limiter.shared.close()
+            self._limiter = None
 
     def media_info(self, *, media_id: str) -> MediaInfo:
         """Step one of a download: the short-lived URL and the file's facts."""
