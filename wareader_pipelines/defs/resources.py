@@ -80,6 +80,7 @@ def resources() -> Definitions:
                     for field, variable in (
                         ("export_max_text_bytes", "WAREADER_EXPORT_MAX_TEXT_BYTES"),
                         ("export_max_compression_ratio", "WAREADER_EXPORT_MAX_COMPRESSION_RATIO"),
+                        ("export_max_zip_bytes", "WAREADER_EXPORT_MAX_ZIP_BYTES"),
                         ("webhook_max_bytes", "WAREADER_WEBHOOK_FILE_MAX_BYTES"),
                     )
                     if os.environ.get(variable)

@@ -185,14 +185,10 @@ def _parse_export(
 ) -> _ParsedExport:
     limits = settings.export_limits()
     stats.exports += 1
-    if not landed.key.lower().endswith(".zip") and landed.size > limits.max_text_bytes:
+    too_large = limits.file_size_problem(landed.key, landed.size)
+    if too_large is not None:
         stats.exports_rejected.append(landed.key)
-        return _rejected_whole(  # not even read: its size alone is over the cap
-            landed,
-            f"the chat text is {landed.size:,} bytes, over the cap of "
-            f"{limits.max_text_bytes:,} (export_max_text_bytes)",
-            b"",
-        )
+        return _rejected_whole(landed, too_large, b"")  # not even read: its size alone
     data = zone.read(landed.key) if data is None else data
     date_order = settings.date_order_of(landed.key)
     digest_input = data + f"|{settings.export_timezone}|{date_order}|{limits}".encode()

@@ -19,6 +19,7 @@ _SLACK = 1 << 20  # inflated bytes any member may have beyond the ratio (tiny me
 _READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 DEFAULT_MAX_TEXT_BYTES = 128 * 2**20  # ~2M messages; a year of a busy group is ~10 MB
 DEFAULT_MAX_COMPRESSION_RATIO = 100
+DEFAULT_MAX_ZIP_BYTES = 2 * 2**30  # a zip is read into memory whole: media make it large
 
 
 class ExportTooLarge(Exception):
@@ -36,6 +37,23 @@ class ExportLimits:
 
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES
     max_compression_ratio: int = DEFAULT_MAX_COMPRESSION_RATIO
+    max_zip_bytes: int = DEFAULT_MAX_ZIP_BYTES
+
+    def file_size_problem(self, name: str, size: int) -> str | None:
+        """Why a landed export of `size` bytes must be rejected unread, or None."""
+        if name.lower().endswith(".zip"):
+            if size > self.max_zip_bytes:
+                return (
+                    f"the zip is {size:,} bytes, over the cap of {self.max_zip_bytes:,} "
+                    "(export_max_zip_bytes)"
+                )
+            return None
+        if size > self.max_text_bytes:
+            return (
+                f"the chat text is {size:,} bytes, over the cap of {self.max_text_bytes:,} "
+                "(export_max_text_bytes)"
+            )
+        return None
 
     def check_text_size(self, size: int, what: str) -> None:
         """Raise ExportTooLarge when `size` bytes of chat text is over the cap."""

@@ -11,6 +11,7 @@ from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.export_limits import (
     DEFAULT_MAX_COMPRESSION_RATIO,
     DEFAULT_MAX_TEXT_BYTES,
+    DEFAULT_MAX_ZIP_BYTES,
     ExportLimits,
 )
 
@@ -59,6 +60,10 @@ class PipelineSettings(ConfigurableResource):
         default=DEFAULT_MAX_COMPRESSION_RATIO,
         description="Largest inflated / compressed size of a zip member: above it, a zip bomb.",
     )
+    export_max_zip_bytes: int = Field(
+        default=DEFAULT_MAX_ZIP_BYTES,
+        description="Largest export zip (media included) that is read; larger is quarantined unread.",
+    )
     webhook_max_bytes: int = Field(
         default=16 * 2**20,
         description=(
@@ -99,6 +104,7 @@ class PipelineSettings(ConfigurableResource):
         return ExportLimits(
             max_text_bytes=self.export_max_text_bytes,
             max_compression_ratio=self.export_max_compression_ratio,
+            max_zip_bytes=self.export_max_zip_bytes,
         )
 
     def pseudonyms(self) -> Pseudonymizer:

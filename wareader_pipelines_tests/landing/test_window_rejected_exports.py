@@ -114,3 +114,26 @@ def test_a_webhook_body_over_the_cap_is_quarantined_unread(
     assert read == []
     (row,) = result.quarantine.itertuples()
     assert row.source_file == key and "webhook_max_bytes" in row.reason
+
+
+def test_a_zip_over_the_file_cap_is_rejected_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zone = _landing(tmp_path / "landing")
+    settings = PipelineSettings(
+        pseudonym_key="k", cache_dir=str(tmp_path / "cache"), export_max_zip_bytes=1000
+    )
+    read: list[str] = []
+    real = LandingZone.read
+
+    def reading(self: LandingZone, key: str) -> bytes:
+        read.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(LandingZone, "read", reading)
+    window = (LANDED.replace(hour=0), LANDED.replace(hour=0) + timedelta(days=1))
+    result = read_landing_window(zone, *window, settings=settings)
+    assert "exports/bomb.zip" not in read
+    reasons = result.quarantine.set_index("source_file")["reason"]
+    assert "(export_max_zip_bytes)" in reasons["exports/bomb.zip"]
+    assert len(result.raw_messages) == 2  # the good export beside it

@@ -228,8 +228,8 @@ def new_chat_exports(
         if parsed_now >= MAX_EXPORTS_PER_TICK:
             continue  # not marked seen: the next tick takes it
         limits = settings.export_limits()
-        # Over the cap, a text is never read: ingestion quarantines it by its size alone.
-        oversize = not landed.key.lower().endswith(".zip") and landed.size > limits.max_text_bytes
+        # Over a size cap, a file is never read: ingestion quarantines it by its size alone.
+        oversize = limits.file_size_problem(landed.key, landed.size) is not None
         data = b"" if oversize else landing_zone.read(landed.key)
         digest = f"oversize-{landed.size}" if oversize else hashlib.sha256(data).hexdigest()
         cursor.seen[landed.key] = mark
@@ -239,7 +239,7 @@ def new_chat_exports(
         parsed_now += 1
         try:
             if oversize:
-                raise ValueError(f"{landed.size:,} bytes, over export_max_text_bytes")
+                raise ValueError(limits.file_size_problem(landed.key, landed.size))
             # Through ingestion's export cache: the backfill's ingestion finds it parsed.
             messages, quarantine = parsed_export(landing_zone, landed, settings, data)
         except Exception as error:  # one bad file must not stop every other export's import
