@@ -82,6 +82,8 @@ def test_list_and_map_settings_are_bound_as_env_vars_too(
 ) -> None:
     monkeypatch.setenv("WAREADER_LANGUAGES", "es, pt")
     monkeypatch.setenv("WAREADER_EXPORT_DATE_ORDERS", '{"exports/a.txt": "MDY"}')
+    monkeypatch.setenv("WAREADER_EXPORT_TIMEZONE", "America/Sao_Paulo")
+    monkeypatch.setenv("WAREADER_EXPORT_TIMEZONES", '{"exports/a.txt": "Europe/Berlin"}')
     monkeypatch.setenv("WAREADER_EXPORT_WEBHOOK_URLS", "http://127.0.0.1:9/a, http://127.0.0.1:9/b")
     loaded = defs()
     settings, hooks = loaded.resources["settings"], loaded.resources["export_webhooks"]
@@ -93,6 +95,9 @@ def test_list_and_map_settings_are_bound_as_env_vars_too(
         assert ready.expected_languages() == ["es", "pt"]
         assert ready.date_order_of("exports/a.txt") == "MDY"
         assert ready.date_order_of("exports/b.txt") is None
+        assert ready.timezone_for("exports/a.txt") == "Europe/Berlin"
+        assert ready.timezone_for("exports/b.txt") == "America/Sao_Paulo"
+    assert isinstance(settings.export_timezones_json, dg.EnvVar)
     with hooks.process_config_and_initialize_cm() as ready:
         assert ready.receivers == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]
     monkeypatch.setenv("WAREADER_EXPORT_DATE_ORDERS", "[1]")

@@ -34,6 +34,7 @@ MESSAGES_NAME = "messages.jsonl"
 SUMMARIES_NAME = "summaries.md"
 MANIFEST_NAME = "manifest.json"
 MEDIA_FOLDER = "media"
+REPORT_NAME = "report.png"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +107,16 @@ def prepare_archive(
     phone_region: str = "US",
     default_timezone: str = "UTC",
     media: Mapping[str, bytes] | None = None,
+    report_png: bytes | None = None,
 ) -> ArchiveContents:
     """The files of one conversation's archive and the digest of their contents.
 
     `summaries` may be empty (the summaries stage has not run): the archive is
     built anyway, without `summaries.md`. Phone numbers are masked in every file
     unless `allow_phone_numbers`. `media` maps attachment names to bytes; names
-    are reduced to plain file names under `media/`.
+    are reduced to plain file names under `media/`. `report_png` (the month's
+    picture from `conversation_reports`, byte-identical for unchanged data) is
+    stored as `report.png`.
     """
     redact: Callable[[str], str] = (
         _unchanged
@@ -137,6 +141,8 @@ def prepare_archive(
             summaries, title=title, period=period.label, redact=redact
         )
         files.append((SUMMARIES_NAME, markdown.encode(), len(summaries)))
+    if report_png:
+        files.append((REPORT_NAME, report_png, None))
     media_files: dict[str, bytes] = {}
     for name, data in sorted((media or {}).items()):
         member = member_path(MEDIA_FOLDER, name)

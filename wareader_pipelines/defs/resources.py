@@ -73,6 +73,7 @@ def resources() -> Definitions:
                 languages_csv=from_env("WAREADER_LANGUAGES", ""),
                 language_detector=from_env("WAREADER_LANGUAGE_DETECTOR", "fasttext"),
                 export_date_orders_json=from_env("WAREADER_EXPORT_DATE_ORDERS", "{}"),
+                export_timezones_json=from_env("WAREADER_EXPORT_TIMEZONES", "{}"),
                 pseudonym_key=from_env("WAREADER_PSEUDONYM_KEY", DEVELOPMENT_KEY),
                 cache_dir=str(root / "cache"),
                 **{

@@ -191,7 +191,8 @@ def _parse_export(
         return _rejected_whole(landed, too_large, b"")  # not even read: its size alone
     data = zone.read(landed.key) if data is None else data
     date_order = settings.date_order_of(landed.key)
-    digest_input = data + f"|{settings.export_timezone}|{date_order}|{limits}".encode()
+    timezone = settings.timezone_for(landed.key)
+    digest_input = data + f"|{timezone}|{date_order}|{limits}".encode()
     digest = hashlib.sha256(digest_input).hexdigest()
     cached = cache.get(digest)
     if cached is not None:
@@ -206,7 +207,7 @@ def _parse_export(
             data,
             pseudonyms=pseudonyms,
             landed_at=landed.modified_at,
-            timezone=settings.export_timezone,
+            timezone=timezone,
             date_order=date_order,
             limits=limits,
         )

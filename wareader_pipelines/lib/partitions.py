@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from dagster import BackfillPolicy, DailyPartitionsDefinition, MonthlyPartitionsDefinition
+from dagster import (
+    AutomationCondition,
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    MonthlyPartitionsDefinition,
+)
 
 # The first day WhatsApp chat exports can reach back to; earlier partitions would be empty.
 HISTORY_START = "2012-01-01"
@@ -29,3 +34,19 @@ def in_window(values: pd.Series, start: datetime, end: datetime) -> pd.Series:
     """Which of `values` (moments, any time zone) fall in the partition window [start, end)."""
     moments = pd.to_datetime(values, utc=True)
     return (moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))
+
+
+# Monthly assets (archives, reports): a closed month is built once it appears (the latest monthly partition is the month
+# that just ended), and any month is rebuilt when one of its days is re-materialized
+# upstream: late webhooks and backfills reach old months too, which `eager()` (latest
+# window only) would miss. Missing upstream days do not block: a day without messages
+# is a normal day. The month in progress is not a partition yet, so it never sends
+# a notice per day.
+MONTHLY_AUTOMATION = (
+    (
+        (AutomationCondition.in_latest_time_window() & AutomationCondition.newly_missing())
+        | AutomationCondition.any_deps_updated()
+    ).since_last_handled()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("month closed, or one of its days changed")

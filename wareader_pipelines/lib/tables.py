@@ -161,6 +161,28 @@ CLEANED_MESSAGES = _schema(
     ("char_count", INTEGER, "Characters in text_clean."),
 )
 
+MESSAGE_EMOJI = _schema(
+    ("message_id", TEXT, "Same id as cleaned_messages."),
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("sender_id", TEXT, "Keyed pseudonym of the sender."),
+    ("sent_at", TIMESTAMPTZ, "When the message was sent, UTC (partition key)."),
+    ("emoji", TEXT, "The emoji as seen: one ZWJ, flag or keycap sequence, skin tone removed."),
+    ("emoji_name", TEXT, "Its CLDR short name (thumbs_up), for places that cannot draw it."),
+    ("skin_tone", TEXT, "light, medium-light, medium, medium-dark, dark, mixed; null if none."),
+    ("occurrences", INTEGER, "How often the message shows it with that tone."),
+)
+
+CONVERSATION_REPORTS = _schema(
+    ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
+    ("period", TEXT, "The month, YYYY-MM."),
+    ("period_start", TIMESTAMPTZ, "First instant of the month, UTC (partition key)."),
+    ("message_count", INTEGER, "Non-system messages of the conversation that month."),
+    ("status", TEXT, "rendered, or skipped: fewer messages than the configured minimum."),
+    ("png_sha256", TEXT, "SHA-256 of report.png; an unchanged month gives the same value."),
+    ("png_bytes", BIGINT, "Size of report.png."),
+    ("png_base64", TEXT, "report.png itself, base64 (the archive's copy comes from here)."),
+)
+
 CONVERSATION_ARCHIVES = _schema(
     ("conversation_id", TEXT, "Keyed pseudonym of the chat."),
     ("period", TEXT, "The archived month, YYYY-MM."),

@@ -33,6 +33,7 @@ LANGUAGE_METHODS = frozenset(
 )
 SHA256_HEX = r"^[0-9a-f]{64}$"
 MEDIA_STATUSES = frozenset({"stored", "already_stored", "expired", "failed"})
+SKIN_TONES = frozenset({"light", "medium-light", "medium", "medium-dark", "dark", "mixed"})
 
 
 def raw_messages_blocking(start: datetime, end: datetime) -> list[Expectation]:
@@ -176,4 +177,26 @@ def message_media_blocking(start: datetime, end: datetime) -> list[Expectation]:
         NotNull("status"),
         InSet("status", MEDIA_STATUSES),
         Matches("sha256", SHA256_HEX),
+    ]
+
+
+def message_emoji_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        UniqueTogether(("message_id", "emoji", "skin_tone")),
+        NotNull("message_id"),
+        NotNull("emoji"),
+        InSet("skin_tone", SKIN_TONES),
+        Between("occurrences", 1, None),
+        InWindow("sent_at", start, end),
+    ]
+
+
+def conversation_reports_blocking(start: datetime, end: datetime) -> list[Expectation]:
+    return [
+        UniqueTogether(("conversation_id", "period")),
+        NotNull("conversation_id"),
+        NotNull("status"),
+        InWindow("period_start", start, end),
+        Matches("png_sha256", SHA256_HEX),
+        Between("message_count", 0, None),
     ]

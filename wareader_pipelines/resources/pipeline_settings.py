@@ -20,7 +20,19 @@ class PipelineSettings(ConfigurableResource):
     """How exports are read, which languages to expect, and the pseudonym key."""
 
     export_timezone: str = Field(
-        default="UTC", description="IANA zone of the local times in chat exports."
+        default="UTC",
+        description="IANA zone of the local times in chat exports (the phone's zone).",
+    )
+    export_timezones: dict[str, str] = Field(
+        default_factory=dict,
+        description='Per-export zone overrides: {"exports/chat.txt": "Europe/Berlin"}.',
+    )
+    export_timezones_json: str = Field(
+        default="{}",
+        description=(
+            "More per-export zones as a JSON object (WAREADER_EXPORT_TIMEZONES, bound as an "
+            "EnvVar); an export named in both takes `export_timezones`."
+        ),
     )
     export_date_orders: dict[str, str] = Field(
         default_factory=dict,
@@ -81,7 +93,7 @@ class PipelineSettings(ConfigurableResource):
         ),
     )
 
-    @field_validator("export_date_orders_json", mode="before")
+    @field_validator("export_date_orders_json", "export_timezones_json", mode="before")
     @classmethod
     def _date_orders_are_a_json_object(cls, value: object) -> object:
         if isinstance(value, str) and not isinstance(value, EnvVar):  # EnvVar: once resolved
@@ -107,13 +119,22 @@ class PipelineSettings(ConfigurableResource):
             max_zip_bytes=self.export_max_zip_bytes,
         )
 
+    def timezone_for(self, export_key: str) -> str:
+        """The zone an export's local times are read in: its override, else the default."""
+        return (
+            self.export_timezones.get(export_key)
+            or _json_date_orders(self.export_timezones_json).get(export_key)
+            or self.export_timezone
+        )
+
     def pseudonyms(self) -> Pseudonymizer:
         """The keyed pseudonymizer for this deployment."""
         return Pseudonymizer(self.pseudonym_key)
 
 
 def _json_date_orders(text: str) -> dict[str, str]:
-    """`{"exports/chat.txt": "DMY", ...}` read from JSON; anything else is a clear error."""
+    """`{"exports/chat.txt": "DMY", ...}` (or a zone per export) read from JSON; anything
+    else is a clear error."""
     try:
         orders = json.loads(text or "{}")
     except ValueError as error:

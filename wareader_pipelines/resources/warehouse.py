@@ -123,9 +123,9 @@ class Warehouse(ConfigurableResource):
             sql.format(schema=self.db_schema), parameters
         )
 
-    def table_exists(self, table: str) -> bool:
-        """Whether `table` has been materialized at least once."""
-        return backend_for(self.url, self.db_schema).table_exists(table)
+    def table_exists(self, table: str, *, schema: str | None = None) -> bool:
+        """Whether `table` (in `schema`, else the pipeline's) has been materialized once."""
+        return backend_for(self.url, schema or self.db_schema).table_exists(table)
 
 
 def _window_of(

@@ -27,6 +27,18 @@ MARTS = {
     "dim_conversations": ["conversation_id"],
     "dim_participants": ["sender_id"],
     "daily_conversation_metrics": ["conversation_id", "metric_date"],
+    "fct_sessions": ["session_id"],
+    "fct_replies": ["message_id"],
+    "reply_matrix": ["conversation_id", "from_id", "to_id"],
+    "activity_heatmap": [
+        "conversation_id",
+        "local_timezone",
+        "month_start",
+        "local_weekday",
+        "local_hour",
+    ],
+    "emoji_usage": ["conversation_id", "sender_id", "emoji", "skin_tone"],
+    "sentiment_by_week": ["sender_id", "week_start", "method"],
 }
 
 
@@ -82,7 +94,7 @@ def normalized(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[column]
         if isinstance(values.dtype, pd.DatetimeTZDtype):
             out[column] = values.dt.tz_convert("UTC").dt.as_unit("us")
-        elif column.endswith("_date"):
+        elif column.endswith("_date") or column in {"week_start", "month_start"}:
             out[column] = values.astype(str)
         elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             out[column] = values.astype("float64")
@@ -108,7 +120,7 @@ def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
     duck_statuses = dbt_build(duckdb_url, tmp_path / "duck")
     pg_statuses = dbt_build(postgres_sample, tmp_path / "pg")
     assert sorted(duck_statuses) == sorted(pg_statuses)
-    assert sum(1 for _, status in duck_statuses if status == "pass") >= 20
+    assert sum(1 for _, status in duck_statuses if status == "pass") >= 40
 
     on_duckdb, on_postgres = marts(duckdb_url), marts(postgres_sample)
     for table in MARTS:
@@ -121,10 +133,11 @@ def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
     assert day1.languages == "en,pt" and day1.language_count == 2
     assert day1.mean_sentiment == pytest.approx((0.5 - 0.5 + 0.0 + 1.0) / 4)
     assert day1.reply_count == 2 and day1.median_reply_seconds == 270  # 120 s and 420 s
-    # a reply across midnight counts on its own day; 10 days of silence is no reply
+    # a reply across midnight counts on its own day; 2 days of silence start a new session
     assert daily.loc[("c1", "2024-05-14")].median_reply_seconds == (900 + 3600) / 2
-    assert daily.loc[("c2", "2024-05-15")].median_reply_seconds == 2 * 86400 - 60
+    assert daily.loc[("c2", "2024-05-15")].reply_count == 0
     assert daily.loc[("c2", "2024-05-25")].reply_count == 0
+    assert_conversation_marts(on_duckdb)
     conversations = on_duckdb["dim_conversations"].set_index("conversation_id")
     assert conversations.loc["c1"].message_count == 7
     assert conversations.loc["c2"].sources == "export"
@@ -138,6 +151,60 @@ def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
         "conversation_count",
         "primary_language",
     }
+
+
+def assert_conversation_marts(found: dict[str, pd.DataFrame]) -> None:
+    """The sample's sessions, replies, heatmap, emoji and weekly sentiment, by hand."""
+    sessions = found["fct_sessions"].sort_values(["conversation_id", "started_at"])
+    # c1: 00:10-00:20, then 23:50 + 00:05 + 01:05 (gaps of 15 and 60 min); c2: 3 sessions
+    # after 00:30-00:31 (2 and 10 days of silence)
+    assert list(sessions.conversation_id) == ["c1", "c1", "c2", "c2", "c2"]
+    assert list(sessions.messages) == [4, 3, 2, 1, 1]
+    assert list(sessions.starter_id) == ["s1", "s1", "s4", "s5", "s4"]
+    assert list(sessions.participants) == [2, 3, 1, 1, 1]
+    assert sessions.session_id.is_unique
+
+    replies = found["fct_replies"].set_index("message_id")
+    assert sorted(replies.index) == ["m01", "m03", "m06", "m07"]
+    assert replies.loc["m07"].from_id == "s3" and replies.loc["m07"].to_id == "s2"
+    assert list(replies.reply_seconds.sort_index()) == [120, 420, 900, 3600]
+    # fct_messages.reply_seconds is the same definition
+    messages = found["fct_messages"].set_index("message_id")
+    pd.testing.assert_series_equal(
+        messages.reply_seconds.dropna().sort_index(),
+        replies.reply_seconds.sort_index(),
+        check_names=False,
+    )
+
+    matrix = found["reply_matrix"].set_index(["from_id", "to_id"])
+    assert matrix.loc[("s2", "s1")].replies == 2  # 120 s and 900 s
+    assert matrix.loc[("s2", "s1")].median_seconds == 510
+    assert matrix.loc[("s2", "s1")].p90_seconds == pytest.approx(120 + 0.9 * 780)
+    assert matrix.loc[("s1", "s2")].replies == 1
+
+    heatmap = found["activity_heatmap"]
+    c2 = heatmap[heatmap.conversation_id == "c2"]
+    # c2 is an export read in São Paulo time (UTC-3): Monday 00:30 UTC is Sunday 21:30 there
+    assert set(c2.local_timezone) == {"America/Sao_Paulo"}
+    first = c2[(c2.local_weekday == 7) & (c2.local_hour == 21)]
+    assert list(first.messages) == [2]
+    c1 = heatmap[heatmap.conversation_id == "c1"]
+    assert set(c1.local_timezone) == {"UTC"} and c1.messages.sum() == 7
+
+    emoji = found["emoji_usage"]
+    thumbs = emoji[(emoji.emoji == "👍")].set_index(["sender_id", "skin_tone"])
+    assert thumbs.loc[("s1", "medium")].occurrences == 2
+    assert thumbs.loc[("s2", "dark")].occurrences == 1
+    assert set(emoji[emoji.sender_id == "s1"].emoji) == {"👍", "🇧🇷", "❤️"}
+    hearts = emoji[emoji.emoji == "❤️"]
+    assert list(hearts.occurrences) == [2]  # with and without the variation selector
+    assert "👨‍👩‍👧‍👦" in set(emoji.emoji) and "👩‍💻" in set(emoji.emoji)
+
+    weekly = found["sentiment_by_week"].set_index(["sender_id", "week_start"])
+    s1 = weekly.loc[("s1", "2024-05-13")]
+    assert s1.messages_scored == 3 and s1.positive == 2 and s1.neutral == 1
+    assert s1.mean_score == pytest.approx(0.5)
+    assert weekly.loc[("s4", "2024-05-13")].negative == 2
 
 
 def test_an_incremental_window_rebuilds_only_its_days_like_a_full_build(

@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
+from wareader_pipelines.nlp.emoji_usage import message_emoji_frame
 from wareader_pipelines.resources.warehouse import backend_for, conform_to_schema
 from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
@@ -34,9 +35,18 @@ MESSAGES = [
     ("c1", "s3", 24 * 60 + 65, "audio", None, None),  # reply 3600 s
     ("c2", "s4", 30, "text", "de", -1.0),
     ("c2", "s4", 31, "text", "de", -0.5),
-    ("c2", "s5", 2 * 24 * 60 + 30, "text", "de", 0.5),  # day 3, 2 days later: reply 172740 s
-    ("c2", "s4", 12 * 24 * 60, "text", "de", None),  # 10 days later: beyond the reply window
+    ("c2", "s5", 2 * 24 * 60 + 30, "text", "de", 0.5),  # day 3, 2 days later: a new session
+    ("c2", "s4", 12 * 24 * 60, "text", "de", None),  # 10 days later: a new session
 ]
+# Texts with emoji (message number -> text_clean); others have none.
+TEXTS = {
+    0: "hi 👍🏽👍🏽",
+    1: "👍🏿 ok 👨‍👩‍👧‍👦",
+    3: "🇧🇷 ❤ ❤️",
+    8: "1️⃣ 👩🏽‍💻",
+}
+# c2 is an export read in São Paulo time; c1's webhooks take the business zone (UTC).
+EXPORT_TIMEZONE = "America/Sao_Paulo"
 
 
 def frames() -> dict[str, tuple[dg.TableSchema, pd.DataFrame]]:
@@ -57,8 +67,15 @@ def frames() -> dict[str, tuple[dg.TableSchema, pd.DataFrame]]:
             }
         )
     messages = pd.DataFrame(rows)
-    cleaned = messages.drop(columns=["score", "source"]).assign(word_count=3, emoji_count=0)
-    raw = messages[["message_id", "conversation_id", "sent_at", "message_type", "source"]]
+    texts = [TEXTS.get(number, "plain words") for number in range(len(MESSAGES))]
+    cleaned = messages.drop(columns=["score", "source"]).assign(
+        word_count=3,
+        text_clean=texts,
+        emoji_count=[sum(ord(c) > 0x2000 for c in text) for text in texts],
+    )
+    raw = messages[["message_id", "conversation_id", "sent_at", "message_type", "source"]].assign(
+        export_timezone=[EXPORT_TIMEZONE if s == "export" else None for s in messages.source]
+    )
     scored = messages[messages.score.notna()]
     sentiment = pd.DataFrame(
         {
@@ -82,6 +99,7 @@ def frames() -> dict[str, tuple[dg.TableSchema, pd.DataFrame]]:
             tables.MESSAGE_STATUSES,
             pd.DataFrame({c.name: [] for c in tables.MESSAGE_STATUSES.columns}),
         ),
+        "message_emoji": (tables.MESSAGE_EMOJI, message_emoji_frame(cleaned)),
     }
 
 

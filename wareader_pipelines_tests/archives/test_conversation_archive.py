@@ -166,3 +166,15 @@ def test_failed_day_summaries_are_not_archived_as_summaries() -> None:
     only_failed = _contents(summaries=failed)
     assert only_failed.summary_count == 0
     assert "summaries.md" not in _files(only_failed.to_zip(BUILT))
+
+
+def test_the_months_report_goes_into_the_zip_and_into_the_digest() -> None:
+    png = b"\x89PNG\r\n\x1a\nfake picture"
+    with_report = _contents(report_png=png)
+    files = _files(with_report.to_zip(BUILT))
+    assert files["report.png"] == png
+    manifest = json.loads(files["manifest.json"])
+    assert "report.png" in {f["name"] for f in manifest["files"]}
+    assert with_report.to_zip(BUILT) == _contents(report_png=png).to_zip(BUILT)
+    assert with_report.content_sha256 != _contents().content_sha256
+    assert with_report.content_sha256 != _contents(report_png=png + b"!").content_sha256

@@ -3,6 +3,7 @@ the outbox, and a webhook receiver."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import io
@@ -18,7 +19,7 @@ import pandas as pd
 
 from wareader_pipelines.defs.archives.assets import conversation_archives
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.partitions import daily_partitions
+from wareader_pipelines.lib.partitions import daily_partitions, monthly_partitions
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.chat_export import parse_export
 from wareader_pipelines.resources.blob_store import BlobStore
@@ -46,6 +47,15 @@ SUMMARIES_SPEC = dg.AssetSpec(
     metadata={
         "dagster/column_schema": tables.CONVERSATION_SUMMARIES,
         "partition_expr": "day_start",
+    },
+)
+# the month's pictures: absent here, so archives are built without report.png
+REPORTS_SPEC = dg.AssetSpec(
+    "conversation_reports",
+    partitions_def=monthly_partitions,
+    metadata={
+        "dagster/column_schema": tables.CONVERSATION_REPORTS,
+        "partition_expr": "period_start",
     },
 )
 SUMMARIES_SCHEMA = dg.TableSchema(
@@ -89,7 +99,7 @@ def _resources(url: str, blob_store: BlobStore, outbox: Path, **overrides: objec
 
 def _run(resources: dict, config: dict | None = None) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [RAW_SPEC, SUMMARIES_SPEC, conversation_archives],
+        [RAW_SPEC, SUMMARIES_SPEC, REPORTS_SPEC, conversation_archives],
         partition_key=MAY,
         resources=resources,
         run_config={"ops": {"conversation_archives": {"config": config}}} if config else None,
@@ -290,7 +300,7 @@ def test_a_closed_month_is_archived_and_a_changed_day_rebuilds_only_its_month() 
     instance = dg.DagsterInstance.ephemeral()
     unused = dg.ResourceDefinition.none_resource()  # evaluation runs nothing
     defs = dg.Definitions(
-        assets=[RAW_SPEC, SUMMARIES_SPEC, conversation_archives],
+        assets=[RAW_SPEC, SUMMARIES_SPEC, REPORTS_SPEC, conversation_archives],
         resources={
             key: unused
             for key in (
@@ -418,3 +428,35 @@ def test_the_sample_exports_three_media_land_in_the_familia_silva_archive(tmp_pa
     with zipfile.ZipFile(SAMPLE_LANDING / SAMPLE_EXPORT) as sample:
         expected = {f"media/{n}": sample.read(n) for n in sample.namelist() if n != "_chat.txt"}
     assert media == expected
+
+
+def test_the_months_report_png_goes_into_the_archive_and_a_rebuild_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    url = _warehouse_with(tmp_path / "w.duckdb", raw_messages("conv-1"), None)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    report = pd.DataFrame(
+        {
+            "conversation_id": ["conv-1"],
+            "period": ["2024-05"],
+            "period_start": [pd.Timestamp("2024-05-01", tz="UTC")],
+            "message_count": [4],
+            "status": ["rendered"],
+            "png_sha256": [hashlib.sha256(png).hexdigest()],
+            "png_bytes": [len(png)],
+            "png_base64": [base64.b64encode(png).decode()],
+        }
+    )
+    DuckDBBackend(url, schema=DEFAULT_SCHEMA).replace_rows(
+        "conversation_reports", tables.CONVERSATION_REPORTS, report, None
+    )
+    resources = _resources(url, BlobStore(uri=str(tmp_path / "archives")), tmp_path / "outbox")
+    assert _run(resources).success
+    zip_path = tmp_path / "archives" / "archives" / "conv-1" / "2024-05.zip"
+    with zipfile.ZipFile(io.BytesIO(zip_path.read_bytes())) as archive:
+        assert archive.read("report.png") == png
+    first = _table(url)
+
+    assert _run(resources).success
+    again = _table(url)
+    assert list(again["sha256"]) == list(first["sha256"]) and not again["uploaded"].any()

@@ -292,3 +292,25 @@ def test_a_crashed_export_worker_only_costs_time(
     survived = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "b", export_workers=1))
     pd.testing.assert_frame_equal(survived.raw_messages, serial.raw_messages)
     assert survived.stats.exports_from_cache == 0
+
+
+def test_each_export_can_have_its_own_time_zone(tmp_path: Path) -> None:
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
+    zone.write("exports/Rui in Berlin.txt", EXPORT.encode())
+    orders = {"exports/WhatsApp Chat with Rui.txt": "DMY", "exports/Rui in Berlin.txt": "DMY"}
+    settings = _settings(
+        tmp_path,
+        export_timezone="America/Sao_Paulo",
+        export_timezones={"exports/Rui in Berlin.txt": "Europe/Berlin"},
+        export_date_orders=orders,
+    )
+    raw = read_landing_window(zone, *MAY, settings=settings).raw_messages
+    first = raw[raw["text"] == "Bom dia! Vamos almoçar amanhã?"].set_index("source_file")
+    assert first.loc["exports/Rui in Berlin.txt", "export_timezone"] == "Europe/Berlin"
+    assert first.loc["exports/WhatsApp Chat with Rui.txt", "export_timezone"] == (
+        "America/Sao_Paulo"
+    )
+    # 09:15 local: 07:15 UTC in Berlin (CEST), 12:15 UTC in São Paulo
+    assert first.loc["exports/Rui in Berlin.txt", "sent_at"].hour == 7
+    assert first.loc["exports/WhatsApp Chat with Rui.txt", "sent_at"].hour == 12

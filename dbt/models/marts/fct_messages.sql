@@ -13,8 +13,8 @@ with messages as (
     from {{ ref('stg_messages') }}
     where not is_system
     {% if is_incremental() %}
-        -- look back far enough to find the message each in-window message follows
-        and sent_at >= {{ window_start() }} - interval '{{ var("reply_window_days") }} days'
+        -- look back one session gap: the message each in-window message may reply to
+        and sent_at >= {{ window_start() }} - {{ session_gap() }}
         and sent_at < {{ window_end() }}
     {% endif %}
 ),
@@ -25,7 +25,7 @@ sequenced as (
         lag(sender_id) over conversation_order as previous_sender_id,
         lag(sent_at) over conversation_order as previous_sent_at
     from messages
-    window conversation_order as (partition by conversation_id order by sent_at, message_id)
+    window conversation_order as ({{ conversation_order() }})
 ),
 
 all_messages as (
@@ -34,11 +34,9 @@ all_messages as (
         message_id, conversation_id, sender_id, sent_at, sent_date, message_type, source,
         language, language_confidence, is_media, is_system, is_edited, reply_to_id,
         word_count, emoji_count,
+        -- the reply definition of fct_replies (macros/sessions.sql)
         case
-            when previous_sender_id is not null
-                and sender_id is not null
-                and previous_sender_id <> sender_id
-                and previous_sent_at >= sent_at - interval '{{ var("reply_window_days") }} days'
+            when {{ is_reply('previous_sender_id', 'sender_id', 'previous_sent_at', 'sent_at') }}
             then {{ seconds_between('previous_sent_at', 'sent_at') }}
         end as reply_seconds
     from sequenced

@@ -14,7 +14,12 @@ select
     coalesce(cleaned.is_edited, false) as is_edited,
     cleaned.reply_to_id,
     cleaned.word_count,
-    cleaned.emoji_count
+    cleaned.emoji_count,
+    -- an export's line number: the order of messages sent in the same minute
+    case when raw.location like 'line %' then cast(substr(raw.location, 6) as bigint) end
+        as source_line,
+    -- local time: the zone the export was read in, or the business number's for webhooks
+    coalesce(raw.export_timezone, {{ business_timezone() }}) as local_timezone
 from {{ source('wareader', 'cleaned_messages') }} as cleaned
 left join {{ source('wareader', 'raw_messages') }} as raw
     on raw.message_id = cleaned.message_id

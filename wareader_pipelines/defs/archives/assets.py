@@ -17,11 +17,15 @@ from wareader_pipelines.archives import (
 )
 from wareader_pipelines.archives.conversation_archive import month_period
 from wareader_pipelines.defs.archives import publishing
-from wareader_pipelines.defs.archives.publishing import previous_archives, publish_month
+from wareader_pipelines.defs.archives.publishing import (
+    previous_archives,
+    publish_month,
+    report_pngs,
+)
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_metadata import preview
 from wareader_pipelines.lib.code_versions import code_version
-from wareader_pipelines.lib.partitions import in_window, monthly_partitions
+from wareader_pipelines.lib.partitions import MONTHLY_AUTOMATION, in_window, monthly_partitions
 from wareader_pipelines.nlp import pii
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
@@ -46,21 +50,6 @@ SHAPED_BY = (
 ARCHIVES_TABLE = "conversation_archives"
 SUMMARIES_PARTITION_COLUMN = "day_start"
 
-# A closed month is archived once it appears (the latest monthly partition is the month
-# that just ended), and any month is rebuilt when one of its days is re-materialized
-# upstream: late webhooks and backfills reach old months too, which `eager()` (latest
-# window only) would miss. Missing upstream days do not block: a day without messages
-# is a normal day. The month in progress is not a partition yet, so it never sends
-# a notice per day.
-ARCHIVE_AUTOMATION = (
-    (
-        (dg.AutomationCondition.in_latest_time_window() & dg.AutomationCondition.newly_missing())
-        | dg.AutomationCondition.any_deps_updated()
-    ).since_last_handled()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
-).with_label("month closed, or one of its days changed")
-
 
 class ArchiveConfig(dg.Config):
     """Run options of the archive build."""
@@ -80,7 +69,7 @@ def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime)
     key=ARCHIVES_TABLE,
     description=(
         "One zip per conversation and month (readable transcript, JSON Lines, day summaries, "
-        "the export's verified media, manifest) in the blob store, announced once by e-mail and webhook; rebuilt when a "
+        "the month's report.png, the export's verified media, manifest) in the blob store, announced once by e-mail and webhook; rebuilt when a "
         "day of the month changes, re-sent only when its bytes change."
     ),
     # The month's days of each upstream table; summaries come as an empty frame until the
@@ -88,10 +77,12 @@ def _in_window(frame: pd.DataFrame, column: str, start: datetime, end: datetime)
     ins={
         "raw_messages": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping()),
         "conversation_summaries": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping()),
+        # the month's pictures (same monthly partitions), added as report.png
+        "conversation_reports": dg.AssetIn(),
     },
     partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=12),
-    automation_condition=ARCHIVE_AUTOMATION,
+    automation_condition=MONTHLY_AUTOMATION,
     group_name="archives",
     owners=["team:wareader"],
     kinds={"python", "s3", "duckdb"},
@@ -107,6 +98,7 @@ def conversation_archives(
     config: ArchiveConfig,
     raw_messages: pd.DataFrame,
     conversation_summaries: pd.DataFrame,
+    conversation_reports: pd.DataFrame,
     blob_store: BlobStore,
     email: EmailNotifier,
     export_webhooks: ExportWebhooks,
@@ -146,6 +138,9 @@ def conversation_archives(
             default_timezone=settings.export_timezone,
             now=now,
             read_export=landing_zone.read,
+            reports=report_pngs(
+                _in_window(conversation_reports, "period_start", month.start, month.end)
+            ),
         )
     frame = pd.DataFrame(
         [p.row for p in published], columns=[c.name for c in tables.CONVERSATION_ARCHIVES.columns]

@@ -8,6 +8,7 @@ notice goes out again. The download link is never stored: it is a credential.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -89,6 +90,19 @@ def _webhook_status(deliveries: list[WebhookDelivery]) -> str:
     return status + (f"; failed: {', '.join(failed)}" if failed else "")
 
 
+def report_pngs(reports: pd.DataFrame) -> dict[str, bytes]:
+    """conversation id → report.png bytes, from `conversation_reports` rows that have one."""
+    if reports.empty or "png_base64" not in reports.columns:
+        return {}
+    rendered = reports.dropna(subset=["png_base64"])
+    return {
+        str(conversation_id): base64.b64decode(encoded)
+        for conversation_id, encoded in zip(
+            rendered["conversation_id"], rendered["png_base64"], strict=True
+        )
+    }
+
+
 def publish_month(
     *,
     messages: pd.DataFrame,
@@ -104,11 +118,13 @@ def publish_month(
     default_timezone: str,
     now: datetime,
     read_export: Callable[[str], bytes] | None = None,
+    reports: Mapping[str, bytes] | None = None,
 ) -> list[PublishedArchive]:
     """One archive per conversation with messages in `period`, stored and announced.
 
     With `read_export` (landing-zone key → bytes), the attachments that export
     messages reference are taken from their export zips, verified, into `media/`.
+    `reports` (conversation id → PNG) adds each conversation's `report.png`.
     """
     published: list[PublishedArchive] = []
     if messages.empty:
@@ -132,6 +148,7 @@ def publish_month(
             phone_region=phone_region,
             default_timezone=default_timezone,
             media=media.files if media else None,
+            report_png=(reports or {}).get(conversation_id),
         )
         before = previous.get((conversation_id, period.label))
         built_at = (

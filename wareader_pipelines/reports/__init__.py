@@ -1,0 +1,1 @@
+"""Pictures people look at: per-conversation monthly reports and the account overview (no Dagster)."""
