@@ -58,8 +58,8 @@ sequenced as (
         lag(action) over contact_order as previous_action,
         min(case when action = 'start' then signal_at end) over (
             partition by recipient_id, business_number_id
-            order by signal_at, action, signal_id
-            rows between 1 following and unbounded following
+            order by signal_at desc, action desc, signal_id desc
+            rows between unbounded preceding and 1 preceding
         ) as next_start_at
     from signals
     window contact_order as (

@@ -9,11 +9,14 @@ with sequenced as (
         lag(direction) over (
             partition by conversation_id order by sent_at, direction, message_id
         ) as previous_direction,
+        -- the running minimum in reverse order: a frame fixed at the partition's start is
+        -- aggregated incrementally on both engines (one "1 following .. unbounded following"
+        -- frame per row is quadratic on PostgreSQL)
         min(
             case when direction = 'outbound' and current_status <> 'failed' then sent_at end
         ) over (
-            partition by conversation_id order by sent_at, direction, message_id
-            rows between 1 following and unbounded following
+            partition by conversation_id order by sent_at desc, direction desc, message_id desc
+            rows between unbounded preceding and 1 preceding
         ) as next_response_at
     from {{ ref('int_conversation_events') }} as events
 ),
