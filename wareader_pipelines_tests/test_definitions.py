@@ -170,3 +170,19 @@ def test_local_instance_queues_one_run_at_a_time_without_the_pop_up(tmp_path: Pa
     config.write_text(sample_run.DAGSTER_YAML_MARKER + " demo\ntelemetry:\n  enabled: false\n")
     sample_run.prepare_dagster_home(home)
     assert config.read_text() == sample_run.DAGSTER_YAML
+
+
+def test_kinds_follow_the_configured_provider_and_warehouse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def kinds(name: str) -> set[str]:
+        return set(defs().resolve_asset_graph().get(dg.AssetKey(name)).kinds)
+
+    monkeypatch.delenv("WAREADER_LLM_PROVIDER", raising=False)
+    monkeypatch.delenv("WAREADER_WAREHOUSE_URL", raising=False)
+    assert kinds("conversation_summaries") == {"python", "pandas", "duckdb"}
+    monkeypatch.setenv("WAREADER_LLM_PROVIDER", "anthropic")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "not-a-real-key")
+    monkeypatch.setenv("WAREADER_WAREHOUSE_URL", "postgresql://wareader@127.0.0.1/wareader")
+    assert kinds("conversation_summaries") == {"python", "pandas", "anthropic", "postgres"}
+    assert kinds("fct_messages") == {"dbt", "postgres"}

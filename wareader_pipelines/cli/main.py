@@ -12,14 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 
 from wareader_pipelines.cli import sample_run
+from wareader_pipelines.cli.backfill import (
+    daily_asset_keys,
+    failure_line,
+    run_daily_ranges,
+    submit_daily_backfill,
+)
+from wareader_pipelines.cli.quick_sql import read_copy_path, run_query
 from wareader_pipelines.cli.report import pipeline_report
+from wareader_pipelines.resources.configuration import cheap_problems, server_problems
 from wareader_pipelines.resources.duckdb_read_copy import publish_read_copy
 from wareader_pipelines.resources.warehouse import Warehouse
-
-READ_COPY_NAME = "analytics.duckdb"
 
 
 def _definitions() -> dg.Definitions:
@@ -37,18 +42,21 @@ def _resource(definitions: dg.Definitions, key: str) -> Iterator[Any]:
 
 def _read_copy_path(warehouse: Warehouse) -> Path | None:
     """Where the analysts' copy goes, or None when the warehouse is not a DuckDB file."""
-    if warehouse.url.startswith(("postgresql://", "postgres://")):
-        return None
-    return Path(warehouse.url).resolve().with_name(READ_COPY_NAME)
+    return read_copy_path(warehouse.url)
 
 
 def demo(arguments: argparse.Namespace) -> int:
     """Seed the sample landing zone, run every asset over the sample month, print the report."""
+    if _print_problems():
+        return 2
     os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve()))
     sample_run.prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
     definitions = _definitions()
     with _resource(definitions, "landing_zone") as landing_zone:
-        if not landing_zone.is_s3:
+        if os.environ.get("WAREADER_LANDING_URI"):
+            # A landing zone someone configured holds their data: never mix the sample in.
+            print(f"using the configured landing zone {landing_zone.uri} (no sample copied)")
+        elif not landing_zone.is_s3:
             copied = sample_run.seed_landing_zone(Path(landing_zone.uri))
             if copied:
                 print(f"seeded {landing_zone.uri} with {copied} sample files")
@@ -63,7 +71,66 @@ def demo(arguments: argparse.Namespace) -> int:
         location = str(read_copy) if read_copy else "the PostgreSQL warehouse"
         print(pipeline_report(warehouse, location=location))
     print(f"run history: {os.environ['DAGSTER_HOME']} (browse it with `make ui`)")
-    return 0 if all(result.success for result in results) else 1
+    return _finish(results)
+
+
+def _print_problems() -> bool:
+    """Print the configuration's cheap problems, one line each; whether there were any."""
+    problems = cheap_problems()
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return bool(problems)
+
+
+def _finish(results: list[dg.ExecuteInProcessResult]) -> int:
+    """The last line says how many runs failed; the exit status says whether any did."""
+    failed = failure_line(results)
+    print(failed or f"all {len(results)} runs succeeded")
+    return 1 if failed else 0
+
+
+def backfill(arguments: argparse.Namespace) -> int:
+    """Materialize the daily assets over --from..--to as ranged runs (now, or via the daemon)."""
+    if _print_problems():
+        return 2
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    os.environ["DAGSTER_HOME"] = str(home)
+    sample_run.prepare_dagster_home(home)
+    definitions = _definitions()
+    try:
+        keys = daily_asset_keys(definitions, arguments.select)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    with dg.DagsterInstance.get() as instance:
+        if arguments.queue:
+            backfill_id = submit_daily_backfill(
+                definitions, instance, arguments.first, arguments.last, selection=keys
+            )
+            print(
+                f"backfill {backfill_id} queued: the daemon (`make ui`) runs it as ranged runs; "
+                "follow it under Overview -> Backfills"
+            )
+            return 0
+        results = run_daily_ranges(
+            definitions, instance, arguments.first, arguments.last, selection=keys
+        )
+    return _finish(results)
+
+
+def doctor(arguments: argparse.Namespace) -> int:
+    """Check the configuration and the servers it names; one line per problem, with the fix."""
+    problems = cheap_problems() + server_problems()
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s): fix them, then run `wareader doctor` again")
+        return 1
+    print(
+        "configuration OK: time zone, LLM provider and key, history start, landing zone "
+        "and warehouse checked"
+    )
+    return 0
 
 
 def init(arguments: argparse.Namespace) -> int:
@@ -93,15 +160,8 @@ def snapshot(arguments: argparse.Namespace) -> int:
 
 
 def sql(arguments: argparse.Namespace) -> int:
-    """Run one query against the analysts' read copy and print the result."""
-    with _resource(_definitions(), "warehouse") as warehouse:
-        read_copy = _read_copy_path(warehouse)
-    if read_copy is None or not read_copy.exists():
-        print("no read copy yet: run `wareader demo` or `wareader snapshot` first")
-        return 1
-    with duckdb.connect(str(read_copy), read_only=True) as connection:
-        connection.sql(arguments.query).show(max_rows=50)
-    return 0
+    """Run one query against the analysts' read copy and print the result (quick_sql.py)."""
+    return run_query(arguments.query)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +171,29 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--first-day", type=date.fromisoformat, default=sample_run.SAMPLE_FIRST_DAY)
     run.add_argument("--last-day", type=date.fromisoformat, default=sample_run.SAMPLE_LAST_DAY)
     run.set_defaults(handler=demo)
+    ranged = commands.add_parser(
+        "backfill",
+        help="materialize the daily assets over a range of days as ranged runs",
+        description=(
+            "Runs the days as ranged runs of up to 92 days, in this process (no daemon "
+            "needed), recorded in DAGSTER_HOME; --queue files the same backfill the UI does "
+            "and leaves it to the daemon."
+        ),
+    )
+    ranged.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
+    ranged.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+    ranged.add_argument(
+        "--select",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        help="comma list of daily assets (default: all of them), e.g. raw_messages",
+    )
+    ranged.add_argument(
+        "--queue", action="store_true", help="file it for the daemon instead of running it now"
+    )
+    ranged.set_defaults(handler=backfill)
+    commands.add_parser(
+        "doctor", help="check the configuration before any work starts"
+    ).set_defaults(handler=doctor)
     commands.add_parser(
         "init", help="write DAGSTER_HOME/dagster.yaml for the local instance"
     ).set_defaults(handler=init)

@@ -14,12 +14,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from wareader_pipelines.lib.partitions import (
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    daily_partitions,
-    monthly_partitions,
-)
+from wareader_pipelines.cli.backfill import run_daily_ranges
+from wareader_pipelines.lib.partitions import monthly_partitions
 
 SAMPLE_LANDING = Path(__file__).resolve().parents[2] / "sample_data" / "landing"
 SAMPLE_FIRST_DAY = date(2024, 5, 1)
@@ -91,33 +87,23 @@ def run_pipeline(
 ) -> list[dg.ExecuteInProcessResult]:
     """Materialize every asset over [first_day, last_day]: daily ranges, the rest, then months.
 
-    Each group is one run, as a backfill with a ranged policy would launch it.
+    The days run as the ranged runs `wareader backfill` makes (a backfill's policy).
     """
     job = definitions.resolve_implicit_global_asset_job_def()
     graph = definitions.resolve_asset_graph()
-    keys_by_partitions: dict[str, list[dg.AssetKey]] = {"daily": [], "monthly": [], "none": []}
+    monthly_keys: list[dg.AssetKey] = []
+    unpartitioned_keys: list[dg.AssetKey] = []
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if not node.is_materializable:
             continue
-        partitions = node.partitions_def
-        if partitions == daily_partitions:
-            keys_by_partitions["daily"].append(key)
-        elif partitions == monthly_partitions:
-            keys_by_partitions["monthly"].append(key)
-        elif partitions is None:
-            keys_by_partitions["none"].append(key)
-    results = []
-    runs = [
-        (
-            "daily",
-            {
-                RANGE_START_TAG: first_day.isoformat(),
-                RANGE_END_TAG: last_day.isoformat(),
-            },
-            None,
-        ),
-    ]
+        if node.partitions_def == monthly_partitions:
+            monthly_keys.append(key)
+        elif node.partitions_def is None:
+            unpartitioned_keys.append(key)
+    results = run_daily_ranges(
+        definitions, instance, first_day, last_day, run_config=_QUIET_RUN_CONFIG, log=log
+    )
     months = monthly_partitions.get_partition_keys_in_range(
         dg.PartitionKeyRange(
             monthly_partitions.get_partition_key_for_timestamp(
@@ -129,20 +115,17 @@ def run_pipeline(
         )
     )
     # the whole-table marts before the months: the monthly reports read them
-    runs.append(("none", {}, None))
-    runs += [("monthly", {}, month) for month in months]
-    for group, tags, partition_key in runs:
-        selection = keys_by_partitions[group]
+    runs = [(unpartitioned_keys, None)] + [(monthly_keys, month) for month in months]
+    for selection, partition_key in runs:
         if not selection:
             continue
-        label = partition_key or (f"{first_day}..{last_day}" if group == "daily" else "latest")
-        log(f"running {len(selection)} {group} assets for {label} ...")
+        label = "monthly" if partition_key else "unpartitioned"
+        log(f"running {len(selection)} {label} assets for {partition_key or 'latest'} ...")
         result = job.execute_in_process(
             run_config=_QUIET_RUN_CONFIG,
             instance=instance,
             asset_selection=selection,
             partition_key=partition_key,
-            tags=tags,
             raise_on_error=False,
         )
         results.append(result)

@@ -27,7 +27,7 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +38,8 @@ from wareader_pipelines.landing.layout import (
     parse_webhook_key,
     webhook_day_prefix,
 )
-from wareader_pipelines.lib.partitions import in_window
+from wareader_pipelines.landing.outside_partitions import split_outside_partitions
+from wareader_pipelines.lib.partitions import HISTORY_START, in_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export, webhook_payload
 from wareader_pipelines.parsing.records import (
@@ -66,6 +67,9 @@ class IngestionStats:
     duplicate_messages: int = 0
     duplicate_statuses: int = 0
     webhook_errors: dict[str, int] = field(default_factory=dict)
+    # Messages no partition can hold (before the first day, or dated after their file
+    # landed), filed in this window's quarantine instead: see landing/outside_partitions.py.
+    messages_outside_partitions: int = 0
 
 
 @dataclass(slots=True)
@@ -356,6 +360,7 @@ def read_landing_window(
     statuses: list[StatusRecord] = []
     errors: list[ApiErrorRecord] = []
     rejected: list[QuarantineRecord] = []
+    landed_at_by_file: dict[str, datetime] = {}
 
     stats.webhook_lookback_days = lookback
     cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
@@ -368,6 +373,7 @@ def read_landing_window(
             for landed in zone.list(webhook_day_prefix(day)):
                 key = parse_webhook_key(landed.key)
                 received_at = key.received_at if key else landed.modified_at
+                landed_at_by_file[landed.key] = received_at
                 if landed.size > settings.webhook_max_bytes:
                     stats.webhook_bodies += 1
                     rejected.append(_oversized_body(landed, received_at, settings))
@@ -395,6 +401,7 @@ def read_landing_window(
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
     parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
+        landed_at_by_file[landed.key] = landed.modified_at
         parsed_export = _parse_export(zone, landed, settings, pseudonyms, cache, stats)
         message_frames.append(parsed_export.messages)
         quarantine_frames.append(parsed_export.quarantine)
@@ -402,6 +409,13 @@ def read_landing_window(
     stats.exports_rejected_remembered -= rejected_by_workers  # rejected now, not remembered
 
     raw = _concat(message_frames, MessageRecord)
+    raw, outside = split_outside_partitions(
+        raw,
+        landed_at_by_file,
+        first_day=datetime.combine(date.fromisoformat(HISTORY_START), time(), UTC),
+    )
+    quarantine_frames.append(outside)
+    stats.messages_outside_partitions = int(in_window(outside["partition_at"], start, end).sum())
     raw = raw[in_window(raw["sent_at"], start, end)]
     before = len(raw)
     # Keep each message's first delivery: sort by arrival, then by id for a stable order.

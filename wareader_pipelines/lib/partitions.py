@@ -1,8 +1,15 @@
-"""The time partitions every table shares: the UTC day a message was sent, and the month."""
+"""The time partitions every table shares: the UTC day a message was sent, and the month.
+
+The first day is the deployment's own (`WAREADER_HISTORY_START`, read once when the
+code location loads, as Dagster needs its partitions before any resource exists).
+Messages sent before it are not lost: ingestion files them in `quarantine` with the
+fix (landing/outside_partitions.py).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import date, datetime
 
 import pandas as pd
 from dagster import (
@@ -12,8 +19,29 @@ from dagster import (
     MonthlyPartitionsDefinition,
 )
 
-# The first day WhatsApp chat exports can reach back to; earlier partitions would be empty.
-HISTORY_START = "2012-01-01"
+HISTORY_START_VARIABLE = "WAREADER_HISTORY_START"
+# The shipped sample and generated zones live in 2024; a deployment sets its own first day.
+DEFAULT_HISTORY_START = "2024-01-01"
+
+
+def history_start(value: str | None) -> str:
+    """The first partition's day from the setting's value, refusing anything but YYYY-MM-DD."""
+    text = (value or DEFAULT_HISTORY_START).strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{HISTORY_START_VARIABLE}={text!r} is not a date: write the first day of the "
+            "deployment's history as YYYY-MM-DD, e.g. 2019-06-01"
+        ) from None
+    if day < date(2009, 1, 1):
+        raise ValueError(
+            f"{HISTORY_START_VARIABLE}={text}: WhatsApp began in 2009; use 2009-01-01 or later"
+        )
+    return day.isoformat()
+
+
+HISTORY_START = history_start(os.environ.get(HISTORY_START_VARIABLE))
 
 # end_offset=1 keeps today's partition open, so sensors can ingest what arrives today.
 daily_partitions = DailyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC", end_offset=1)

@@ -54,6 +54,18 @@ class LandingZone(ConfigurableResource):
     def is_s3(self) -> bool:
         return self.uri.startswith("s3://")
 
+    def require_root(self) -> None:
+        """Refuse a local landing folder that does not exist.
+
+        Reading a missing folder would give empty partitions with every check passing,
+        which looks like a quiet day, not like a wrong path.
+        """
+        if not self.is_s3 and not Path(self.uri).is_dir():
+            raise FileNotFoundError(
+                f"the landing zone {self.uri} does not exist: create it (webhooks/ and "
+                "exports/ go inside) or set WAREADER_LANDING_URI to the right folder"
+            )
+
     def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[LandedObject]:
         """Objects whose key starts with `prefix`, in key order, after `start_after` if given."""
         if self.is_s3:

@@ -124,3 +124,64 @@ def test_each_materialization_reports_its_row_count_and_a_preview(resources: dic
     assert sum(by_table["cleaned_messages"]["language_methods"].value.values()) == (
         by_table["cleaned_messages"]["dagster/row_count"].value
     )
+
+
+def test_raw_messages_materializes_alone_from_one_read(resources: dict) -> None:
+    """`dagster asset materialize --select raw_messages --partition D` works: the multi-asset subsets."""
+    result = dg.materialize(
+        ASSETS,
+        selection="raw_messages",
+        partition_key="2024-05-02",
+        resources=resources,
+    )
+    assert result.success
+    materialized = {
+        event.asset_key.to_user_string() for event in result.get_asset_materialization_events()
+    }
+    assert materialized == {"raw_messages"}
+    warehouse = resources["warehouse"]
+    assert warehouse.table_exists("raw_messages")
+    assert not warehouse.table_exists("message_statuses")
+    assert len(warehouse.query("SELECT * FROM {schema}.raw_messages")) > 0
+
+
+def test_a_ranged_run_labels_its_figures_and_gives_each_day_its_count(resources: dict) -> None:
+    """Dagster shows a ranged run's metadata on every day: no day may claim the range's total."""
+    result = dg.materialize(
+        ASSETS,
+        selection="raw_messages",
+        resources=resources,
+        tags=_range("2024-05-01", "2024-05-03"),
+    )
+    assert result.success
+    by_day = resources["warehouse"].query(
+        "SELECT strftime(sent_at, '%Y-%m-%d') AS day, count(*) AS n "
+        "FROM {schema}.raw_messages GROUP BY 1"
+    )
+    (event,) = result.get_asset_materialization_events()[:1]
+    metadata = event.materialization.metadata
+    assert "dagster/row_count" not in metadata
+    assert metadata["rows_in_range"].value == by_day["n"].sum()
+    assert metadata["rows_by_day"].value == dict(zip(by_day["day"], by_day["n"], strict=True))
+    assert "2024-05-01..2024-05-03" in metadata["figures_cover"].value
+    single = dg.materialize(
+        ASSETS, selection="raw_messages", partition_key="2024-05-02", resources=resources
+    )
+    (one,) = single.get_asset_materialization_events()
+    assert one.materialization.metadata["dagster/row_count"].value == int(
+        by_day.set_index("day").loc["2024-05-02", "n"]
+    )
+
+
+def test_ingestion_refuses_a_landing_zone_that_does_not_exist(
+    resources: dict, tmp_path: Path
+) -> None:
+    """A wrong path must not look like a quiet day (empty partitions, checks passing)."""
+    missing = {**resources, "landing_zone": LandingZone(uri=str(tmp_path / "no-such-folder"))}
+    result = dg.materialize(
+        ASSETS, partition_key="2024-05-02", resources=missing, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "no-such-folder does not exist: create it" in str(failure.step_failure_data.error)
+    assert not resources["warehouse"].table_exists("raw_messages")

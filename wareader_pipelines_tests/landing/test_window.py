@@ -124,7 +124,9 @@ def test_quarantine_rows_are_filed_under_a_day(tmp_path: Path) -> None:
     zone = LandingZone(uri=str(landing))
     zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
     zone.write("exports/shopping-list.txt", b"milk\neggs\nbread\n")
-    landed = datetime(2024, 5, 20, 8, 0, tzinfo=UTC).timestamp()
+    # Landed after its last message (25 May): a message dated after its file landed is
+    # quarantined as a wrong clock (test_messages_no_partition_can_hold_...).
+    landed = datetime(2024, 5, 26, 8, 0, tzinfo=UTC).timestamp()
     for path in (landing / "exports").iterdir():
         os.utime(path, (landed, landed))
     settings = _settings(tmp_path, export_date_orders={"exports/WhatsApp Chat with Rui.txt": "DMY"})
@@ -133,7 +135,7 @@ def test_quarantine_rows_are_filed_under_a_day(tmp_path: Path) -> None:
     assert list(bad_line_day["source_file"]) == ["exports/WhatsApp Chat with Rui.txt"]
     assert bad_line_day["location"].iloc[0].startswith("line 4")
 
-    landing_day = read_landing_window(zone, *_day(20), settings=settings).quarantine
+    landing_day = read_landing_window(zone, *_day(26), settings=settings).quarantine
     assert list(landing_day["source_file"]) == ["exports/shopping-list.txt"]
     assert landing_day["location"].iloc[0] == "whole file"
     assert landing_day["reason"].iloc[0]
@@ -314,3 +316,34 @@ def test_each_export_can_have_its_own_time_zone(tmp_path: Path) -> None:
     # 09:15 local: 07:15 UTC in Berlin (CEST), 12:15 UTC in São Paulo
     assert first.loc["exports/Rui in Berlin.txt", "sent_at"].hour == 7
     assert first.loc["exports/WhatsApp Chat with Rui.txt", "sent_at"].hour == 12
+
+
+def test_messages_no_partition_can_hold_are_quarantined_with_why(tmp_path: Path) -> None:
+    """Issue 9 §4: before the first partition or after the file landed, never silently gone."""
+    exports = tmp_path / "landing" / "exports"
+    exports.mkdir(parents=True)
+    chat = exports / "old and wrong clock.txt"
+    chat.write_text(
+        "12/05/2011, 09:15 - Ana: from before the partitions\n"
+        "12/05/2024, 09:16 - Rui: an ordinary message\n"
+        "01/01/2099, 10:00 - Rui: a phone whose clock is wrong\n",
+        encoding="utf-8",
+    )
+    landed = datetime(2024, 5, 31, 12, tzinfo=UTC).timestamp()
+    os.utime(chat, (landed, landed))
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    settings = _settings(tmp_path, export_date_orders={"exports/old and wrong clock.txt": "DMY"})
+
+    whole = read_landing_window(zone, *MAY, settings=settings)
+    assert list(whole.raw_messages["text"]) == ["an ordinary message"]
+    outside = whole.quarantine[whole.quarantine["excerpt"].str.startswith("text message")]
+    assert len(outside) == 2 == whole.stats.messages_outside_partitions
+    reasons = " | ".join(sorted(outside["reason"]))
+    assert "sent on 2011-05-12, before the first daily partition (2024-01-01)" in reasons
+    assert "WAREADER_HISTORY_START" in reasons
+    assert "2099-01-01 10:00 UTC by the sender's clock, after its file landed" in reasons
+    # Filed on the day the file landed, which every run over that day reads.
+    assert set(outside["partition_at"].dt.date.astype(str)) == {"2024-05-31"}
+    assert "an ordinary message" not in " ".join(outside["excerpt"])
+    other_day = read_landing_window(zone, *_day(12), settings=settings)
+    assert other_day.stats.messages_outside_partitions == 0

@@ -17,9 +17,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from wareader_pipelines.defs.analytics.project import dbt_project
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
+from wareader_pipelines.resources.warehouse import Warehouse
 
 GROUP = "analytics"
 INCREMENTAL = "config.materialized:incremental"
+# dbt's tests on its sources (the Python tables) stay runnable with `dbt build`, but Dagster
+# leaves them out: the same rules are those tables' own asset checks, and a source test run
+# here could only be logged as an observation (with a warning) on an asset this op does not own.
+SOURCES = "source:*"
 
 
 class WareaderDbtTranslator(DagsterDbtTranslator):
@@ -56,23 +61,79 @@ TRANSLATOR = WareaderDbtTranslator()
     dagster_dbt_translator=TRANSLATOR,
     name="analytics_daily_marts",
 )
-def analytics_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def analytics_daily_marts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+) -> Iterator[Any]:
     """Builds and tests the incremental marts for the run's days, and only those."""
     window = context.partition_time_window
     window_vars = {"min_sent_at": window.start.isoformat(), "max_sent_at": window.end.isoformat()}
     # cautious: only tests whose every parent is built here. The dimensions' relationship
     # tests on fct_messages run with the dimensions, which may not exist yet on a first run.
     args = ["build", "--vars", json.dumps(window_vars), "--indirect-selection", "cautious"]
-    yield from dbt.cli(args, context=context).stream()
+    yield from _build_with_table_metadata(context, dbt, warehouse, args)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=INCREMENTAL,
+    exclude=f"{INCREMENTAL} {SOURCES}",
     dagster_dbt_translator=TRANSLATOR,
     name="analytics_models",
 )
-def analytics_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def analytics_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+) -> Iterator[Any]:
     """Builds and tests the staging views and the dimension tables over all history."""
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from _build_with_table_metadata(context, dbt, warehouse, ["build"])
+
+
+def _build_with_table_metadata(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: Warehouse,
+    args: list[str],
+) -> Iterator[Any]:
+    """Runs dbt, then gives each built table its row count and column types in the UI.
+
+    dbt's events are held until dbt exits: DuckDB lets one process hold the file, so
+    the figures are read (through the warehouse resource, whose connections close after
+    each query) only once dbt has let go of it. A failed build still reports what it
+    built before raising dbt's error.
+    """
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    events = list(invocation.stream())
+    nodes = invocation.manifest["nodes"]
+    for event in events:
+        if isinstance(event, dg.Output) and "unique_id" in event.metadata:
+            node = nodes.get(str(event.metadata["unique_id"].value), {})
+            materialized = node.get("config", {}).get("materialized")
+            if materialized in {"table", "incremental"}:
+                figures = _table_metadata(warehouse, node)
+                if materialized == "incremental":
+                    # The whole table, not the day the UI would show a row count on.
+                    figures["rows_in_table"] = figures.pop("dagster/row_count")
+                event = event.with_metadata({**event.metadata, **figures})
+        yield event
+    error = invocation.get_error()
+    if error is not None:
+        raise error
+
+
+def _table_metadata(warehouse: Warehouse, node: Mapping[str, Any]) -> dict[str, Any]:
+    """Row count and column types of a built dbt table, as Dagster's table metadata."""
+    schema = str(node["schema"]).replace("'", "''")
+    name = str(node.get("alias") or node["name"]).replace("'", "''")
+    count = warehouse.query(f'SELECT count(*) AS n FROM "{schema}"."{name}"')
+    columns = warehouse.query(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        f"WHERE table_schema = '{schema}' AND table_name = '{name}' ORDER BY ordinal_position"
+    )
+    return {
+        "dagster/row_count": int(count["n"].iloc[0]),
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(name=str(row.column_name), type=str(row.data_type))
+                for row in columns.itertuples()
+            ]
+        ),
+    }

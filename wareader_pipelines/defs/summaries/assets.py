@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
+from wareader_pipelines.lib.asset_kinds import LLM_ROLE, WAREHOUSE_ROLE
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
@@ -45,7 +46,8 @@ _FAILURES_SHOWN = 20
     backfill_policy=DAILY_BACKFILL_POLICY,
     group_name="summaries",
     owners=["team:wareader"],
-    kinds={"python", "pandas", "duckdb", "openai", "anthropic"},
+    # `llm` and `warehouse` become the configured provider and database at load (asset_kinds.py).
+    kinds={"python", "pandas", LLM_ROLE, WAREHOUSE_ROLE},
     code_version=code_version(*SHAPED_BY),
     freshness_policy=NIGHTLY_FRESHNESS,
     pool="llm",

@@ -1,0 +1,144 @@
+"""Ranged backfills from the shell: now in this process, or filed for the daemon like the UI does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster._core.execution.backfill import BulkActionStatus
+
+from wareader_pipelines.cli import sample_run
+from wareader_pipelines.cli.backfill import day_chunks, failure_line, submit_daily_backfill
+from wareader_pipelines.cli.main import main as wareader_main
+from wareader_pipelines.definitions import defs
+from wareader_pipelines_tests.conftest import REPO_ROOT
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def test_day_chunks_cover_the_range_once_in_ranges_of_at_most_n_days() -> None:
+    chunks = day_chunks(date(2024, 1, 1), date(2024, 12, 31), 92)
+    assert chunks[0] == (date(2024, 1, 1), date(2024, 4, 1))
+    assert chunks[-1][1] == date(2024, 12, 31)
+    assert sum((end - start).days + 1 for start, end in chunks) == 366
+    assert day_chunks(date(2024, 5, 2), date(2024, 5, 2), 92) == [(date(2024, 5, 2),) * 2]
+    with pytest.raises(ValueError, match="before it starts"):
+        day_chunks(date(2024, 5, 2), date(2024, 5, 1), 92)
+
+
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, Path]:
+    for name in list(os.environ):
+        if name.startswith("WAREADER_"):
+            monkeypatch.delenv(name)
+    data, home = tmp_path / "data", tmp_path / "dagster_home"
+    sample_run.seed_landing_zone(data / "landing")
+    monkeypatch.setenv("WAREADER_DATA_DIR", str(data))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return data, home
+
+
+def test_wareader_backfill_runs_one_ranged_run_of_the_selected_asset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, home = _isolated(monkeypatch, tmp_path)
+    status = wareader_main(
+        ["backfill", "--from", "2024-05-01", "--to", "2024-05-07", "--select", "raw_messages"]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "all 1 runs succeeded" in out
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        (run,) = instance.get_runs()
+        assert (run.tags[RANGE_START], run.tags[RANGE_END]) == ("2024-05-01", "2024-05-07")
+        assert {key.to_user_string() for key in run.asset_selection} == {"raw_messages"}
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        days = connection.execute(
+            "SELECT count(DISTINCT sent_at::DATE) FROM wareader.raw_messages"
+        ).fetchone()[0]
+        assert days > 1
+
+    assert (
+        wareader_main(["backfill", "--from", "2024-05-01", "--to", "2024-05-02", "--select", "x"])
+        == 2
+    )
+
+
+def test_a_month_filed_like_the_ui_runs_as_one_ranged_run_through_the_daemon(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The local instance (queue of one run) with a real `dagster-daemon`, as `make ui` runs it."""
+    data, home = _isolated(monkeypatch, tmp_path)
+    sample_run.prepare_dagster_home(home)
+    log = (tmp_path / "daemon.log").open("w")  # a file, not a pipe nobody reads (it would fill)
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its code server and run workers share its process group
+    )
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            backfill_id = submit_daily_backfill(
+                defs(), instance, date(2024, 5, 1), date(2024, 5, 31)
+            )
+            deadline = time.monotonic() + 900
+            while time.monotonic() < deadline:
+                status = instance.get_backfill(backfill_id).status
+                if status not in (BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING):
+                    break
+                assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()[-3000:]
+                time.sleep(2)
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            failed = [run.run_id for run in runs if run.status != dg.DagsterRunStatus.SUCCESS]
+            assert status == BulkActionStatus.COMPLETED_SUCCESS, (status, failed)
+            assert len(runs) == 1
+            assert (runs[0].tags[RANGE_START], runs[0].tags[RANGE_END]) == (
+                "2024-05-01",
+                "2024-05-31",
+            )
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+        log.close()
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        assert (
+            connection.execute("SELECT count(*) FROM wareader.cleaned_messages").fetchone()[0] > 0
+        )
+
+
+def test_the_last_line_counts_failed_runs() -> None:
+    class Run:
+        def __init__(self, success: bool) -> None:
+            self.success = success
+
+    assert failure_line([Run(True), Run(True)]) is None
+    assert failure_line([Run(True), Run(False), Run(False)]) == "FAILED: 2 of 3 runs"
+
+
+def test_the_demo_never_seeds_a_configured_landing_zone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _isolated(monkeypatch, tmp_path)
+    configured = tmp_path / "their-landing"
+    configured.mkdir()
+    monkeypatch.setenv("WAREADER_LANDING_URI", str(configured))
+    status = wareader_main(["demo", "--first-day", "2024-05-02", "--last-day", "2024-05-02"])
+    out = capsys.readouterr().out
+    assert f"using the configured landing zone {configured} (no sample copied)" in out
+    assert list(configured.iterdir()) == []
+    assert status == 0, out
+    assert out.rstrip().splitlines()[-1].startswith("all ")
