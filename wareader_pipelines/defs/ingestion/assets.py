@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from wareader_pipelines.landing import window
+from wareader_pipelines.landing import outside_partitions, window
 from wareader_pipelines.landing.run_planning import WEBHOOK_LOOKBACK_TAG
 from wareader_pipelines.landing.window import IngestedWindow, read_landing_window
 from wareader_pipelines.lib import tables
@@ -19,7 +19,7 @@ from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
 _this = sys.modules[__name__]
 # What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
-SHAPED_BY = (_this, window, chat_export, webhook_payload, records)
+SHAPED_BY = (_this, window, outside_partitions, chat_export, webhook_payload, records)
 
 
 GROUP = "ingestion"
