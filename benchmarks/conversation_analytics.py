@@ -126,6 +126,8 @@ def synthesize(messages: int, seed: int) -> dict[str, pd.DataFrame]:
         "raw_messages": raw,
         "message_sentiment": sentiment,
         "message_emoji": message_emoji_frame(cleaned),
+        # no business messaging here: the business marts build empty
+        "message_statuses": pd.DataFrame({c.name: [] for c in tables.MESSAGE_STATUSES.columns}),
     }
 
 
@@ -136,6 +138,7 @@ def write(url: str, frames: dict[str, pd.DataFrame]) -> None:
         "raw_messages": tables.RAW_MESSAGES,
         "message_sentiment": SENTIMENT,
         "message_emoji": tables.MESSAGE_EMOJI,
+        "message_statuses": tables.MESSAGE_STATUSES,
     }
     for table, frame in frames.items():
         schema = schemas[table]
