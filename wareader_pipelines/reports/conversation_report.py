@@ -49,9 +49,18 @@ class ConversationMonth:
         return int((~self.messages["is_system"].astype(bool)).sum())
 
 
-def _of(frame: pd.DataFrame, conversation_id: str) -> pd.DataFrame:
+# The columns each panel reads: a mart not built yet comes as a frame without them.
+COLUMNS = {
+    "replies": ["conversation_id", "from_id", "to_id", "reply_seconds"],
+    "heatmap": ["conversation_id", "local_timezone", "local_weekday", "local_hour", "messages"],
+    "emoji": ["conversation_id", "sender_id", "emoji_name", "skin_tone", "occurrences"],
+    "summaries": ["conversation_id", "day", "summary", "topics"],
+}
+
+
+def _of(frame: pd.DataFrame, conversation_id: str, columns: list[str]) -> pd.DataFrame:
     if frame.empty or "conversation_id" not in frame.columns:
-        return frame.iloc[0:0]
+        return pd.DataFrame(columns=columns)
     return frame[frame["conversation_id"] == conversation_id]
 
 
@@ -76,11 +85,11 @@ def conversation_months(
             period=period,
             first_day=first_day,
             days=days,
-            messages=_of(messages, conversation_id),
-            replies=_of(replies, conversation_id),
-            heatmap=_of(heatmap, conversation_id),
-            emoji=_of(emoji, conversation_id),
-            summaries=_of(summaries, conversation_id),
+            messages=messages[messages["conversation_id"] == conversation_id],
+            replies=_of(replies, conversation_id, COLUMNS["replies"]),
+            heatmap=_of(heatmap, conversation_id, COLUMNS["heatmap"]),
+            emoji=_of(emoji, conversation_id, COLUMNS["emoji"]),
+            summaries=_of(summaries, conversation_id, COLUMNS["summaries"]),
         )
         for conversation_id in sorted(talking["conversation_id"].unique())
     ]

@@ -136,3 +136,10 @@ def test_the_account_overview_is_reproducible() -> None:
 def test_pictures_drawn_in_worker_processes_are_the_same_bytes() -> None:
     months = _months(**_inputs(messages_in_c1=30)) * 3
     assert render_reports(months, workers=2) == [render_conversation_report(m) for m in months]
+
+
+def test_a_month_renders_before_the_whole_table_marts_exist() -> None:
+    inputs = _inputs() | {"replies": pd.DataFrame(), "heatmap": pd.DataFrame()}
+    inputs |= {"emoji": pd.DataFrame(), "summaries": pd.DataFrame()}
+    png = render_conversation_report(_months(**inputs)[0])
+    assert png.startswith(b"\x89PNG")
