@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from wareader_pipelines.lib.tables import MARTS_SCHEMA
 from wareader_pipelines.resources.warehouse import Warehouse
 
 REPORTED_TABLES = (
@@ -18,7 +19,6 @@ REPORTED_TABLES = (
     "message_media",
 )
 
-MARTS_SCHEMA = "analytics"
 BUSINESS_SUMMARY = """
 SELECT m.business_number_id,
        sum(m.inbound_messages) AS inbound, sum(m.outbound_messages) AS outbound,

@@ -22,13 +22,18 @@ from __future__ import annotations
 import bisect
 import hashlib
 import inspect
+import json
 import multiprocessing
 import os
+import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 
@@ -89,6 +94,12 @@ class _ParsedExport:
     quarantine: pd.DataFrame
 
 
+# Webhook bodies received up to this many days before a message lend it their profile names
+# (masked in text): a business's reply or a number-change notice names the customer without
+# carrying the name itself.
+NAME_LOOKBACK_DAYS = 31
+
+
 def _days(first: date, last: date) -> Iterable[date]:
     day = first
     while day <= last:
@@ -96,10 +107,41 @@ def _days(first: date, last: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def _parser_fingerprint() -> str:
-    """Changes whenever the export parser's code does, so stale caches are never read."""
-    source = inspect.getsource(chat_export).encode("utf-8")
-    return hashlib.sha256(source).hexdigest()[:16]
+def parser_modules() -> list[ModuleType]:
+    """The export parser and every module of this package it imports, directly or not.
+
+    Found by following the parser's globals (modules, and the module of each imported class
+    or function), so a module the parser starts to import is covered without a list to keep.
+    """
+    package = __name__.split(".")[0]
+    found: dict[str, ModuleType] = {}
+    stack: list[ModuleType] = [chat_export]
+    while stack:
+        module = stack.pop()
+        if module.__name__ in found:
+            continue
+        found[module.__name__] = module
+        for value in vars(module).values():
+            owner = value if isinstance(value, ModuleType) else None
+            if owner is None and isinstance(getattr(value, "__module__", None), str):
+                owner = sys.modules.get(value.__module__)
+            if owner is not None and owner.__name__.split(".")[0] == package:
+                stack.append(owner)
+    return [found[name] for name in sorted(found)]
+
+
+@lru_cache(maxsize=1)
+def parser_fingerprint() -> str:
+    """Changes whenever anything that shapes a parsed row does, so stale caches are never read.
+
+    The source of every module in `parser_modules` (parser, markers, records, pseudonyms...)
+    and the Unicode version of the tables the parser normalizes text with.
+    """
+    digest = hashlib.sha256(unicodedata.unidata_version.encode())
+    for module in parser_modules():
+        digest.update(f"\0{module.__name__}\0".encode())
+        digest.update(inspect.getsource(module).encode("utf-8"))
+    return digest.hexdigest()[:16]
 
 
 def _key_fingerprint(pseudonyms: Pseudonymizer) -> str:
@@ -138,7 +180,7 @@ class _ExportCache:
 
     def __init__(self, folder: Path, pseudonyms: Pseudonymizer) -> None:
         self.folder = folder
-        self.version = f"{_parser_fingerprint()}-{_key_fingerprint(pseudonyms)}"
+        self.version = f"{parser_fingerprint()}-{_key_fingerprint(pseudonyms)}"
 
     def _paths(self, digest: str) -> tuple[Path, Path]:
         stem = self.folder / f"{digest}-{self.version}"
@@ -363,13 +405,18 @@ def read_landing_window(
     landed_at_by_file: dict[str, datetime] = {}
 
     stats.webhook_lookback_days = lookback
+    # (received day, name) of the profile names webhook bodies carry, by conversation
+    webhook_names: dict[str, set[tuple[date, str]]] = {}
     cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
     exports = [landed for landed in zone.list(EXPORT_PREFIX) if is_export_key(landed.key)]
     pool, export_futures = _start_export_workers(zone, settings, pseudonyms, cache, exports)
 
     try:
         last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=lookback)
-        for day in _days(start.date(), last_day):
+        # Bodies from a month before the window too: they only lend participant names (their
+        # messages fall outside the window), so a day's names do not depend on where a run
+        # starts.
+        for day in _days(start.date() - timedelta(days=NAME_LOOKBACK_DAYS), last_day):
             for landed in zone.list(webhook_day_prefix(day)):
                 key = parse_webhook_key(landed.key)
                 received_at = key.received_at if key else landed.modified_at
@@ -384,6 +431,13 @@ def read_landing_window(
                     landed_at=received_at,
                     pseudonyms=pseudonyms,
                 )
+                for message in parsed.messages:
+                    for name in (message.sender_name, message.conversation_name):
+                        if name:
+                            names = webhook_names.setdefault(message.conversation_id, set())
+                            names.add((day, name))
+                if day < start.date():
+                    continue  # read for its names only
                 stats.webhook_bodies += 1
                 messages.extend(parsed.messages)
                 statuses.extend(parsed.statuses)
@@ -403,7 +457,7 @@ def read_landing_window(
     for landed in exports:
         landed_at_by_file[landed.key] = landed.modified_at
         parsed_export = _parse_export(zone, landed, settings, pseudonyms, cache, stats)
-        message_frames.append(parsed_export.messages)
+        message_frames.append(_with_participant_names(parsed_export.messages))
         quarantine_frames.append(parsed_export.quarantine)
     stats.exports_from_cache -= parsed_by_workers  # parsed now, if by another process
     stats.exports_rejected_remembered -= rejected_by_workers  # rejected now, not remembered
@@ -423,6 +477,7 @@ def read_landing_window(
     raw = raw.drop_duplicates("message_id", keep="first")
     stats.duplicate_messages = before - len(raw)
     raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
+    raw = _with_webhook_participant_names(raw, webhook_names, NAME_LOOKBACK_DAYS, lookback)
 
     status_frame = frame_of(statuses, StatusRecord)
     status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
@@ -477,6 +532,47 @@ def api_errors_frame(errors: list[ApiErrorRecord]) -> pd.DataFrame:
         .sort_values(["partition_at", "error_key"], kind="stable")
         .reset_index(drop=True)
     )
+
+
+def _with_participant_names(messages: pd.DataFrame) -> pd.DataFrame:
+    """An export's rows, each with the names of everyone who writes in its chat in the export.
+
+    Cleaning masks these names in text; taken from the whole export (not the window), they
+    are the same whichever days a run covers.
+    """
+    if messages.empty:
+        return messages
+    names = (
+        messages.dropna(subset=["sender_name"])
+        .groupby("conversation_id")["sender_name"]
+        .agg(lambda values: json.dumps(sorted(set(values)), ensure_ascii=False))
+    )
+    return messages.assign(participant_names=messages["conversation_id"].map(names))
+
+
+def _with_webhook_participant_names(
+    raw: pd.DataFrame, names: dict[str, set[tuple[date, str]]], before: int, after: int
+) -> pd.DataFrame:
+    """Webhook rows with the profile names their conversation's bodies carry, received within
+    `before` days before to `after` days after the row's day: bodies every run over that day
+    reads, so the names (masked in text by cleaning) do not depend on the run's range. A
+    business's reply then has its customer's name even when the customer wrote on another
+    day."""
+    webhook = raw["source"] == "webhook"
+    if not webhook.any() or not names:
+        return raw
+    column = raw["participant_names"].astype(object)
+    cache: dict[tuple[str, date], str | None] = {}
+    days = pd.to_datetime(raw["sent_at"], utc=True).dt.date
+    for index in raw.index[webhook]:
+        conversation, day = raw.at[index, "conversation_id"], days[index]
+        key = (conversation, day)
+        if key not in cache:
+            first, last = day - timedelta(days=before), day + timedelta(days=after)
+            found = {n for d, n in names.get(conversation, ()) if first <= d <= last}
+            cache[key] = json.dumps(sorted(found), ensure_ascii=False) if found else None
+        column[index] = cache[key]
+    return raw.assign(participant_names=column)
 
 
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:

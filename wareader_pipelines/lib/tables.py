@@ -18,6 +18,22 @@ DOUBLE = "double precision"
 DATE = "date"
 
 
+# The warehouse schema of the dbt marts. Not `analytics`: the analysts' DuckDB copy is the file
+# analytics.duckdb, and DuckDB then reads `analytics.x` as that catalog, not as a schema.
+MARTS_SCHEMA = "marts"
+
+# Who may read what. Analysts see the tables below, in the pipeline's schema, and every dbt
+# mart; none of them holds a phone number, e-mail address, WhatsApp id or participant name.
+# Everything else the pipeline writes (raw_messages, message_statuses, quarantine, media...)
+# is the restricted raw layer: absent from the analysts' DuckDB copy, refused to the
+# PostgreSQL `analyst` role. A new table is restricted until it is listed here.
+ANALYST_TABLES: tuple[str, ...] = (
+    "cleaned_messages",
+    "message_sentiment",
+    "conversation_summaries",
+)
+
+
 def _schema(*columns: tuple[str, str, str]) -> TableSchema:
     return TableSchema(
         columns=[
@@ -66,6 +82,13 @@ RAW_MESSAGES = _schema(
         TEXT,
         "Keyed pseudonym of the chat's customer (sender if inbound, recipient if outbound); "
         "equals cleaned_messages.sender_id of their own messages.",
+    ),
+    (
+        "participant_names",
+        TEXT,
+        "JSON array of the chat's participants' display names (an export: everyone who writes "
+        "in it; webhooks: the profile names of bodies received from 31 days before the message's day "
+        "to the look-back after it): the names masked in text. Restricted: raw layer.",
     ),
 )
 
@@ -146,8 +169,14 @@ CLEANED_MESSAGES = _schema(
     ("sender_id", TEXT, "Keyed pseudonym of the sender; never the phone number."),
     ("sent_at", TIMESTAMPTZ, "When the message was sent, UTC."),
     ("message_type", TEXT, "As in raw_messages."),
-    ("text_clean", TEXT, "Text with direction marks and odd spaces normalized (NFC, never NFKD)."),
-    ("text_redacted", TEXT, "text_clean with phone numbers, e-mails and URLs masked."),
+    (
+        "text_clean",
+        TEXT,
+        "Text normalized (NFC, never NFKD; direction marks and odd spaces removed) with phone "
+        "numbers, e-mails and the conversation's participant names masked as [PHONE], [EMAIL], "
+        "[NAME]; links kept.",
+    ),
+    ("text_redacted", TEXT, "text_clean with links masked too, as [URL]: what LLMs are sent."),
     ("language", TEXT, "ISO 639-1 code, or null when it cannot be told."),
     ("language_confidence", DOUBLE, "0..1; fallbacks from the sender's language score low."),
     ("language_method", TEXT, "detected, sender_fallback, conversation_fallback, undetermined."),
@@ -158,7 +187,7 @@ CLEANED_MESSAGES = _schema(
     ("word_count", INTEGER, "Words by spaCy's tokenizer for the message's language."),
     ("emoji_count", INTEGER, "Emoji, counting a ZWJ or skin-tone sequence once."),
     ("url_count", INTEGER, "Links in the text."),
-    ("char_count", INTEGER, "Characters in text_clean."),
+    ("char_count", INTEGER, "Characters in the text as written, before masking."),
 )
 
 MESSAGE_EMOJI = _schema(

@@ -200,7 +200,7 @@ def language_detector(name: str, expected: Sequence[str] | None = None) -> Langu
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 # URLs and e-mail addresses are letters without a language ("https://maps.app.goo.gl/…").
 _LANGUAGE_NEUTRAL = re.compile(
-    r"(?:https?://|www\.)\S+|[\w.+\-]+@[\w\-.]+|\[(?:PHONE|EMAIL|URL)\]", re.IGNORECASE
+    r"(?:https?://|www\.)\S+|[\w.+\-]+@[\w\-.]+|\[(?:PHONE|EMAIL|URL|NAME)\]", re.IGNORECASE
 )
 
 

@@ -1,18 +1,31 @@
-"""Masking of personal data in message text: phone numbers, e-mail addresses, URLs.
+"""Masking of personal data in message text: phone numbers, e-mail addresses, URLs, names.
 
-Analysts see `text_redacted`, so it must not carry contact details. Phone numbers are
-found by libphonenumber (`PhoneNumberMatcher`, leniency VALID): it knows every country's
-numbering plan but is slow, so it only runs on texts that a cheap regex says hold a run of
-at least seven digits. Matching is done on the text, not on spaCy tokens (the tokenizer
-splits "123-4567").
+Analysts see `cleaned_messages`, so its text must not carry contact details or the names of
+the people in the chat. Each find becomes a typed mask (`[PHONE]`, `[EMAIL]`, `[URL]`,
+`[NAME]`) in place of exactly the characters it covers: the brackets, punctuation and line
+breaks around it stay as written.
+
+Phone numbers are found by libphonenumber (`PhoneNumberMatcher`, leniency VALID): in the
+sender's own region, then in every region the deployment's languages imply
+(`phone_regions`), so that a Spaniard's `912 345 678` and a French `06 12 34 56 78` are
+masked in the same chat. A phone number has at least `MIN_PHONE_DIGITS` digits. Matching
+is slow, so a text is only read in the regions whose shortest number fits its longest run
+of digits, and once per process.
+With many regions (a deployment of any language reads all of them) amounts and order
+numbers that some region's plan accepts are masked too: set the deployment's languages to
+narrow it. Matching is done on the text, not on spaCy tokens (the tokenizer splits
+"123-4567").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from functools import lru_cache
 
 import phonenumbers
+from babel.core import get_global
+from babel.languages import get_official_languages
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
 
 from wareader_pipelines.nlp.text import URL_PATTERN
@@ -20,46 +33,251 @@ from wareader_pipelines.nlp.text import URL_PATTERN
 PHONE_MASK = "[PHONE]"
 EMAIL_MASK = "[EMAIL]"
 URL_MASK = "[URL]"
+NAME_MASK = "[NAME]"
+MASKS = (PHONE_MASK, EMAIL_MASK, URL_MASK, NAME_MASK)
 
 EMAIL_PATTERN = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
-# Seven digits with at most three separators (spaces, dashes, dots, brackets, slashes)
-# between neighbours: every phone number has such a run, most chat messages do not.
-_PHONE_CANDIDATE = re.compile(r"\d(?:[\s\-./()]{0,3}\d){6}")
+# The fewest digits of a phone number: the shortest plans of any sizeable country. A few
+# territories dial 4 to 6 digits (Ascension, Niue...), but read that way every year, postcode
+# and price in a chat would be a "phone number".
+MIN_PHONE_DIGITS = 7
+# A date ("2024-05-13", "13/05/2024", "2026-11-25.1"): some plans accept its digits.
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}(?:\.\d+)?|\d{1,2}[./-]\d{1,2}[./-]\d{4}")
+# Digits with at most four non-letters between neighbours: a phone number is one such run,
+# so its digit count says which regions' plans could read it.
+_DIGIT_RUN = re.compile(r"\d(?:[^\w]{0,4}\d)*")
 # A bare run of 10 to 15 digits: international numbers written the way WhatsApp ids are
 # (E.164 without "+", "5511987654321"), which no default region reads as valid.
 _BARE_INTERNATIONAL = re.compile(r"(?<![\d+])\d{10,15}(?!\d)")
+# Name parts shorter than this are not masked on their own ("Jo" would eat "jo" in "jojo").
+MIN_NAME_PART = 3
+_NAME_PART = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+
+# When several finds overlap, the wider kind wins: an e-mail holds a domain, a URL digits.
+_PRIORITY = {EMAIL_MASK: 0, URL_MASK: 1, PHONE_MASK: 2, NAME_MASK: 3}
 
 
-def redact(text: str, *, default_region: str = "US") -> str:
-    """`text` with e-mail addresses, URLs and phone numbers replaced by [EMAIL], [URL], [PHONE].
+def phone_regions(languages: Iterable[str] = (), extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """The regions (ISO 3166-1 alpha-2) whose national phone formats a deployment reads.
+
+    Every region where one of `languages` (ISO 639-1) is an official or de facto language,
+    by the CLDR data in Babel ("es" gives ES, MX, AR...; "fr" gives FR, BE, CA...), plus
+    `extra`. No languages means any language, and so every region libphonenumber knows.
+    """
+    codes = {code.strip().lower() for code in languages if code.strip()}
+    supported = phonenumbers.SUPPORTED_REGIONS
+    if not codes:
+        regions = set(supported)
+    else:
+        regions = {
+            region
+            for region in get_global("territory_languages")
+            if region in supported and codes & _official_languages(region)
+        }
+    regions |= {r.upper() for r in extra if r and r.upper() in supported}
+    return tuple(sorted(regions))
+
+
+def _official_languages(region: str) -> set[str]:
+    """ISO 639-1 codes of `region`'s official and de facto languages, without script tags."""
+    return {code.split("_")[0] for code in get_official_languages(region, de_facto=True)}
+
+
+class PiiMasker:
+    """Finds and masks personal data in texts, for one deployment's set of phone regions.
+
+    `regions` are tried for digit runs the sender's own region does not read as a phone
+    number; `default_region` is the sender's region when a call does not name one.
+    """
+
+    def __init__(self, regions: Sequence[str] = (), default_region: str = "US") -> None:
+        self.default_region = default_region
+        self.regions = tuple(r for r in regions if r != default_region)
+        # Regions by the fewest digits a number of theirs has: a text whose longest digit
+        # run is shorter is not read in them (most plans need 7+, Ascension's has 5).
+        lengths = {r: _shortest_number(r) for r in self.regions}
+        self._regions_by_length = {
+            n: tuple(r for r in self.regions if lengths[r] <= n) for n in range(0, 18)
+        }
+
+    def mask(
+        self,
+        text: str,
+        *,
+        region: str | None = None,
+        names: Collection[str] = (),
+        keep_urls: bool = False,
+    ) -> str:
+        """`text` with phone numbers, e-mails, URLs (unless `keep_urls`) and `names` masked.
+
+        With `keep_urls` the links stay, but a phone number, e-mail or name inside one is
+        still masked ("wa.me/[PHONE]").
+        """
+        if not text:
+            return text
+        spans = self.spans(text, region=region, names=names, urls=not keep_urls)
+        for start, end, mask in reversed(spans):
+            text = text[:start] + mask + text[end:]
+        return text
+
+    def spans(
+        self,
+        text: str,
+        *,
+        region: str | None = None,
+        names: Collection[str] = (),
+        urls: bool = True,
+    ) -> list[tuple[int, int, str]]:
+        """Non-overlapping (start, end, mask) of the personal data in `text`, in order."""
+        found: list[tuple[int, int, str]] = []
+        if "@" in text:
+            found += [(m.start(), m.end(), EMAIL_MASK) for m in EMAIL_PATTERN.finditer(text)]
+        if urls and "." in text:
+            found += [(m.start(), m.end(), URL_MASK) for m in URL_PATTERN.finditer(text)]
+        digits = _longest_digit_run(text) if any(c.isdigit() for c in text) else 0
+        if digits >= MIN_PHONE_DIGITS:
+            found += [(s, e, PHONE_MASK) for s, e in self._phone_spans(text, region, digits)]
+        if names:
+            pattern = _names_pattern(frozenset(names))
+            if pattern is not None:
+                found += [(m.start(), m.end(), NAME_MASK) for m in pattern.finditer(text)]
+        return _merged(found)
+
+    def mask_phones(self, text: str, *, region: str | None = None) -> str:
+        """`text` with phone numbers written with a "+" or in a known region's plan masked.
+
+        Links, e-mails and names stay, and so do bare digit runs read as international
+        numbers only by their length ("order 5511987654321"): for archives, see PhoneRedactor.
+        """
+        digits = _longest_digit_run(text) if any(c.isdigit() for c in text) else 0
+        if digits < MIN_PHONE_DIGITS:
+            return text
+        for start, end in sorted(self._phone_spans(text, region, digits, bare=False), reverse=True):
+            text = text[:start] + PHONE_MASK + text[end:]
+        return text
+
+    def _phone_spans(
+        self, text: str, region: str | None, digits: int, *, bare: bool = True
+    ) -> list[tuple[int, int]]:
+        own = region or self.default_region
+        spans = [_trimmed(text, m.start, m.end) for m in _matches(text, own)]
+        regions = self._regions_by_length[min(digits, 17)]
+        spans += [_trimmed(text, s, e) for s, e in _national_numbers(text, regions)]
+        for bare_run in _BARE_INTERNATIONAL.finditer(text) if bare else ():
+            if any(s < bare_run.end() and bare_run.start() < e for s, e in spans):
+                continue
+            number = bare_run.group(0)
+            if region_of_phone_digits(number) and phone_digits("+" + number):
+                spans.append((bare_run.start(), bare_run.end()))
+        return [(s, e) for s, e, _ in _merged([(s, e, PHONE_MASK) for s, e in spans])]
+
+
+def _longest_digit_run(text: str) -> int:
+    """The most digits in one run of digits and the few non-letters numbers are written with."""
+    return max((sum(c.isdigit() for c in m.group(0)) for m in _DIGIT_RUN.finditer(text)), default=0)
+
+
+@lru_cache(maxsize=512)
+def _shortest_number(region: str) -> int:
+    """The fewest digits of a valid number of `region`, as libphonenumber's metadata says."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    lengths = [n for n in (metadata.general_desc.possible_length if metadata else ()) if n > 0]
+    return min(lengths, default=7)
+
+
+def _matches(text: str, region: str) -> list[phonenumbers.PhoneNumberMatch]:
+    """The valid numbers of `region` in `text` that have at least `MIN_PHONE_DIGITS` digits."""
+    return [
+        m
+        for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID)
+        if sum(c.isdigit() for c in m.raw_string) >= MIN_PHONE_DIGITS
+        and not DATE_PATTERN.fullmatch(m.raw_string)
+    ]
+
+
+@lru_cache(maxsize=65536)
+def _national_numbers(text: str, regions: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """(start, end) in `text` of the numbers that any region in `regions` reads as valid."""
+    return tuple((m.start, m.end) for region in regions for m in _matches(text, region))
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """A phone span without a bracket it does not close: "(+55 11 9...)" keeps its "(" and ")"."""
+    span = text[start:end]
+    if span.startswith("(") and span.count("(") > span.count(")"):
+        start += 1
+    span = text[start:end]
+    if span.endswith(")") and span.count(")") > span.count("("):
+        end -= 1
+    return start, end
+
+
+def _merged(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Overlapping finds joined into one span that takes the wider kind's mask."""
+    merged: list[tuple[int, int, str]] = []
+    for start, end, mask in sorted(found):
+        if merged and start < merged[-1][1]:
+            last_start, last_end, last_mask = merged[-1]
+            kind = min(last_mask, mask, key=_PRIORITY.__getitem__)
+            merged[-1] = (last_start, max(last_end, end), kind)
+        else:
+            merged.append((start, end, mask))
+    return merged
+
+
+def name_parts(name: str) -> set[str]:
+    """What of a display name a person may type: the whole name and each word of it.
+
+    "Ana Souza 🌸" gives {"Ana Souza", "Ana", "Souza"}; parts shorter than
+    `MIN_NAME_PART` letters and names that are phone numbers give nothing.
+    """
+    if not name or phone_digits(name) is not None:
+        return set()
+    words = [w for w in _NAME_PART.findall(name) if len(w) >= MIN_NAME_PART]
+    parts = set(words)
+    if len(words) > 1:
+        parts.add(" ".join(words))
+    return parts
+
+
+@lru_cache(maxsize=4096)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
+    parts = set().union(*(name_parts(n) for n in names)) if names else set()
+    if not parts:
+        return None
+    alternatives = "|".join(re.escape(p) for p in sorted(parts, key=lambda p: (-len(p), p)))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def mask_urls(text: str) -> str:
+    """`text` with its links replaced by [URL] (masks already in a link are part of it)."""
+    return URL_PATTERN.sub(URL_MASK, text) if "." in text else text
+
+
+def redact(
+    text: str,
+    *,
+    default_region: str = "US",
+    regions: Sequence[str] = (),
+    names: Collection[str] = (),
+) -> str:
+    """`text` with e-mails, URLs, phone numbers and `names` replaced by their typed masks.
 
     `default_region` (ISO 3166-1 alpha-2) is how numbers written without "+" and country
-    code are read: "030 1234567" is a Berlin number only for region "DE".
-    E-mails go first (their domain looks like a URL), then URLs (their digits are not phone
-    numbers).
+    code are read first: "030 1234567" is a Berlin number for region "DE"; `regions` are
+    tried next for digit runs the default region does not read (see `phone_regions`).
     """
-    if "@" in text:
-        text = EMAIL_PATTERN.sub(EMAIL_MASK, text)
-    if "." in text:
-        text = URL_PATTERN.sub(URL_MASK, text)
-    if _PHONE_CANDIDATE.search(text) is not None:
-        text = _BARE_INTERNATIONAL.sub(
-            _masked_if_international_number, mask_phone_numbers(text, default_region)
-        )
-    return text
+    return _masker(default_region, tuple(regions)).mask(text, names=names)
 
 
-def mask_phone_numbers(text: str, default_region: str = "US") -> str:
-    """`text` with every valid phone number libphonenumber finds replaced by [PHONE].
+@lru_cache(maxsize=64)
+def _masker(default_region: str, regions: tuple[str, ...]) -> PiiMasker:
+    return PiiMasker(regions, default_region)
 
-    The regex pre-check keeps libphonenumber (slow) off texts with no seven-digit run.
-    """
-    if _PHONE_CANDIDATE.search(text) is None:
-        return text
-    matches = list(PhoneNumberMatcher(text, default_region, leniency=Leniency.VALID))
-    for match in reversed(matches):
-        text = text[: match.start] + PHONE_MASK + text[match.end :]
-    return text
+
+def mask_phone_numbers(text: str, default_region: str = "US", regions: Sequence[str] = ()) -> str:
+    """`text` with phone numbers (only) replaced by [PHONE]; see `PiiMasker.mask_phones`."""
+    return _masker(default_region, tuple(regions)).mask_phones(text)
 
 
 class PhoneRedactor:
@@ -68,11 +286,18 @@ class PhoneRedactor:
     For archives, whose readers should still see the links and addresses their
     conversation shared. Senders' numbers arrive as bare digits (`wa_id`, "34612345678"),
     which libphonenumber cannot place without a "+"; they are masked wherever they occur
-    as a digit run.
+    as a digit run. `regions` are read as in `redact` (see `phone_regions`).
     """
 
-    def __init__(self, *, default_region: str = "US", known_numbers: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        default_region: str = "US",
+        known_numbers: Iterable[str] = (),
+        regions: Sequence[str] = (),
+    ) -> None:
         self.default_region = default_region
+        self.regions = tuple(regions)
         digits = sorted(
             {n for n in known_numbers if n and n.isdigit() and len(n) >= 7}, key=len, reverse=True
         )
@@ -88,12 +313,7 @@ class PhoneRedactor:
             return text
         if self._known is not None:
             text = self._known.sub(PHONE_MASK, text)
-        return mask_phone_numbers(text, self.default_region)
-
-
-def _masked_if_international_number(match: re.Match[str]) -> str:
-    digits = match.group(0)
-    return PHONE_MASK if region_of_phone_digits(digits) and phone_digits("+" + digits) else digits
+        return mask_phone_numbers(text, self.default_region, self.regions)
 
 
 def phone_digits(value: str, default_region: str = "US") -> str | None:

@@ -65,6 +65,9 @@ class MessageRecord:
     direction: str | None = None  # "inbound" (a customer wrote it) | "outbound" (the business did)
     business_number_id: str | None = None  # metadata.phone_number_id of the business number
     customer_id: str | None = None  # keyed pseudonym ("u_…") of the customer of the chat
+    # JSON array of the display names of everyone who writes in this chat in the same export
+    # (set by ingestion): the names cleaning masks in text, whichever day a row is on.
+    participant_names: str | None = None
 
 
 @dataclass(slots=True)

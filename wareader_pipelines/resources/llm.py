@@ -141,8 +141,9 @@ class LLMResource(ConfigurableResource):
     sentiment_batch_size: int = Field(default=200, description="Messages per sentiment request.")
     send_raw_text: bool = Field(
         default=False,
-        description="Send text_clean instead of text_redacted (phone numbers, e-mails and URLs "
-        "masked) to the provider. Off unless you have agreed it with the data's owners.",
+        description="Send text_clean (links kept; phone numbers, e-mails and names still "
+        "masked) instead of text_redacted (links masked too) to the provider. Off unless you "
+        "have agreed it with the data's owners.",
     )
     summary_language: str | None = Field(
         default=None,

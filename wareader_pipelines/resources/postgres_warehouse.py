@@ -17,12 +17,17 @@ import pandas as pd
 import psycopg
 from dagster import TableSchema
 
+from wareader_pipelines.lib.tables import ANALYST_TABLES, MARTS_SCHEMA
 from wareader_pipelines.resources.warehouse_backend import (
     TimeWindowFilter,
     columns_of,
     quoted,
     table_ddl,
 )
+
+# The group role analysts log in through (`CREATE ROLE alice LOGIN IN ROLE analyst`): it reads
+# the analyst tables and the dbt marts, and nothing of the raw layer.
+ANALYST_ROLE = "analyst"
 
 # OIDs of the types read back as pandas columns of a specific dtype.
 _TIMESTAMPTZ_OID = 1184
@@ -132,6 +137,35 @@ def copy_rows(frame: pd.DataFrame, schema: TableSchema) -> Iterator[tuple[Any, .
     return zip(*columns, strict=True) if columns else iter(())
 
 
+def grant_analyst_access(
+    connection: psycopg.Connection[Any], schema: str, table: str, role: str = ANALYST_ROLE
+) -> None:
+    """Create the `analyst` role if missing and give it exactly what analysts may read.
+
+    Run inside the table's DDL transaction whenever the pipeline creates or alters a table:
+    SELECT on the tables of `tables.ANALYST_TABLES`, none on anything else of `schema` (the
+    raw layer: raw_messages, message_statuses, quarantine...), and SELECT on every table dbt
+    creates in the marts schema (default privileges of the pipeline's role, which runs dbt).
+    """
+    connection.execute("SELECT pg_advisory_xact_lock(hashtext('wareader.analyst_role'))")
+    exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+    if exists is None:
+        connection.execute(f"CREATE ROLE {quoted(role)} NOLOGIN")
+    connection.execute(f"GRANT USAGE ON SCHEMA {quoted(schema)} TO {quoted(role)}")
+    name = f"{quoted(schema)}.{quoted(table)}"
+    if table in ANALYST_TABLES:
+        connection.execute(f"GRANT SELECT ON {name} TO {quoted(role)}")
+    else:
+        connection.execute(f"REVOKE ALL ON {name} FROM {quoted(role)}, PUBLIC")
+    marts = quoted(MARTS_SCHEMA)
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {marts}")
+    connection.execute(f"GRANT USAGE ON SCHEMA {marts} TO {quoted(role)}")
+    connection.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {marts} TO {quoted(role)}")
+    connection.execute(
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {marts} GRANT SELECT ON TABLES TO {quoted(role)}"
+    )
+
+
 class PostgresBackend:
     """Tables in a PostgreSQL database, under one schema; connections last one call."""
 
@@ -169,6 +203,7 @@ class PostgresBackend:
             }
             for statement in table_ddl(self._name(table), schema, existing):
                 connection.execute(statement)
+            grant_analyst_access(connection, self.schema, table)
             if window is not None:
                 index = quoted(f"{table}_{window.column}_idx")
                 connection.execute(

@@ -36,12 +36,10 @@ SELECT = ["--select", "path:models/business path:seeds"]
 
 
 def business_marts(url: str) -> dict[str, pd.DataFrame]:
-    backend = backend_for(url, "analytics")
+    backend = backend_for(url, "marts")
     found = {}
     for table, keys in BUSINESS_MARTS.items():
-        frame = normalized(
-            backend.query(f"select * from analytics.{table} order by {', '.join(keys)}")
-        )
+        frame = normalized(backend.query(f"select * from marts.{table} order by {', '.join(keys)}"))
         for column in frame.columns:  # nullable booleans: pd.NA on one engine, None on the other
             if pd.api.types.is_bool_dtype(frame[column]) or frame[column].dtype == object:
                 values = frame[column].astype(object)

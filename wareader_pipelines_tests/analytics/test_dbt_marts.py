@@ -79,10 +79,10 @@ def dbt_build(url: str, target_path: Path, *args: str) -> list[tuple[str, str]]:
 
 
 def marts(url: str) -> dict[str, pd.DataFrame]:
-    backend = backend_for(url, "analytics")
+    backend = backend_for(url, "marts")
     found = {}
     for table, keys in MARTS.items():
-        frame = backend.query(f"select * from analytics.{table} order by {', '.join(keys)}")
+        frame = backend.query(f"select * from marts.{table} order by {', '.join(keys)}")
         found[table] = normalized(frame)
     return found
 

@@ -87,10 +87,10 @@ def test_the_sample_pipeline_runs_on_postgres(production_env: str) -> None:
     )
     assert raw.n[0] == raw.ids[0] > 50
     cleaned = warehouse.query("select count(*) as n from wareader.cleaned_messages")
-    facts = warehouse.query("select count(*) as n from analytics.fct_messages")
+    facts = warehouse.query("select count(*) as n from marts.fct_messages")
     assert facts.n[0] == cleaned.n[0]
     daily = warehouse.query(
-        "select sum(message_count) as messages, count(*) as days from analytics.daily_conversation_metrics"
+        "select sum(message_count) as messages, count(*) as days from marts.daily_conversation_metrics"
     )
     non_system = warehouse.query(
         "select count(*) as n from wareader.cleaned_messages where not coalesce(is_system, false)"

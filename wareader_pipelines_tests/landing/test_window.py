@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -117,6 +118,36 @@ def test_an_export_is_parsed_once_per_content(tmp_path: Path) -> None:
     third = read_landing_window(zone, *MAY, settings=settings)
     assert third.stats.exports_from_cache == 0
     assert len(third.raw_messages) == 5
+
+
+def test_the_parse_cache_is_keyed_on_every_module_that_shapes_a_parsed_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = {module.__name__ for module in window_module.parser_modules()}
+    assert {
+        "wareader_pipelines.parsing.chat_export",
+        "wareader_pipelines.parsing.export_markers",
+        "wareader_pipelines.parsing.records",
+        "wareader_pipelines.nlp.pseudonyms",
+    } <= names
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
+    settings = _settings(tmp_path, export_date_orders={"exports/WhatsApp Chat with Rui.txt": "DMY"})
+    read_landing_window(zone, *MAY, settings=settings)
+    assert read_landing_window(zone, *MAY, settings=settings).stats.exports_from_cache == 1
+    original = inspect.getsource
+    for changed in sorted(names):
+        # the source of one module changes (as an edit would); the cache must not be used
+        def edited(obj: object, changed: str = changed) -> str:
+            source = original(obj)  # type: ignore[arg-type]
+            return source + "\n# edited" if getattr(obj, "__name__", "") == changed else source
+
+        monkeypatch.setattr(inspect, "getsource", edited)
+        window_module.parser_fingerprint.cache_clear()
+        window = read_landing_window(zone, *MAY, settings=settings)
+        assert window.stats.exports_from_cache == 0, changed
+        monkeypatch.setattr(inspect, "getsource", original)
+        window_module.parser_fingerprint.cache_clear()
 
 
 def test_quarantine_rows_are_filed_under_a_day(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ def _raw() -> pd.DataFrame:
         _message(6, "Ana added Roberto", system=True, kind="system"),
         _message(7, "Ich komme morgen vorbei, bis dann!", name=UNSAVED),
         _message(8, "ok", name=BOB_NAME, conversation="conv_2"),
+        _message(9, "Roberto: (llama a @Ana Torres al 912 345 678)\nvale?", name=BOB_NAME),
     ]
     return frame_of(records, MessageRecord)
 
@@ -82,6 +83,7 @@ def cleaned() -> pd.DataFrame:
         detector=language_detector("fasttext"),
         tokenizers=Tokenizers(),
         default_region="US",
+        phone_regions=("DE", "ES", "US"),
     )
 
 
@@ -91,22 +93,29 @@ def test_one_row_per_message_with_the_contract_columns(cleaned: pd.DataFrame) ->
                 "text_redacted", "language", "language_confidence", "is_media", "is_system",
                 "word_count", "emoji_count"}  # fmt: skip
     assert contract <= set(cleaned.columns)
-    assert cleaned["message_id"].tolist() == [f"m{i}" for i in range(9)]
+    assert cleaned["message_id"].tolist() == [f"m{i}" for i in range(10)]
     assert str(cleaned["sent_at"].dtype) == "datetime64[ns, UTC]"
     assert cleaned["reply_to_id"].tolist()[3] == "m0"
     assert cleaned["is_edited"].tolist()[2]
 
 
-def test_no_phone_number_or_sender_name_in_the_output(cleaned: pd.DataFrame) -> None:
-    cells = [str(v) for v in cleaned.drop(columns=["text_clean"]).to_numpy().ravel()]
-    forbidden = [ANA_WA_ID, "612 34 56 78", "ana@example.com", ANA_NAME, BOB_NAME, UNSAVED,
-                 "4915123456789", "https://example.com"]  # fmt: skip
+def test_no_phone_number_e_mail_or_participant_name_in_any_column(cleaned: pd.DataFrame) -> None:
+    cells = [str(v) for v in cleaned.to_numpy().ravel()]
+    forbidden = [ANA_WA_ID, "612 34 56 78", "912 345 678", "ana@example.com", ANA_NAME,
+                 BOB_NAME, "Roberto", "Ana ", UNSAVED, "4915123456789"]  # fmt: skip
     for needle in forbidden:
         assert not any(needle in cell for cell in cells), needle
     assert not {"sender_wa_id", "sender_name", "conversation_name"} & set(cleaned.columns)
-    # the body as written stays in text_clean; text_redacted masks the contact details
-    assert cleaned["text_redacted"][1] == "Sí, llámame al [PHONE] o escribe a [EMAIL]"
-    assert cleaned["text_redacted"][3].endswith("see [URL]")
+    by_id = cleaned.set_index("message_id")
+    # typed masks in place of exactly what they cover; text_clean keeps the links
+    assert by_id.at["m1", "text_clean"] == "Sí, llámame al [PHONE] o escribe a [EMAIL]"
+    assert by_id.at["m3", "text_clean"].endswith("see https://example.com/x")
+    assert by_id.at["m3", "text_redacted"].endswith("see [URL]")
+    # a national number of another region (Spain, for a sender read as US), a name typed
+    # with "@", brackets and the line break all kept around the masks
+    assert by_id.at["m9", "text_redacted"] == "[NAME]: (llama a @[NAME] al [PHONE])\nvale?"
+    # a system line names participants too
+    assert by_id.at["m6", "text_clean"] == "[NAME] added [NAME]"
 
 
 def test_sender_ids_are_keyed_pseudonyms_of_the_person(cleaned: pd.DataFrame) -> None:
@@ -168,14 +177,25 @@ def test_a_lone_short_message_in_an_unknown_conversation_is_undetermined(
     assert (row["language"], row["language_method"]) == (None, "undetermined")
 
 
-def test_deterministic(cleaned: pd.DataFrame) -> None:
-    again = clean_messages(
-        _raw(),
-        pseudonyms=Pseudonymizer("test-key"),
-        detector=language_detector("fasttext"),
-        tokenizers=Tokenizers(),
-    )
-    pd.testing.assert_frame_equal(cleaned, again)
+def test_deterministic_and_each_day_independent_of_the_batch(cleaned: pd.DataFrame) -> None:
+    raw = _raw()
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+        "phone_regions": ("DE", "ES", "US"),
+    }
+    pd.testing.assert_frame_equal(cleaned, clean_messages(raw, **arguments))
+    # a batch of two days gives each day the rows it gets alone: the language fallback and
+    # the names to mask read the conversation's day, never the rest of the batch
+    later = raw.assign(sent_at=raw["sent_at"] + pd.Timedelta(days=1))
+    later["message_id"] = "next_" + later["message_id"]
+    later["sender_name"] = later["sender_name"].replace({ANA_NAME: "Zoe Ruiz"})
+    later.loc[later["message_id"] == "next_m2", "text"] = "Ich komme morgen vorbei, bis dann!"
+    both = clean_messages(pd.concat([raw, later], ignore_index=True), **arguments)
+    alone = clean_messages(later.reset_index(drop=True), **arguments)
+    pd.testing.assert_frame_equal(both.iloc[: len(raw)].reset_index(drop=True), cleaned)
+    pd.testing.assert_frame_equal(both.iloc[len(raw) :].reset_index(drop=True), alone)
 
 
 def test_empty_input_gives_an_empty_frame_with_the_columns() -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from wareader_pipelines.nlp.pii import PhoneRedactor, phone_digits, redact, region_of_phone_digits
+from wareader_pipelines.nlp.pii import (
+    PhoneRedactor,
+    PiiMasker,
+    mask_urls,
+    name_parts,
+    phone_digits,
+    phone_regions,
+    redact,
+    region_of_phone_digits,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +87,48 @@ def test_phone_redactor_masks_phones_and_known_senders_but_keeps_links_and_addre
     # A bare digit run that is not a known sender stays, unlike in `redact`.
     assert PhoneRedactor()("order 5511987654321") == "order 5511987654321"
     assert redact("order 5511987654321") == "order [PHONE]"
+
+
+def test_masks_keep_brackets_punctuation_and_line_breaks() -> None:
+    text = "Carlos Pereira (+55 11 91234-5678)\nou (11) 98765-4321."
+    assert redact(text, default_region="BR") == "Carlos Pereira ([PHONE])\nou [PHONE]."
+    masked = redact(text, default_region="BR", names={"Carlos Pereira"})
+    assert masked == "[NAME] ([PHONE])\nou [PHONE]."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mi fijo es 912 345 678, llama", "mi fijo es [PHONE], llama"),  # Spain
+        ("appelle le 06 12 34 56 78 !", "appelle le [PHONE] !"),  # France
+        ("Tel. 089 1234567\nbis dann", "Tel. [PHONE]\nbis dann"),  # Germany
+    ],
+)
+def test_national_numbers_of_every_region_the_languages_imply(text: str, expected: str) -> None:
+    regions = phone_regions(["es", "fr", "de"], extra=["US"])
+    assert {"ES", "MX", "AR", "FR", "BE", "CA", "DE", "AT", "CH", "US"} <= set(regions)
+    assert redact(text, default_region="US") == text  # one default region misses them
+    assert redact(text, default_region="US", regions=regions) == expected
+
+
+def test_phone_regions_of_any_language_are_all_regions() -> None:
+    assert len(phone_regions()) > 200
+    assert "JP" not in phone_regions(["pt"]) and {"BR", "PT", "AO"} <= set(phone_regions(["pt"]))
+
+
+def test_participant_names_are_masked_whole_and_by_part_case_insensitively() -> None:
+    names = {"Ana Souza", "Bruno 🌸", "+34 612 34 56 78", "Al"}
+    text = "@Ana tell bruno that Ana Souza's cat, Analía and Al are here"
+    assert (
+        redact(text, names=names) == "@[NAME] tell [NAME] that [NAME]'s cat, Analía and Al are here"
+    )
+    assert name_parts("Bruno 🌸") == {"Bruno"}
+    assert name_parts("+34 612 34 56 78") == set()
+
+
+def test_links_can_be_kept_with_the_personal_data_inside_them_masked() -> None:
+    masker = PiiMasker(("BR",), "US")
+    text = "https://wa.me/5511987654321 or mail ana@x.com"
+    assert masker.mask(text, keep_urls=True) == "https://wa.me/[PHONE] or mail [EMAIL]"
+    assert masker.mask(text) == "[URL] or mail [EMAIL]"
+    assert mask_urls(masker.mask(text, keep_urls=True)) == "[URL] or mail [EMAIL]"

@@ -9,8 +9,10 @@ import pandas as pd
 import psycopg
 import pytest
 
+from wareader_pipelines.lib import tables
 from wareader_pipelines.resources import postgres_warehouse
 from wareader_pipelines.resources.postgres_warehouse import (
+    ANALYST_ROLE,
     PostgresBackend,
     copy_rows,
     numbered_placeholders,
@@ -19,6 +21,7 @@ from wareader_pipelines.resources.warehouse import (
     Warehouse,
     WarehouseIOManager,
     backend_for,
+    conform_to_schema,
 )
 from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
@@ -212,3 +215,37 @@ def test_io_manager_round_trip_on_postgres(postgres_url: str) -> None:
     assert "***" not in postgres_url and "wareader" in metadata["warehouse"].value
     counted = Warehouse(url=postgres_url).query("select count(*) as n from {schema}.messages")
     assert counted.n.tolist() == [3]
+
+
+def test_the_analyst_role_reads_the_analyst_layer_and_is_refused_the_raw_layer(
+    backend: PostgresBackend, postgres_url: str
+) -> None:
+    day = datetime(2024, 5, 13, tzinfo=UTC)
+    window = TimeWindowFilter("sent_at", day, day + timedelta(days=1))
+    for table, contract in (
+        ("cleaned_messages", tables.CLEANED_MESSAGES),
+        ("raw_messages", tables.RAW_MESSAGES),
+    ):
+        frame = pd.DataFrame({"message_id": ["m1"], "sent_at": [day]})
+        backend.replace_rows(table, contract, conform_to_schema(frame, contract, table), window)
+    statuses = pd.DataFrame({"message_id": ["m1"], "status": ["read"], "status_at": [day]})
+    backend.replace_rows(
+        "message_statuses",
+        tables.MESSAGE_STATUSES,
+        conform_to_schema(statuses, tables.MESSAGE_STATUSES, "message_statuses"),
+        TimeWindowFilter("status_at", day, day + timedelta(days=1)),
+    )
+    # dbt, running as the pipeline's role, builds a mart after the setup
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE marts.fct_messages AS SELECT 1 AS n")
+        login = f"alice_{abs(hash(postgres_url)) % 10**8}"
+        connection.execute(f"CREATE ROLE {login} LOGIN IN ROLE {ANALYST_ROLE}")
+    as_analyst = postgres_url.replace("://wareader@", f"://{login}@")
+    with psycopg.connect(as_analyst, autocommit=True) as connection:
+        assert connection.execute("SELECT count(*) FROM wareader.cleaned_messages").fetchone() == (
+            1,
+        )
+        assert connection.execute("SELECT n FROM marts.fct_messages").fetchone() == (1,)
+        for raw in ("raw_messages", "message_statuses"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                connection.execute(f"SELECT count(*) FROM wareader.{raw}")

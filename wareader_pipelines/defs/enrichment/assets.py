@@ -13,6 +13,7 @@ from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_parti
 from wareader_pipelines.nlp import cleaning, language, pii, pseudonyms, text
 from wareader_pipelines.nlp.cleaning import clean_messages
 from wareader_pipelines.nlp.language import language_detector
+from wareader_pipelines.nlp.pii import phone_regions
 from wareader_pipelines.nlp.text import Tokenizers
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
@@ -24,7 +25,8 @@ SHAPED_BY = (_this, cleaning, language, text, pii, pseudonyms)
 @dg.asset(
     description=(
         "One row per message for analysts: sender pseudonym instead of phone number, "
-        "language with confidence, normalized and PII-masked text, word and emoji counts."
+        "language with confidence, text with phone numbers, e-mails and participants' names "
+        "masked, word and emoji counts."
     ),
     partitions_def=daily_partitions,
     backfill_policy=DAILY_BACKFILL_POLICY,
@@ -47,6 +49,7 @@ def cleaned_messages(raw_messages: pd.DataFrame, settings: PipelineSettings) -> 
         detector=detector,
         tokenizers=Tokenizers(),
         default_region=settings.phone_region,
+        phone_regions=phone_regions(settings.languages, extra=[settings.phone_region]),
     )
     return dg.Output(
         cleaned,

@@ -96,12 +96,12 @@ def _warehouse(url: str) -> None:
 
 
 def _ours(url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    backend = backend_for(url, "analytics")
+    backend = backend_for(url, "marts")
     messages = backend.query(
-        "select conversation_id, sender_id, count(*) as messages from analytics.fct_messages "
+        "select conversation_id, sender_id, count(*) as messages from marts.fct_messages "
         "where not is_system group by 1, 2"
     )
-    matrix = backend.query("select * from analytics.reply_matrix")
+    matrix = backend.query("select * from marts.reply_matrix")
     return messages, matrix
 
 
