@@ -149,10 +149,12 @@ def build_business_marts(url: str, target_path: Path, *extra: str) -> float:
 
 def read_business_marts(url: str) -> dict[str, pd.DataFrame]:
     """Every business mart, ordered by its key, with engine-neutral dtypes."""
-    backend = backend_for(url, "analytics")
+    backend = backend_for(url, tables.MARTS_SCHEMA)
     found = {}
     for table, keys in BUSINESS_MARTS.items():
-        frame = backend.query(f"select * from analytics.{table} order by {', '.join(keys)}")
+        frame = backend.query(
+            f"select * from {tables.MARTS_SCHEMA}.{table} order by {', '.join(keys)}"
+        )
         found[table] = _neutral(frame)
     return found
 

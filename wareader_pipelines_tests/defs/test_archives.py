@@ -252,8 +252,11 @@ def test_archive_automation_is_not_limited_to_the_latest_month() -> None:
     @dg.asset(name="conversation_summaries", partitions_def=daily_partitions)
     def upstream_summaries() -> None: ...
 
+    @dg.asset(name="conversation_reports", partitions_def=monthly_partitions)
+    def upstream_reports() -> None: ...
+
     assets = dg.Definitions(
-        assets=[conversation_archives, upstream_messages, upstream_summaries],
+        assets=[conversation_archives, upstream_messages, upstream_summaries, upstream_reports],
         # Deciding what to run initializes no resource: placeholders suffice.
         resources=dict.fromkeys(
             conversation_archives.required_resource_keys - {"io_manager"},

@@ -7,9 +7,11 @@ import re
 from wareader_pipelines.definitions import defs
 from wareader_pipelines.defs.archives import assets as archives_assets
 from wareader_pipelines.defs.enrichment import assets as enrichment_assets
+from wareader_pipelines.defs.enrichment import emoji as emoji_assets
 from wareader_pipelines.defs.enrichment import sentiment as sentiment_assets
 from wareader_pipelines.defs.ingestion import assets as ingestion_assets
 from wareader_pipelines.defs.media import assets as media_assets
+from wareader_pipelines.defs.reports import assets as reports_assets
 from wareader_pipelines.defs.summaries import assets as summaries_assets
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.llm import prompts
@@ -19,10 +21,12 @@ from wareader_pipelines.parsing import chat_export, webhook_payload
 STAGES = (
     ingestion_assets,
     enrichment_assets,
+    emoji_assets,
     sentiment_assets,
     summaries_assets,
     archives_assets,
     media_assets,
+    reports_assets,
 )
 
 
