@@ -1,5 +1,5 @@
 """Chat-export parsing: every layout and quirk, from inline fixtures, the shipped samples and the
-peer parsers' fixtures (whatstk, chat-miner) in /work/shared/fixtures/peer_exports."""
+peer parsers' fixtures (whatstk, chat-miner) in ../shared/fixtures/peer_exports."""
 
 from __future__ import annotations
 
