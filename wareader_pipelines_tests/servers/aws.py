@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import boto3
 import httpx
@@ -15,7 +15,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 from moto.server import ThreadedMotoServer
 
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_pipelines_tests.servers.ports import free_port, serving_on_loopback, wait_for_port
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -143,17 +143,9 @@ def flaky_s3(moto_server: MotoServer) -> Iterator[FlakyProxy]:
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
-    # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    proxy = FlakyProxy(endpoint_url=f"http://127.0.0.1:{port}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        wait_for_port(port)
-        yield proxy
+        with serving_on_loopback(Handler) as port:
+            proxy = FlakyProxy(endpoint_url=f"http://127.0.0.1:{port}")
+            yield proxy
     finally:
-        server.shutdown()
-        server.server_close()
         upstream.close()
-        thread.join(timeout=5)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import pytest
+
+from wareader_pipelines_tests.servers.ports import serving_on_loopback
 
 GRAPH_TOKEN = "graph-test-token"
 PHONE_NUMBER_ID = "106540352242922"
@@ -139,13 +140,6 @@ def _handler_for(fake: FakeGraphAPI) -> type[BaseHTTPRequestHandler]:
 def graph_api() -> Iterator[FakeGraphAPI]:
     """A fake Graph API on 127.0.0.1 (own port), stopped after the test."""
     fake = FakeGraphAPI()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_on_loopback(_handler_for(fake)) as port:
+        fake.base_url = f"http://127.0.0.1:{port}"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -7,11 +7,11 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import wait_for_port
+from wareader_pipelines_tests.servers.ports import serving_on_loopback
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,6 @@ def http_recorder() -> Iterator[HttpRecorder]:
             self.end_headers()
             self.wfile.write(payload)
 
-    # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    recorder = HttpRecorder(base_url=f"http://127.0.0.1:{port}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port)
+    with serving_on_loopback(Handler) as port:
+        recorder = HttpRecorder(base_url=f"http://127.0.0.1:{port}")
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -8,12 +8,12 @@ import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import wait_for_port
+from wareader_pipelines_tests.servers.ports import serving_on_loopback
 
 PROJECT_ID = "42"
 PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
@@ -83,16 +83,6 @@ def sentry_ingest() -> Iterator[SentryIngest]:
             self.end_headers()
             self.wfile.write(answer)
 
-    # Port 0: the OS picks a free port as it binds, so parallel workers never race for one.
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = server.server_address[1]
-    ingest = SentryIngest(dsn=f"http://{PUBLIC_KEY}@127.0.0.1:{port}/{PROJECT_ID}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port)
+    with serving_on_loopback(Handler) as port:
+        ingest = SentryIngest(dsn=f"http://{PUBLIC_KEY}@127.0.0.1:{port}/{PROJECT_ID}")
         yield ingest
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
