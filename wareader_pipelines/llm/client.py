@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from wareader_pipelines.llm.cache import ResponseCache
+from wareader_pipelines.llm.call_gate import CallGate
 from wareader_pipelines.llm.chunking import estimate_tokens
 from wareader_pipelines.llm.models import ChatReply, ChatRequest
 from wareader_pipelines.llm.prompts import repair_request
 from wareader_pipelines.llm.providers import ChatTransport
-from wareader_pipelines.llm.rate_limit import CallGate
 from wareader_pipelines.llm.retrying import (
     RetriesExhausted,
     RetryPolicy,

@@ -18,7 +18,9 @@ from typing import TypeVar
 from dagster import ConfigurableResource, Failure
 from pydantic import Field
 
+from wareader_pipelines.lib.rate_limit import RateLimiter
 from wareader_pipelines.llm.cache import ResponseCache
+from wareader_pipelines.llm.call_gate import CallGate
 from wareader_pipelines.llm.client import CallStats, LLMClient
 from wareader_pipelines.llm.pricing import cost_usd, price_table
 from wareader_pipelines.llm.prompts import PROMPT_VERSION
@@ -30,7 +32,6 @@ from wareader_pipelines.llm.providers import (
     ChatTransport,
     OpenAICompatibleTransport,
 )
-from wareader_pipelines.llm.rate_limit import CallGate, RateLimiter
 from wareader_pipelines.llm.retrying import FatalProviderError, RetryPolicy
 from wareader_pipelines.llm.sentiment_batches import BatchOutcome, SentimentInput, rate_all
 from wareader_pipelines.llm.summarize import (

@@ -20,6 +20,7 @@ import httpx
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
+from wareader_pipelines.lib.rate_limit import RateLimiter
 from wareader_pipelines.lib.retrying import retry_after_seconds, wait_before_retry
 from wareader_pipelines.observability import telemetry
 from wareader_pipelines.resources.shared_rate_limit import (
@@ -37,7 +38,6 @@ from wareader_pipelines.whatsapp_api.errors import (
     is_expired_token,
     is_retryable,
 )
-from wareader_pipelines.whatsapp_api.rate_limit import RateLimiter
 
 DEFAULT_API_VERSION = "v23.0"
 PHONE_NUMBER_FIELDS = (
@@ -229,7 +229,10 @@ class WhatsAppCloudAPI(ConfigurableResource):
                     )
                 )
             else:
-                self._limiter = RateLimiter(self.calls_per_minute, 60.0)
+                # One sliding window with no margin: the limit as Meta states it.
+                self._limiter = RateLimiter(
+                    requests_per_window=self.calls_per_minute, safety_seconds=0.0, slices=1
+                )
         return self._limiter
 
     def _request(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 
 import pytest
 
@@ -16,7 +14,6 @@ from wareader_pipelines.whatsapp_api.errors import (
     graph_error_of,
     is_retryable,
 )
-from wareader_pipelines.whatsapp_api.rate_limit import RateLimiter
 from wareader_pipelines_tests.servers.graph_api import (
     GRAPH_TOKEN,
     PHONE_NUMBER_ID,
@@ -143,46 +140,3 @@ def test_graph_error_rules() -> None:
     assert graph_error_of(502, b"<html>bad gateway</html>").message == "<html>bad gateway</html>"
     assert is_retryable(graph_error_of(503, b""))
     assert not is_retryable(graph_error_of(404, b'{"error": {"code": 803}}'))
-
-
-class _FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_rate_limiter_reserves_future_slots_without_blocking_others() -> None:
-    clock = _FakeClock()
-    limiter = RateLimiter(3, 60.0, clock=clock.time, sleep=clock.sleep)
-    waits = [limiter.reserve() for _ in range(7)]
-    assert waits == [0.0, 0.0, 0.0, 60.0, 60.0, 60.0, 120.0]
-    clock.now = 61.0
-    assert limiter.reserve() == 59.0  # slots 3..5 are at 60; the next free one is at 120
-    assert limiter.acquire() == 59.0  # the third call at 120; acquire sleeps until then
-    assert clock.now == 120.0
-
-
-def test_rate_limiter_holds_across_threads() -> None:
-    limiter = RateLimiter(50, 0.2)
-    times: list[float] = []
-
-    def call() -> None:
-        for _ in range(10):
-            limiter.acquire()
-            times.append(time.monotonic())
-
-    threads = [threading.Thread(target=call) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    times.sort()
-    assert len(times) == 100
-    # No 0.2 s window holds more than 50 calls (small tolerance for clock reads).
-    for index in range(len(times) - 50):
-        assert times[index + 50] - times[index] >= 0.2 - 0.005

@@ -1,21 +1,23 @@
-"""Client-side rate limiting: requests and tokens per window, and a bound on concurrent calls.
+"""Client-side rate limiting for every client we run (LLM providers, the WhatsApp Graph API):
+requests and tokens per window, in one process. No Dagster.
 
-`RateLimiter` is pure bookkeeping over an injected clock: it answers "may this call
-start now, and if not, how long until it may". Requests are counted in a sliding log
-split into `slices` sub-windows (each allows limit / slices), so any window holds at
-most the limit and bursts stay a fraction of it; tokens are counted in a sliding log
-over the whole window. `CallGate` combines it with a concurrency bound for asyncio
-callers: a caller that must wait for the limiter gives its concurrency slot back
-before sleeping, so waiting never blocks calls that could run.
+`RateLimiter` is bookkeeping over a clock: "may this call start now, and if not, how
+long until it may". Requests are counted in a sliding log split into `slices`
+sub-windows (each allows limit / slices), so any window holds at most the limit and
+bursts stay a fraction of it; tokens are counted in a sliding log over the whole
+window. Two ways to use it: `try_acquire` polls (the LLM's asyncio gate sleeps between
+polls without holding a slot), `acquire` reserves the earliest free start and sleeps
+until it outside the lock (threads of the Graph API client), so one waiting thread
+never blocks the others from reserving. Across processes, see
+`resources/shared_rate_limit.py`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MAX_SLICES = 10
@@ -84,9 +86,12 @@ class RateLimiter:
         self,
         *,
         requests_per_window: int | None,
-        tokens_per_window: int | None,
+        tokens_per_window: int | None = None,
         window_seconds: float = 60.0,
         safety_seconds: float = 0.05,
+        slices: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if requests_per_window is not None and requests_per_window < 1:
             raise ValueError("requests_per_window must be at least 1 (or None for no limit)")
@@ -97,7 +102,10 @@ class RateLimiter:
         # counts more than the limit in its own window.
         self._requests: SlidingLog | None = None
         if requests_per_window is not None:
-            slices = slice_count(requests_per_window)
+            if slices is None:
+                slices = slice_count(requests_per_window)
+            elif slices < 1 or requests_per_window % slices:
+                raise ValueError("slices must be at least 1 and divide requests_per_window")
             self._requests = SlidingLog(
                 requests_per_window // slices, window_seconds / slices + safety_seconds
             )
@@ -107,65 +115,56 @@ class RateLimiter:
             else None
         )
         self._paused_until = 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
 
     def pause_until(self, moment: float) -> None:
         """Start nothing before `moment` (a server said Retry-After)."""
-        self._paused_until = max(self._paused_until, moment)
+        with self._lock:
+            self._paused_until = max(self._paused_until, moment)
 
     def try_acquire(self, tokens: int, now: float) -> tuple[float, Reservation | None]:
         """(0, reservation) if a call of ~`tokens` may start now, else (seconds to wait, None)."""
+        with self._lock:
+            wait = self._wait(tokens, now)
+            if wait > 0:
+                return wait, None
+            return 0.0, self._add(tokens, now)
+
+    def reserve(self, tokens: int = 0) -> float:
+        """Reserve the earliest start a call of `tokens` may have and return the seconds until
+        it (0: now). Never sleeps: the caller sleeps after the lock is released."""
+        with self._lock:
+            now = self._clock()
+            wait = max(0.0, self._wait(tokens, now))
+            # Entries are added in start order, so a later reservation never starts earlier.
+            self._add(tokens, now + wait)
+            return wait
+
+    def acquire(self, tokens: int = 0) -> float:
+        """Wait until a call may start (reserving its start first); returns the seconds waited."""
+        wait = self.reserve(tokens)
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def _wait(self, tokens: int, now: float) -> float:
         waits = [self._paused_until - now]
         if self._requests is not None:
             waits.append(self._requests.wait_for(1, now))
         if self._tokens is not None:
             waits.append(self._tokens.wait_for(tokens, now))
-        wait = max(waits)
-        if wait > 0:
-            return wait, None
+        return max(waits)
+
+    def _add(self, tokens: int, at: float) -> Reservation:
         if self._requests is not None:
-            self._requests.add(1, now)
-        entry = self._tokens.add(tokens, now) if self._tokens is not None else None
-        return 0.0, Reservation(entry)
+            self._requests.add(1, at)
+        entry = self._tokens.add(tokens, at) if self._tokens is not None else None
+        return Reservation(entry)
 
     def settle(self, reservation: Reservation, actual_tokens: int) -> None:
         """Count the tokens the call really used instead of the estimate."""
         if self._tokens is not None and reservation.tokens_entry is not None:
-            self._tokens.correct(reservation.tokens_entry, actual_tokens)
-
-
-class CallGate:
-    """At most `max_concurrency` calls in flight, each started only when the limiter allows."""
-
-    def __init__(
-        self,
-        limiter: RateLimiter,
-        *,
-        max_concurrency: int,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("max_concurrency must be at least 1")
-        self.limiter = limiter
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._clock = clock
-        self.slots_held = 0  # observed by tests: never more than calls really in flight
-        self.rate_waits = 0
-
-    @asynccontextmanager
-    async def admit(self, tokens: int) -> AsyncIterator[Reservation]:
-        """Hold a slot and a rate-limit grant for the body of the `async with`."""
-        while True:
-            await self._slots.acquire()
-            self.slots_held += 1
-            wait, reservation = self.limiter.try_acquire(tokens, self._clock())
-            if reservation is not None:
-                break
-            self.slots_held -= 1
-            self._slots.release()  # never sleep while holding a slot
-            self.rate_waits += 1
-            await asyncio.sleep(wait)
-        try:
-            yield reservation
-        finally:
-            self.slots_held -= 1
-            self._slots.release()
+            with self._lock:
+                self._tokens.correct(reservation.tokens_entry, actual_tokens)

@@ -1,13 +1,14 @@
-"""The rate limiter's bookkeeping (simulated clock) and the gate's slot discipline (asyncio)."""
+"""The rate limiter: its bookkeeping on a simulated clock, polled (LLM) and reserved ahead
+(Graph API threads), and its limit across real threads."""
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
 
 import pytest
 
-from wareader_pipelines.llm.rate_limit import CallGate, RateLimiter, SlidingLog, slice_count
+from wareader_pipelines.lib.rate_limit import RateLimiter, SlidingLog, slice_count
 
 
 def _most_in_any_window(starts: list[float], window: float) -> int:
@@ -75,35 +76,46 @@ def test_pause_holds_every_caller() -> None:
     assert reservation is None and wait == pytest.approx(4.0)
 
 
-def test_the_gate_never_sleeps_holding_a_slot() -> None:
-    """Rate-limited callers wait without slots, so slots held == calls really in flight."""
+class _FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    async def scenario() -> tuple[int, list[tuple[int, int]], list[float]]:
-        limiter = RateLimiter(requests_per_window=4, tokens_per_window=None, window_seconds=0.4)
-        gate = CallGate(limiter, max_concurrency=3)
-        in_flight = 0
-        samples: list[tuple[int, int]] = []
-        starts: list[float] = []
+    def time(self) -> float:
+        return self.now
 
-        async def call() -> None:
-            nonlocal in_flight
-            async with gate.admit(1):
-                in_flight += 1
-                starts.append(time.monotonic())
-                await asyncio.sleep(0.02)
-                in_flight -= 1
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
-        async def watch() -> None:
-            while True:
-                samples.append((gate.slots_held, in_flight))
-                await asyncio.sleep(0.005)
 
-        watcher = asyncio.create_task(watch())
-        await asyncio.gather(*(call() for _ in range(12)))
-        watcher.cancel()
-        return gate.rate_waits, samples, starts
+def test_rate_limiter_reserves_future_slots_without_blocking_others() -> None:
+    clock = _FakeClock()
+    limiter = RateLimiter(
+        requests_per_window=3, safety_seconds=0.0, slices=1, clock=clock.time, sleep=clock.sleep
+    )
+    waits = [limiter.reserve() for _ in range(7)]
+    assert waits == [0.0, 0.0, 0.0, 60.0, 60.0, 60.0, 120.0]
+    clock.now = 61.0
+    assert limiter.reserve() == 59.0  # slots 3..5 are at 60; the next free one is at 120
+    assert limiter.acquire() == 59.0  # the third call at 120; acquire sleeps until then
+    assert clock.now == 120.0
 
-    rate_waits, samples, starts = asyncio.run(scenario())
-    assert rate_waits > 0  # the limiter did make callers wait
-    assert all(held == flying for held, flying in samples)
-    assert _most_in_any_window(starts, 0.4) <= 4
+
+def test_rate_limiter_holds_across_threads() -> None:
+    limiter = RateLimiter(requests_per_window=50, window_seconds=0.2, safety_seconds=0.0, slices=1)
+    times: list[float] = []
+
+    def call() -> None:
+        for _ in range(10):
+            limiter.acquire()
+            times.append(time.monotonic())
+
+    threads = [threading.Thread(target=call) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    times.sort()
+    assert len(times) == 100
+    # No 0.2 s window holds more than 50 calls (small tolerance for clock reads).
+    for index in range(len(times) - 50):
+        assert times[index + 50] - times[index] >= 0.2 - 0.005
