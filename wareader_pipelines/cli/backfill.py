@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 import dagster as dg
+
+# Dagster 1.13 has no public call that files an asset backfill (the UI files it through
+# GraphQL, which needs a running webserver); these two are what that GraphQL mutation calls.
 from dagster._core.execution.backfill import PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 

@@ -1,16 +1,22 @@
 """The daily pipeline job: every asset on the shared daily partitions, one day or range at a time."""
 
+from __future__ import annotations
+
 from collections.abc import Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 from wareader_pipelines.lib.partitions import daily_partitions
 
+if TYPE_CHECKING:  # the graph type `resolve_inner` receives; exported only from dagster._core
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
-# Public `AssetSelection` has no "by partitions definition" selector, so this subclasses it
-# (and types the graph with the class it passes, exported only from `dagster._core`).
+
+# Dagster 1.13's public `AssetSelection` (and its string syntax: key, tag, owner, group, kind,
+# code location, status, column) has no "by partitions definition" selector, so this
+# subclasses it through `resolve_inner`, the documented extension point.
 @dataclass(frozen=True)
 class DailyPartitionedAssets(dg.AssetSelection):
     """Every materializable asset on `daily_partitions`: the whole graph at daily grain.
