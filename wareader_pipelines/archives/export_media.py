@@ -72,35 +72,36 @@ def wanted_media(messages: pd.DataFrame) -> dict[str, list[WantedMedia]]:
     return {key: sorted(items) for key, items in sorted(found.items())}
 
 
-def media_in_export(
-    source_file: str, data: bytes, wanted: list[WantedMedia]
-) -> tuple[list[tuple[WantedMedia, bytes]], list[str]]:
-    """The wanted attachments found in one export zip's bytes, and notes on the others.
+# What one zip gave for one wanted attachment: its verified bytes (or None) and the notes.
+_Outcome = tuple[bytes | None, list[str]]
 
-    Several members may reduce to the same base name (`x.jpg`, `../../x.jpg`); the one
-    whose bytes match the digest wins. Members of the wrong size are not even read.
-    """
+
+def _read_wanted(
+    source_file: str, data: bytes, wanted: list[WantedMedia]
+) -> dict[WantedMedia, _Outcome] | str:
+    """Each wanted attachment's verified bytes and notes, or the note of a zip that cannot
+    be read at all."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
-        return [], [f"{source_file}: the zip cannot be read ({error})"]
+        return f"{source_file}: the zip cannot be read ({error})"
     by_name: dict[str, list[zipfile.ZipInfo]] = {}
     for info in members:
         safe = safe_member_name(info.filename)
         if safe is not None:
             by_name.setdefault(safe, []).append(info)
-    found: list[tuple[WantedMedia, bytes]] = []
-    notes: list[str] = []
+    outcomes: dict[WantedMedia, _Outcome] = {}
     with archive:
         for item in wanted:
+            notes: list[str] = []
             candidates = [
                 info
                 for info in by_name.get(item.name, [])
                 if item.size is None or info.file_size == item.size
             ]
             if not by_name.get(item.name):
-                notes.append(f"{source_file}: {item.name} is not in the zip")
+                outcomes[item] = (None, [f"{source_file}: {item.name} is not in the zip"])
                 continue
             match = None
             for info in candidates:
@@ -114,19 +115,74 @@ def media_in_export(
                     break
             if match is None:
                 notes.append(f"{source_file}: {item.name} does not match its sha256, skipped")
-                continue
-            found.append((item, match))
+            outcomes[item] = (match, notes)
+    return outcomes
+
+
+def _found_and_notes(
+    outcomes: dict[WantedMedia, _Outcome] | str, wanted: list[WantedMedia]
+) -> tuple[list[tuple[WantedMedia, bytes]], list[str]]:
+    if isinstance(outcomes, str):
+        return [], [outcomes]
+    found: list[tuple[WantedMedia, bytes]] = []
+    notes: list[str] = []
+    for item in wanted:
+        content, item_notes = outcomes[item]
+        notes += item_notes
+        if content is not None:
+            found.append((item, content))
     return found, notes
 
 
+def media_in_export(
+    source_file: str, data: bytes, wanted: list[WantedMedia]
+) -> tuple[list[tuple[WantedMedia, bytes]], list[str]]:
+    """The wanted attachments found in one export zip's bytes, and notes on the others.
+
+    Several members may reduce to the same base name (`x.jpg`, `../../x.jpg`); the one
+    whose bytes match the digest wins. Members of the wrong size are not even read.
+    """
+    return _found_and_notes(_read_wanted(source_file, data, wanted), wanted)
+
+
+class ExportZips:
+    """The attachments that `messages` reference, taken from their export zips with each zip
+    read (and opened) once, however many conversations or months then use it.
+
+    Only the wanted attachments are kept, not the zips, so a build over many months holds
+    at most what its archives will contain.
+    """
+
+    def __init__(self, messages: pd.DataFrame, read: Callable[[str], bytes]) -> None:
+        self._outcomes: dict[str, dict[WantedMedia, _Outcome] | str] = {}
+        self.reads = 0
+        for source_file, wanted in wanted_media(messages).items():
+            try:
+                data = read(source_file)
+            except FileNotFoundError:
+                self._outcomes[source_file] = (
+                    f"{source_file}: the export is no longer in the landing zone"
+                )
+                continue
+            self.reads += 1
+            self._outcomes[source_file] = _read_wanted(source_file, data, wanted)
+
+    def media_in(
+        self, source_file: str, wanted: list[WantedMedia]
+    ) -> tuple[list[tuple[WantedMedia, bytes]], list[str]]:
+        """As `media_in_export`, for attachments these messages wanted from `source_file`."""
+        return _found_and_notes(self._outcomes[source_file], wanted)
+
+
 def collect_export_media(
-    messages: pd.DataFrame, read: Callable[[str], bytes]
+    messages: pd.DataFrame, read: Callable[[str], bytes] | ExportZips
 ) -> Mapping[str, ExportMedia]:
     """Per conversation, the verified attachments of its export messages.
 
-    `read` gives the bytes of a landing-zone key; each distinct export zip is read
-    once. The result's names are safe base names, the same bytes under the same name
-    are kept once, and the order is fixed, so equal inputs give equal archives.
+    `read` gives the bytes of a landing-zone key (each distinct export zip is read
+    once), or is the `ExportZips` a whole build read already (covering `messages`).
+    The result's names are safe base names, the same bytes under the same name are
+    kept once, and the order is fixed, so equal inputs give equal archives.
     """
     result: dict[str, ExportMedia] = {}
     if messages.empty or "conversation_id" not in messages.columns:
@@ -135,17 +191,11 @@ def collect_export_media(
     for conversation_id, conversation in messages.groupby("conversation_id", sort=True):
         for source_file, wanted in wanted_media(conversation).items():
             by_source.setdefault(source_file, []).append((str(conversation_id), wanted))
+    zips = read if isinstance(read, ExportZips) else ExportZips(messages, read)
     for source_file, users in sorted(by_source.items()):
-        try:
-            data = read(source_file)
-        except FileNotFoundError:
-            data = None
         for conversation_id, wanted in users:
             media = result.setdefault(conversation_id, ExportMedia())
-            if data is None:
-                media.skipped.append(f"{source_file}: the export is no longer in the landing zone")
-                continue
-            found, notes = media_in_export(source_file, data, wanted)
+            found, notes = zips.media_in(source_file, wanted)
             media.skipped += notes
             for item, content in found:
                 name = item.name

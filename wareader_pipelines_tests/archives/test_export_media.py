@@ -14,6 +14,7 @@ import pandas as pd
 from wareader_pipelines.archives.conversation_archive import month_period, prepare_archive
 from wareader_pipelines.archives.deterministic_zip import extract_member_safely
 from wareader_pipelines.archives.export_media import (
+    ExportZips,
     collect_export_media,
     media_in_export,
     wanted_media,
@@ -167,3 +168,27 @@ def test_same_inputs_give_the_same_archive_bytes() -> None:
         )
         built.append(contents.to_zip(datetime(2024, 6, 1, tzinfo=UTC)))
     assert built[0] == built[1]
+
+
+def test_a_build_over_several_months_reads_each_zip_once_and_archives_the_same_media() -> None:
+    """The archive asset reads each export once per build (ExportZips), not once a month."""
+    june = _messages({"y.jpg": b"y bytes"}).assign(
+        sent_at=pd.Timestamp("2024-06-03 10:00", tz="UTC")
+    )
+    may = _messages({"x.jpg": b"x bytes", "gone.jpg": b"gone"})
+    both = pd.concat([may, june], ignore_index=True)
+    zip_bytes = export_zip({"x.jpg": b"x bytes", "y.jpg": b"y bytes"})
+    reads: list[str] = []
+
+    def read(key: str) -> bytes:
+        reads.append(key)
+        return zip_bytes
+
+    zips = ExportZips(both, read)
+    by_month = [collect_export_media(month, zips)["conv-1"] for month in (may, june)]
+    assert reads == [EXPORT_KEY] and zips.reads == 1
+    # Exactly what each month gets when it reads the zip itself.
+    alone = [collect_export_media(month, lambda _key: zip_bytes)["conv-1"] for month in (may, june)]
+    assert [(m.files, m.skipped) for m in by_month] == [(m.files, m.skipped) for m in alone]
+    assert sorted(by_month[0].files) == ["x.jpg"] and sorted(by_month[1].files) == ["y.jpg"]
+    assert by_month[0].skipped == [f"{EXPORT_KEY}: gone.jpg is not in the zip"]

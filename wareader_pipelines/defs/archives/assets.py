@@ -16,6 +16,7 @@ from wareader_pipelines.archives import (
     transcript,
 )
 from wareader_pipelines.archives.conversation_archive import month_period
+from wareader_pipelines.archives.export_media import ExportZips
 from wareader_pipelines.defs.archives import publishing
 from wareader_pipelines.defs.archives.publishing import (
     previous_archives,
@@ -119,6 +120,10 @@ def conversation_archives(
     )
     lifecycle_written = blob_store.ensure_lifecycle_rules()
     now = datetime.now(UTC).replace(microsecond=0)
+    # Each export zip is read once for the whole build, however many months it spans.
+    export_zips = ExportZips(
+        _in_window(raw_messages, "sent_at", window.start, window.end), landing_zone.read
+    )
     published = []
     for key in context.partition_keys:
         month = monthly_partitions.time_window_for_partition_key(key)
@@ -137,7 +142,7 @@ def conversation_archives(
             phone_region=settings.phone_region,
             default_timezone=settings.export_timezone,
             now=now,
-            read_export=landing_zone.read,
+            read_export=export_zips,
             reports=report_pngs(
                 _in_window(conversation_reports, "period_start", month.start, month.end)
             ),

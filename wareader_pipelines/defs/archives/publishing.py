@@ -21,7 +21,7 @@ from wareader_pipelines.archives.conversation_archive import (
     archive_key,
     prepare_archive,
 )
-from wareader_pipelines.archives.export_media import collect_export_media
+from wareader_pipelines.archives.export_media import ExportZips, collect_export_media
 from wareader_pipelines.archives.notice import ExportNotice
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.email import EmailNotifier
@@ -117,12 +117,13 @@ def publish_month(
     phone_region: str,
     default_timezone: str,
     now: datetime,
-    read_export: Callable[[str], bytes] | None = None,
+    read_export: Callable[[str], bytes] | ExportZips | None = None,
     reports: Mapping[str, bytes] | None = None,
 ) -> list[PublishedArchive]:
     """One archive per conversation with messages in `period`, stored and announced.
 
-    With `read_export` (landing-zone key → bytes), the attachments that export
+    With `read_export` (landing-zone key → bytes, or the `ExportZips` of a build over
+    several months, so that each zip is read once per build), the attachments that export
     messages reference are taken from their export zips, verified, into `media/`.
     `reports` (conversation id → PNG) adds each conversation's `report.png`.
     """
