@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 
 from wareader_pipelines.landing.layout import (
@@ -94,6 +95,7 @@ class _ParsedExport:
     quarantine: pd.DataFrame
 
 
+_MISSING: object = object()
 # Webhook bodies received up to this many days before a message lend it their profile names
 # (masked in text): a business's reply or a number-change notice names the customer without
 # carrying the name itself.
@@ -558,21 +560,24 @@ def _with_webhook_participant_names(
     reads, so the names (masked in text by cleaning) do not depend on the run's range. A
     business's reply then has its customer's name even when the customer wrote on another
     day."""
-    webhook = raw["source"] == "webhook"
+    webhook = (raw["source"] == "webhook").to_numpy()
     if not webhook.any() or not names:
         return raw
-    column = raw["participant_names"].astype(object)
+    # Plain lists, not per-row pandas indexing: a year holds hundreds of thousands of rows.
+    column = raw["participant_names"].astype(object).tolist()
+    positions = np.flatnonzero(webhook)
+    conversations = raw["conversation_id"].to_numpy()[positions].tolist()
+    days = pd.to_datetime(raw["sent_at"].iloc[positions], utc=True).dt.date.tolist()
     cache: dict[tuple[str, date], str | None] = {}
-    days = pd.to_datetime(raw["sent_at"], utc=True).dt.date
-    for index in raw.index[webhook]:
-        conversation, day = raw.at[index, "conversation_id"], days[index]
+    for position, conversation, day in zip(positions.tolist(), conversations, days, strict=True):
         key = (conversation, day)
-        if key not in cache:
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
             first, last = day - timedelta(days=before), day + timedelta(days=after)
             found = {n for d, n in names.get(conversation, ()) if first <= d <= last}
-            cache[key] = json.dumps(sorted(found), ensure_ascii=False) if found else None
-        column[index] = cache[key]
-    return raw.assign(participant_names=column)
+            value = cache[key] = json.dumps(sorted(found), ensure_ascii=False) if found else None
+        column[position] = value
+    return raw.assign(participant_names=pd.Series(column, index=raw.index, dtype=object))
 
 
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:

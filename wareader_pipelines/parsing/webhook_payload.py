@@ -109,6 +109,7 @@ _MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
 _MODELLED_TYPES = MESSAGE_TYPES - {"deleted", "media"}
 _EMPTY: dict[str, Any] = {}
 _NO_ITEMS: list[Any] = []  # shared, never appended to
+_NO_NAMES: dict[str, str] = {}  # shared, never written to
 _CARRIES_ROWS = frozenset({"messages", "statuses", "history", "message_echoes"})
 # WhatsApp did not exist before 2009; a later bound catches millisecond timestamps.
 _EARLIEST_SECONDS = 1_230_768_000  # 2009-01-01T00:00:00Z
@@ -213,8 +214,9 @@ class _BodyParser:
                 and payload.get("object") == WEBHOOK_OBJECT
                 and isinstance(payload.get("entry"), list)
             ):
-                if b"\\u" in body:  # orjson has checked the UTF-8
-                    self._risky_text = JSON_RISKY_ESCAPE.search(body.decode("utf-8")) is not None
+                # orjson refuses lone surrogates, so only an escaped NUL can need a repair (an
+                # escaped backslash before "u0000" only costs a walk that changes nothing).
+                self._risky_text = b"\\u0000" in body
                 return payload
         try:
             text = body.decode("utf-8")
@@ -257,12 +259,12 @@ class _BodyParser:
                 self._quarantine(f"entry[{e}]", "entry has no 'changes' list", _excerpt_of(entry))
                 continue
             for c, change in enumerate(changes):
-                where = f"entry[{e}].changes[{c}]"
                 value = change.get("value") if isinstance(change, dict) else None
                 if not isinstance(value, dict):
+                    where = f"entry[{e}].changes[{c}]"
                     self._quarantine(where, "change has no 'value' object", _excerpt_of(change))
                     continue
-                self._read_value(value, f"{where}.value")
+                self._read_value(value, f"entry[{e}].changes[{c}].value")
 
     def _read_value(self, value: dict[str, Any], where: str) -> None:
         metadata = value.get("metadata")
@@ -283,21 +285,30 @@ class _BodyParser:
         change = _Change(
             phone_number_id=phone_number_id or "",
             business_number=display if isinstance(display, str) and display else None,
-            names=_names_of(value.get("contacts")),
+            # statuses come without contacts: no dict to build for them
+            names=_names_of(contacts) if (contacts := value.get("contacts")) else _NO_NAMES,
         )
         items = self._items_of
-        for i, err in enumerate(items(value, "errors", where)):
-            self._error(err, f"{where}.errors[{i}]", phone_number_id, "value", None, None, None)
-        for i, msg in enumerate(items(value, "messages", where)):
-            self._message(msg, f"{where}.messages[{i}]", change, thread_customer=None, echo=False)
-        for i, msg in enumerate(items(value, "message_echoes", where)):
-            self._message(
-                msg, f"{where}.message_echoes[{i}]", change, thread_customer=None, echo=True
-            )
-        for i, chunk in enumerate(items(value, "history", where)):
-            self._history_chunk(chunk, f"{where}.history[{i}]", change)
-        for i, status in enumerate(items(value, "statuses", where)):
-            self._status(status, f"{where}.statuses[{i}]", change)
+        # Each key is looked up once; most values carry only messages or only statuses.
+        if "errors" in value:
+            for i, err in enumerate(items(value, "errors", where)):
+                self._error(err, f"{where}.errors[{i}]", phone_number_id, "value", None, None, None)
+        if "messages" in value:
+            for i, msg in enumerate(items(value, "messages", where)):
+                self._message(
+                    msg, f"{where}.messages[{i}]", change, thread_customer=None, echo=False
+                )
+        if "message_echoes" in value:
+            for i, msg in enumerate(items(value, "message_echoes", where)):
+                self._message(
+                    msg, f"{where}.message_echoes[{i}]", change, thread_customer=None, echo=True
+                )
+        if "history" in value:
+            for i, chunk in enumerate(items(value, "history", where)):
+                self._history_chunk(chunk, f"{where}.history[{i}]", change)
+        if "statuses" in value:
+            for i, status in enumerate(items(value, "statuses", where)):
+                self._status(status, f"{where}.statuses[{i}]", change)
 
     def _items_of(self, container: dict[str, Any], key: str, where: str) -> list[Any]:
         """`container[key]` as a list: empty when absent, quarantined when not a list."""

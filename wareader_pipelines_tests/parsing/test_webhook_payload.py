@@ -589,6 +589,21 @@ def test_bodies_the_fast_decoder_refuses_read_as_the_standard_library_reads_them
     assert record.text == "broken \ufffd emoji"  # the lone surrogate repaired, as `json` reads it
 
 
+def test_an_escaped_nul_is_repaired_on_the_fast_decoders_path_and_paired_escapes_kept() -> None:
+    # orjson reads this body (the surrogate pair is an emoji), so only the NUL needs a repair:
+    # the walk over the rows is taken for "\\u0000", not for every escaped emoji.
+    msg = message("text", {"body": "hi NUL there PAIR"}, mid="wamid.N1")
+    body = (
+        body_of({"messages": [msg]}).replace(b"NUL", b"\\u0000").replace(b"PAIR", b"\\ud83d\\ude00")
+    )
+    (record,) = parsed(body).messages
+    assert record.text == "hi  there \U0001f600"
+    assert record.text_repairs == "text: 1 NUL removed"
+    (emoji_only,) = parsed(body_of({"messages": [msg]}).replace(b"NUL", b"\\ud83d\\ude00")).messages
+    assert emoji_only.text == "hi \U0001f600 there PAIR"
+    assert emoji_only.text_repairs is None
+
+
 def test_a_body_with_a_byte_order_mark_gets_the_standard_librarys_reason() -> None:
     (row,) = parsed(b"\xef\xbb\xbf" + body_of({"messages": []})).quarantine
     assert row.reason.startswith("body is not valid JSON: Unexpected UTF-8 BOM")
