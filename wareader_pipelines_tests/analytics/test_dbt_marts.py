@@ -2,10 +2,11 @@
 
 import json
 import os
+import random
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -78,10 +79,11 @@ def dbt_build(url: str, target_path: Path, *args: str) -> list[tuple[str, str]]:
     return [(r["unique_id"], r["status"]) for r in results]
 
 
-def marts(url: str) -> dict[str, pd.DataFrame]:
+def marts(url: str, tables: Sequence[str] = tuple(MARTS)) -> dict[str, pd.DataFrame]:
     backend = backend_for(url, "marts")
     found = {}
-    for table, keys in MARTS.items():
+    for table in tables:
+        keys = MARTS[table]
         frame = backend.query(f"select * from marts.{table} order by {', '.join(keys)}")
         found[table] = normalized(frame)
     return found
@@ -207,24 +209,24 @@ def assert_conversation_marts(found: dict[str, pd.DataFrame]) -> None:
     assert weekly.loc[("s4", "2024-05-13")].negative == 2
 
 
-def test_an_incremental_window_rebuilds_only_its_days_like_a_full_build(
-    duckdb_url: str, tmp_path: Path
-) -> None:
-    dbt_build(duckdb_url, tmp_path / "first")
-    before = marts(duckdb_url)
+INCREMENTAL_MARTS = ("fct_messages", "daily_conversation_metrics")
+# The incremental marts and the tests of nothing else (the dimensions' tests need the dimensions).
+INCREMENTAL_ONLY = (
+    "--select",
+    "config.materialized:incremental",
+    "--indirect-selection",
+    "cautious",
+)
+DAY2 = DAY1 + timedelta(days=1)
 
-    # Day 2 is re-ingested without its audio message (m07).
-    day2 = DAY1 + timedelta(days=1)
-    _, cleaned = frames()["cleaned_messages"]
-    in_day2 = (cleaned.sent_at >= day2) & (cleaned.sent_at < day2 + timedelta(days=1))
-    rewrite_day(duckdb_url, day2, cleaned[in_day2 & (cleaned.message_id != "m07")])
-    window = {
-        "min_sent_at": day2.isoformat(),
-        "max_sent_at": (day2 + timedelta(days=1)).isoformat(),
-    }
+
+def _rebuild_day(url: str, target: Path, day: datetime) -> None:
+    """What Dagster runs for one day's partition of the incremental marts (see
+    defs/analytics/assets.py): `dbt build` of the incremental models with the day's window."""
+    window = {"min_sent_at": day.isoformat(), "max_sent_at": (day + timedelta(days=1)).isoformat()}
     dbt_build(
-        duckdb_url,
-        tmp_path / "window",
+        url,
+        target,
         "--select",
         "config.materialized:incremental",
         "--vars",
@@ -232,20 +234,81 @@ def test_an_incremental_window_rebuilds_only_its_days_like_a_full_build(
         "--indirect-selection",
         "cautious",  # as Dagster runs it: the dimensions' tests wait for the dimensions
     )
-    after = marts(duckdb_url)
-    daily = after["daily_conversation_metrics"].set_index(["conversation_id", "metric_date"])
-    assert daily.loc[("c1", "2024-05-14")].message_count == 1
-    assert daily.loc[("c1", "2024-05-14")].media_share == 0
-    assert "m07" not in set(after["fct_messages"].message_id)
-    untouched = before["daily_conversation_metrics"].metric_date != "2024-05-14"
-    pd.testing.assert_frame_equal(
-        before["daily_conversation_metrics"][untouched].reset_index(drop=True),
-        after["daily_conversation_metrics"][
-            after["daily_conversation_metrics"].metric_date != "2024-05-14"
-        ].reset_index(drop=True),
-    )
 
-    dbt_build(duckdb_url, tmp_path / "full", "--full-refresh")
-    rebuilt = marts(duckdb_url)
-    for table in ("fct_messages", "daily_conversation_metrics"):
-        pd.testing.assert_frame_equal(after[table], rebuilt[table])
+
+def _day_of(cleaned: pd.DataFrame, day: datetime) -> pd.DataFrame:
+    return cleaned[(cleaned.sent_at >= day) & (cleaned.sent_at < day + timedelta(days=1))]
+
+
+def _random_day_re_runs(
+    url: str, target: Path, cleaned: pd.DataFrame, seed: int, steps: int
+) -> pd.DataFrame:
+    """A seeded sequence of day re-runs, each a message removed from or added to one day
+    (often an older day than the last rebuilt one: a late delivery), often near midnight so
+    that it changes the next day's first reply; each followed by the rebuild of its day only.
+    Conversation c1 is edited from DAY1 + 2 on, so the experiment's message keeps its value."""
+    rng = random.Random(seed)
+    for step in range(steps):
+        conversation = rng.choice(["c1", "c2"])
+        day = DAY1 + timedelta(days=rng.randrange(2 if conversation == "c1" else 0, 14))
+        todays = _day_of(cleaned, day)
+        todays = todays[todays.conversation_id == conversation]
+        if len(todays) and rng.random() < 0.5:
+            cleaned = cleaned[cleaned.message_id != rng.choice(list(todays.message_id))]
+        else:
+            minute = rng.choice([rng.randrange(24 * 60), 24 * 60 - 1 - rng.randrange(90)])
+            added = {
+                "message_id": f"n{step}",
+                "conversation_id": conversation,
+                "sender_id": rng.choice(["s1", "s2", "s4", "s5"]),
+                "sent_at": day + timedelta(minutes=minute),
+                "message_type": "text",
+                "language": "en",
+                "is_media": False,
+                "is_system": False,
+                "word_count": 2,
+                "emoji_count": 0,
+            }
+            cleaned = pd.concat([cleaned, pd.DataFrame([added])], ignore_index=True)
+        rewrite_day(url, day, _day_of(cleaned, day))
+        _rebuild_day(url, target, day)
+    return cleaned
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_day_re_runs_leave_the_incremental_marts_equal_to_a_full_refresh(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Issue 9 §3. The last message of 2024-05-13 (m05, 23:50) is removed and only that day is
+    rebuilt: the next message (m06, 05-14 00:05) answered it after 900 s and now follows one
+    from 00:20 the day before, a new session, so it is no reply; a rebuild of 05-13 alone used
+    to keep 900. Then a seeded random sequence of day re-runs; the marts must equal
+    `dbt build --full-refresh` of the same tables."""
+    url = request.getfixturevalue("duckdb_url" if engine == "duckdb" else "postgres_sample")
+    target = tmp_path / "target"  # one target folder: dbt's partial parsing between builds
+    # the incremental marts read only the pipeline's tables (staging is inlined): build just them
+    dbt_build(url, target, *INCREMENTAL_ONLY)
+    before = marts(url, INCREMENTAL_MARTS)
+    assert before["fct_messages"].set_index("message_id").at["m06", "reply_seconds"] == 900
+
+    _, cleaned = frames()["cleaned_messages"]
+    cleaned = cleaned[cleaned.message_id != "m05"]
+    rewrite_day(url, DAY1, _day_of(cleaned, DAY1))
+    _rebuild_day(url, target, DAY1)
+    after = marts(url, INCREMENTAL_MARTS)
+    assert pd.isna(after["fct_messages"].set_index("message_id").at["m06", "reply_seconds"])
+    # only the rebuilt day and the one after it changed
+    daily = "daily_conversation_metrics"
+    other_days = {
+        name: frame[~frame.metric_date.isin(["2024-05-13", "2024-05-14"])].reset_index(drop=True)
+        for name, frame in (("before", before[daily]), ("after", after[daily]))
+    }
+    pd.testing.assert_frame_equal(other_days["before"], other_days["after"])
+
+    _random_day_re_runs(url, target, cleaned, seed=20240513, steps=3)
+    incremental = marts(url, INCREMENTAL_MARTS)
+    dbt_build(url, target, "--full-refresh", *INCREMENTAL_ONLY)
+    full = marts(url, INCREMENTAL_MARTS)
+    for table in INCREMENTAL_MARTS:
+        pd.testing.assert_frame_equal(incremental[table], full[table], obj=table)
+    assert pd.isna(full["fct_messages"].set_index("message_id").at["m06", "reply_seconds"])

@@ -6,14 +6,17 @@
     )
 }}
 -- One row per conversation and UTC day with at least one message.
--- Incremental runs rebuild the days inside [min_sent_at, max_sent_at).
+-- Incremental runs rebuild the days whose start is inside [min_sent_at, max_sent_at + session
+-- gap): the window's days and the next day, whose first messages' reply times fct_messages
+-- rebuilt with them (macros/window.sql).
 
 with messages as (
     select *
     from {{ ref('fct_messages') }}
     where not is_system
     {% if is_incremental() %}
-        and sent_at >= {{ window_start() }} and sent_at < {{ window_end() }}
+        and cast(sent_date as timestamp) at time zone 'UTC' >= {{ window_start() }}
+        and cast(sent_date as timestamp) at time zone 'UTC' < {{ rebuild_end() }}
     {% endif %}
 )
 

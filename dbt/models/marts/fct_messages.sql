@@ -6,7 +6,9 @@
     )
 }}
 -- One row per message with its sentiment and, when it answers someone else, its reply time.
--- Incremental runs rebuild the window [min_sent_at, max_sent_at): they delete it, then insert it.
+-- Incremental runs rebuild the window [min_sent_at, max_sent_at) and the session gap after it,
+-- whose reply times read the window's messages (macros/window.sql): they delete those rows,
+-- then insert them again.
 
 with messages as (
     select *
@@ -15,7 +17,7 @@ with messages as (
     {% if is_incremental() %}
         -- look back one session gap: the message each in-window message may reply to
         and sent_at >= {{ window_start() }} - {{ session_gap() }}
-        and sent_at < {{ window_end() }}
+        and sent_at < {{ rebuild_end() }}
     {% endif %}
 ),
 
@@ -73,5 +75,5 @@ from all_messages
 left join {{ ref('stg_message_sentiment') }} as sentiment
     on sentiment.message_id = all_messages.message_id
 {% if is_incremental() %}
-where all_messages.sent_at >= {{ window_start() }} and all_messages.sent_at < {{ window_end() }}
+where all_messages.sent_at >= {{ window_start() }} and all_messages.sent_at < {{ rebuild_end() }}
 {% endif %}

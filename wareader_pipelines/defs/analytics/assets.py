@@ -2,7 +2,8 @@
 
 Incremental marts (fct_messages, daily_conversation_metrics) are partitioned by
 UTC day like the tables they read: a partition or range passes its window to dbt
-as `min_sent_at` / `max_sent_at`, and the models rebuild exactly those days. The
+as `min_sent_at` / `max_sent_at`, and the models rebuild those days and the session gap
+after them, whose reply times read them (dbt/macros/window.sql). The
 staging views and the dimension tables are unpartitioned and rebuilt whole. dbt
 tests appear as asset checks on the models they test.
 """
