@@ -207,6 +207,11 @@ CONVERSATION_REPORTS = _schema(
     ("period_start", TIMESTAMPTZ, "First instant of the month, UTC (partition key)."),
     ("message_count", INTEGER, "Non-system messages of the conversation that month."),
     ("status", TEXT, "rendered, or skipped: fewer messages than the configured minimum."),
+    (
+        "input_sha256",
+        TEXT,
+        "Digest of the month's inputs and the drawing code; unchanged, the PNG is kept.",
+    ),
     ("png_sha256", TEXT, "SHA-256 of report.png; an unchanged month gives the same value."),
     ("png_bytes", BIGINT, "Size of report.png."),
     ("png_base64", TEXT, "report.png itself, base64 (the archive's copy comes from here)."),

@@ -58,6 +58,14 @@ def month_summaries(start: datetime, end: datetime) -> str:
     )
 
 
+def stored_reports(start: datetime, end: datetime) -> str:
+    """The report rows a run built before (pages kept when their inputs are unchanged)."""
+    return (
+        "select * from {schema}.conversation_reports "
+        f"where period_start >= {_at(start)} and period_start < {_at(end)}"
+    )
+
+
 ACCOUNT_TOTALS = (
     "select count(distinct conversation_id) as conversations, count(*) as messages, "
     "count(distinct sender_id) as participants "

@@ -39,12 +39,13 @@ EXPECTED_TABLES = Path(__file__).parent / "sample_tables"
 UPDATE_EXPECTATION = "WAREADER_UPDATE_SAMPLE_TABLES"
 # Columns that differ from one fresh run to the next by design, left out of the expectation:
 # the archive build time (and so the zip's hash and size); `content_sha256` pins the content.
-# A report's picture is pinned by its png_sha256; its base64 bytes would only bloat the CSV.
+# A report's picture is pinned by its png_sha256; its base64 bytes would only bloat the CSV,
+# and its input_sha256 digests the drawing code's source too (any edit of it changes it).
 # `uploaded` says whether this run put the zip, so it is False when an earlier run on the same
 # data folder (another test of this module runs the demo too) already put identical bytes.
 VOLATILE_COLUMNS = {
     "conversation_archives": ("built_at", "sha256", "bytes", "uploaded"),
-    "conversation_reports": ("png_base64",),
+    "conversation_reports": ("png_base64", "input_sha256"),
 }
 
 

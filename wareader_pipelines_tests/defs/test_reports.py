@@ -45,7 +45,9 @@ def test_reports_show_in_the_ui_and_rebuild_to_the_same_bytes(tmp_path: Path) ->
     png = base64.b64decode(table.png_base64.iloc[0])
     assert png.startswith(b"\x89PNG")
 
-    _run(url)
+    second = _run(url)
+    redrawn = second.asset_materializations_for_node("conversation_reports")[0].metadata
+    assert redrawn["redrawn"].value == 0  # unchanged inputs: the stored pages are kept
     again = Warehouse(url=url).query(
         "select * from {schema}.conversation_reports order by conversation_id"
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from wareader_pipelines.reports import conversation_report
 from wareader_pipelines.reports.account_overview import AccountOverview, render_account_overview
 from wareader_pipelines.reports.conversation_report import (
     conversation_months,
@@ -100,14 +101,46 @@ def test_rows_render_busy_conversations_and_skip_quiet_ones() -> None:
     months = _months(**_inputs(messages_in_c1=45))
     assert [m.conversation_id for m in months] == ["c1", "c2"]
     assert [m.message_count for m in months] == [45, 14]  # c2's last line is a system line
-    rows = report_rows(months, period_start=pd.Timestamp(MAY), min_messages=20).set_index(
-        "conversation_id"
-    )
+    rows = report_rows(months, min_messages=20).set_index("conversation_id")
     assert rows.loc["c1", "status"] == "rendered"
     png = base64.b64decode(rows.loc["c1", "png_base64"])
     assert png.startswith(b"\x89PNG") and rows.loc["c1", "png_bytes"] == len(png)
     assert rows.loc["c2", "status"].startswith("skipped")
     assert pd.isna(rows.loc["c2", "png_base64"])
+
+
+def test_a_page_does_not_depend_on_the_pages_drawn_before_it() -> None:
+    # the figure is built once per process and reused: nothing of one page may stay on the next
+    busy, quiet = _months(**_inputs(messages_in_c1=45))
+    inputs = _inputs()
+    inputs["messages"]["sender_id"] = [f"s{i % 8}" for i in range(60)]
+    crowded = _months(**inputs)[0]
+    conversation_report._page.cache_clear()
+    fresh = [render_conversation_report(m) for m in (busy, quiet, crowded)]
+    again = [render_conversation_report(m) for m in (crowded, quiet, busy)][::-1]
+    assert fresh == again
+    assert len(set(fresh)) == 3
+
+
+def test_an_unchanged_month_keeps_its_stored_picture_and_a_changed_one_is_redrawn() -> None:
+    months = _months(**_inputs(messages_in_c1=45))
+    first = report_rows(months, min_messages=10)
+    assert first.attrs["redrawn"] == 2
+    assert first["input_sha256"].notna().all()
+    # stored bytes that drawing could never give: kept as they are when the inputs match
+    stored = first.assign(png_base64=base64.b64encode(b"stored page").decode())
+    kept = report_rows(months, min_messages=10, stored=stored)
+    assert kept.attrs["redrawn"] == 0
+    assert set(kept["png_base64"]) == {base64.b64encode(b"stored page").decode()}
+
+    changed = _inputs(messages_in_c1=45)
+    changed["replies"].loc[0, "reply_seconds"] = 7200.0  # c1 only
+    rows = report_rows(_months(**changed), min_messages=10, stored=stored).set_index(
+        "conversation_id"
+    )
+    assert rows.attrs["redrawn"] == 1
+    assert base64.b64decode(rows.loc["c1", "png_base64"]).startswith(b"\x89PNG")
+    assert rows.loc["c2", "png_base64"] == base64.b64encode(b"stored page").decode()
 
 
 def test_the_month_in_words_lists_topics_then_days_in_order() -> None:

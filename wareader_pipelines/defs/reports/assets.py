@@ -88,11 +88,11 @@ def _read(warehouse: Warehouse, table: str, sql: str, *, schema: str | None = No
 def conversation_reports(
     context: dg.AssetExecutionContext, config: ReportConfig, warehouse: Warehouse
 ) -> dg.Output:
-    frames = []
+    months = []
     for key in context.partition_keys:
         month = monthly_partitions.time_window_for_partition_key(key)
         start, end = month.start, month.end
-        months = conversation_months(
+        months += conversation_months(
             period=start.strftime("%Y-%m"),
             first_day=date(start.year, start.month, 1),
             days=(end - start).days,
@@ -108,15 +108,14 @@ def conversation_reports(
             emoji=_read(warehouse, "message_emoji", q.month_emoji(start, end)),
             summaries=_read(warehouse, "conversation_summaries", q.month_summaries(start, end)),
         )
-        frames.append(
-            report_rows(
-                months,
-                period_start=pd.Timestamp(start),
-                min_messages=config.min_messages,
-                workers=config.workers,
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    window = context.partition_time_window
+    # all months of the run in one pool; pages whose inputs did not change are kept as stored
+    frame = report_rows(
+        months,
+        min_messages=config.min_messages,
+        workers=config.workers,
+        stored=_read(warehouse, REPORTS_TABLE, q.stored_reports(window.start, window.end)),
+    )
     rendered = frame[frame["status"] == "rendered"] if len(frame) else frame
     shown = rendered.sort_values(["message_count", "conversation_id"], ascending=[False, True])
     pictures = "\n\n".join(
@@ -128,6 +127,7 @@ def conversation_reports(
         frame,
         metadata={
             "reports": len(rendered),
+            "redrawn": int(frame.attrs.get("redrawn", 0)),
             "skipped": len(frame) - len(rendered),
             "report_bytes": int(rendered["png_bytes"].sum()) if len(rendered) else 0,
             "pictures": dg.MetadataValue.md(pictures or "No conversation had enough messages."),
