@@ -445,6 +445,7 @@ def test_the_months_report_png_goes_into_the_archive_and_a_rebuild_changes_nothi
             "period_start": [pd.Timestamp("2024-05-01", tz="UTC")],
             "message_count": [4],
             "status": ["rendered"],
+            "input_sha256": ["0" * 64],
             "png_sha256": [hashlib.sha256(png).hexdigest()],
             "png_bytes": [len(png)],
             "png_base64": [base64.b64encode(png).decode()],
