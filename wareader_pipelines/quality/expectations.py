@@ -4,6 +4,8 @@ The rules are frozen dataclasses so the checks can be declared, compared and
 unit-tested without importing Great Expectations (~3 s and ~300 MB); `validate`
 imports it lazily, builds an ephemeral context with progress bars off, runs the
 suite on the frame and returns, per rule, how many rows fail and a few of them.
+`validate_by_partition` runs the suite once over a run's whole range and tells the
+outcome of each of its partitions (days), so a ranged run reports every day's own result.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ class RuleOutcome:
     checked_count: int
     examples: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    # Positions (0..n-1) of every failing row in the validated frame.
+    failing_rows: tuple[int, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -215,6 +219,43 @@ def validate(
     so one drifted column does not hide the other rules' results.
     """
     prepared = _prepared(frame, rules)
+    return _told_for(prepared, _outcomes(prepared, rules, example_columns), None, example_columns)
+
+
+def validate_by_partition(
+    frame: pd.DataFrame,
+    rules: Sequence[Expectation],
+    partition_of_row: Sequence[str | None],
+    partitions: Sequence[str],
+    *,
+    example_columns: Sequence[str] = (),
+) -> dict[str, Validation]:
+    """Run `rules` once on `frame`, and tell each partition its own outcome.
+
+    `partition_of_row` names each row's partition (None: the row belongs to none, e.g.
+    its time is missing). A partition's outcome counts its rows and their failures,
+    plus every row placed in no partition: such a row could belong to any of them, so
+    no partition reports a pass it might break. Rules over several rows (uniqueness)
+    are judged on the whole frame: a duplicate across two days fails both days.
+    """
+    prepared = _prepared(frame, rules)
+    codes, names = pd.factorize(pd.Series(list(partition_of_row), dtype=object))
+    if len(codes) != len(prepared):
+        raise ValueError(f"{len(codes)} partition labels for {len(prepared)} rows")
+    outcomes = _outcomes(prepared, rules, example_columns)
+    unplaced = codes == -1
+    code_of = {name: code for code, name in enumerate(names)}
+    return {
+        partition: _told_for(
+            prepared, outcomes, (codes == code_of.get(partition, -2)) | unplaced, example_columns
+        )
+        for partition in partitions
+    }
+
+
+def _outcomes(
+    prepared: pd.DataFrame, rules: Sequence[Expectation], example_columns: Sequence[str]
+) -> list[RuleOutcome]:
     outcomes: dict[int, RuleOutcome] = {}
     runnable: list[tuple[int, Expectation]] = []
     for position, rule in enumerate(rules):
@@ -229,7 +270,32 @@ def validate(
         results = _run_suite(prepared, [rule for _, rule in runnable])
         for (position, rule), result in zip(runnable, results, strict=True):
             outcomes[position] = _outcome(rule, result, prepared, example_columns)
-    return Validation([outcomes[i] for i in range(len(rules))], row_count=len(prepared))
+    return [outcomes[i] for i in range(len(rules))]
+
+
+def _told_for(
+    frame: pd.DataFrame,
+    outcomes: Sequence[RuleOutcome],
+    rows: Any,
+    example_columns: Sequence[str],
+) -> Validation:
+    """The outcomes restricted to `rows` (a boolean mask over the frame; None: every row)."""
+    if rows is None:
+        return Validation(list(outcomes), row_count=len(frame))
+    told = []
+    for outcome in outcomes:
+        failing = [i for i in outcome.failing_rows if rows[i]]
+        told.append(
+            RuleOutcome(
+                outcome.rule,
+                len(failing),
+                int(rows.sum()),
+                _examples(frame, failing, outcome.examples, example_columns),
+                outcome.error,
+                tuple(failing),
+            )
+        )
+    return Validation(told, row_count=int(rows.sum()))
 
 
 def _run_suite(frame: pd.DataFrame, rules: Sequence[Expectation]) -> list[Any]:
@@ -263,14 +329,37 @@ def _outcome(
         return RuleOutcome(name, 0, len(frame), error=str(exception.get("exception_message"))[:500])
     details: Mapping[str, Any] = result.result or {}
     failing = int(details.get("unexpected_count") or 0)
-    indices = [i for i in details.get("unexpected_index_list") or [] if isinstance(i, int)]
+    indices = tuple(i for i in details.get("unexpected_index_list") or [] if isinstance(i, int))
+    shown = _shown_columns(rule, frame, example_columns)
+    examples = _rows(frame, indices[:EXAMPLE_ROWS], shown)
+    return RuleOutcome(
+        name, failing, int(details.get("element_count") or len(frame)), examples, None, indices
+    )
+
+
+def _shown_columns(rule: Expectation, frame: pd.DataFrame, example_columns: Sequence[str]) -> list:
     shown = [c for c in (*example_columns, *columns_of_rule(rule)) if c in frame.columns]
-    shown = list(dict.fromkeys(shown))
-    examples = [
+    return list(dict.fromkeys(shown))
+
+
+def _rows(frame: pd.DataFrame, indices: Sequence[int], columns: Sequence[str]) -> list[dict]:
+    return [
         {column: _plain(value) for column, value in row.items()}
-        for row in frame.loc[indices[:EXAMPLE_ROWS], shown].to_dict("records")
+        for row in frame.loc[list(indices), list(columns)].to_dict("records")
     ]
-    return RuleOutcome(name, failing, int(details.get("element_count") or len(frame)), examples)
+
+
+def _examples(
+    frame: pd.DataFrame,
+    failing: Sequence[int],
+    whole_frame_examples: list[dict[str, Any]],
+    example_columns: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The first failing rows of a partition, with the columns the whole frame's examples show."""
+    if not failing:
+        return []
+    columns = list(whole_frame_examples[0]) if whole_frame_examples else list(example_columns)
+    return _rows(frame, failing[:EXAMPLE_ROWS], [c for c in columns if c in frame.columns])
 
 
 def _plain(value: Any) -> Any:

@@ -16,6 +16,7 @@ from wareader_pipelines.quality.expectations import (
     examples_markdown,
     summary,
     validate,
+    validate_by_partition,
 )
 from wareader_pipelines.quality.languages import ISO_639_1
 
@@ -120,3 +121,33 @@ def test_rule_sets_name_the_contract_columns() -> None:
     assert Between("input_tokens", 0, None) in summaries
     assert Between("output_tokens", 0, None) in summaries
     assert InSet("language", ISO_639_1) in rules.cleaned_messages_warning()
+
+
+def test_one_validation_over_a_range_tells_each_day_its_own_outcome() -> None:
+    """Rows are judged once; each day counts its own rows and failures, unplaced rows in all."""
+    days = pd.DataFrame(
+        {
+            "id": ["a", "b", "b", "c", "d"],
+            "score": [0.5, 2.0, 0.1, 0.2, None],
+        }
+    )
+    by_day = validate_by_partition(
+        days,
+        [Unique("id"), Between("score", -1, 1), NotNull("score")],
+        ["2024-05-01", "2024-05-01", "2024-05-02", "2024-05-03", None],
+        ["2024-05-01", "2024-05-02", "2024-05-03"],
+        example_columns=["id"],
+    )
+    first, second, third = (by_day[day] for day in ("2024-05-01", "2024-05-02", "2024-05-03"))
+    # Row "d" has no day: every day counts it (and its null score) among its rows.
+    assert (first.row_count, second.row_count, third.row_count) == (3, 2, 2)
+    # "b" is duplicated across two days: both days fail; the score 2.0 is the 1st's alone.
+    assert first.failing_counts() == {"id unique": 1, "score in [-1, 1]": 1, "score not null": 1}
+    assert second.failing_counts() == {"id unique": 1, "score in [-1, 1]": 0, "score not null": 1}
+    assert third.failing_counts() == {"id unique": 0, "score in [-1, 1]": 0, "score not null": 1}
+    assert [row["id"] for row in second.examples()] == ["b", "d"]
+    assert not third.passed
+    clean = validate_by_partition(
+        days.iloc[[0, 3]], [Unique("id")], ["2024-05-01", "2024-05-03"], ["2024-05-01", "2024-05-02"]
+    )
+    assert clean["2024-05-01"].passed and clean["2024-05-02"].row_count == 0

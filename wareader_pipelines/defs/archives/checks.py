@@ -5,10 +5,12 @@ warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
 run before downstream assets read bad rows; the others only warn.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.partitions import monthly_partitions
 from wareader_pipelines.quality import rules
 
@@ -27,11 +29,13 @@ CONVERSATION_ARCHIVES_KEYS = "conversation_archives_keys"
 )
 def conversation_archives_keys(
     context: dg.AssetCheckExecutionContext, conversation_archives: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         conversation_archives,
         rules.conversation_archives_blocking(window.start, window.end),
+        time_column="period_start",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["conversation_id", "period", "uri"],
     )

@@ -5,10 +5,12 @@ warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
 run before downstream assets read bad rows; the others only warn.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.quality import rules
 
@@ -28,11 +30,13 @@ SENTIMENT_TIME_COLUMN = "sent_at"
 )
 def cleaned_messages_keys(
     context: dg.AssetCheckExecutionContext, cleaned_messages: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         cleaned_messages,
         rules.cleaned_messages_blocking(window.start, window.end),
+        time_column="sent_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["message_id", "sent_at"],
     )
@@ -47,10 +51,14 @@ def cleaned_messages_keys(
         "warns only."
     ),
 )
-def cleaned_messages_values(cleaned_messages: pd.DataFrame) -> dg.AssetCheckResult:
-    return validation_result(
+def cleaned_messages_values(
+    context: dg.AssetCheckExecutionContext, cleaned_messages: pd.DataFrame
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    yield from validation_results(
+        context,
         cleaned_messages,
         rules.cleaned_messages_warning(),
+        time_column="sent_at",
         severity=dg.AssetCheckSeverity.WARN,
         example_columns=["message_id", "language_method"],
     )
@@ -65,11 +73,13 @@ def cleaned_messages_values(cleaned_messages: pd.DataFrame) -> dg.AssetCheckResu
 )
 def message_sentiment_keys(
     context: dg.AssetCheckExecutionContext, message_sentiment: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         message_sentiment,
         rules.message_sentiment_blocking(window.start, window.end, SENTIMENT_TIME_COLUMN),
+        time_column=SENTIMENT_TIME_COLUMN,
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["message_id", "method"],
     )

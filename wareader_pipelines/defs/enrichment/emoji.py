@@ -1,12 +1,13 @@
 """message_emoji: the emoji of every message, one per grapheme, skin tone apart."""
 
 import sys
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.asset_metadata import counts_by, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
@@ -60,11 +61,13 @@ def message_emoji(cleaned_messages: pd.DataFrame) -> dg.Output:
 )
 def message_emoji_keys(
     context: dg.AssetCheckExecutionContext, message_emoji: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         message_emoji,
         rules.message_emoji_blocking(window.start, window.end),
+        time_column="sent_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["message_id", "emoji"],
     )

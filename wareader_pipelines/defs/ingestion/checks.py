@@ -5,10 +5,12 @@ warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
 run before downstream assets read bad rows; the others only warn.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.quality import rules
 
@@ -29,11 +31,13 @@ API_ERRORS_KEYS = "api_errors_keys"
 )
 def raw_messages_keys(
     context: dg.AssetCheckExecutionContext, raw_messages: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         raw_messages,
         rules.raw_messages_blocking(window.start, window.end),
+        time_column="sent_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["message_id", "sent_at"],
     )
@@ -45,10 +49,14 @@ def raw_messages_keys(
     partitions_def=daily_partitions,
     description="Message types are the Cloud API's names (or deleted/media); warns only.",
 )
-def raw_messages_values(raw_messages: pd.DataFrame) -> dg.AssetCheckResult:
-    return validation_result(
+def raw_messages_values(
+    context: dg.AssetCheckExecutionContext, raw_messages: pd.DataFrame
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    yield from validation_results(
+        context,
         raw_messages,
         rules.raw_messages_warning(),
+        time_column="sent_at",
         severity=dg.AssetCheckSeverity.WARN,
         example_columns=["message_id", "source_file"],
     )
@@ -63,11 +71,13 @@ def raw_messages_values(raw_messages: pd.DataFrame) -> dg.AssetCheckResult:
 )
 def message_statuses_keys(
     context: dg.AssetCheckExecutionContext, message_statuses: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         message_statuses,
         rules.message_statuses_blocking(window.start, window.end),
+        time_column="status_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["message_id", "status", "status_at"],
     )
@@ -79,10 +89,14 @@ def message_statuses_keys(
     partitions_def=daily_partitions,
     description="Statuses are ones the Cloud API sends; warns only.",
 )
-def message_statuses_values(message_statuses: pd.DataFrame) -> dg.AssetCheckResult:
-    return validation_result(
+def message_statuses_values(
+    context: dg.AssetCheckExecutionContext, message_statuses: pd.DataFrame
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    yield from validation_results(
+        context,
         message_statuses,
         rules.message_statuses_warning(),
+        time_column="status_at",
         severity=dg.AssetCheckSeverity.WARN,
         example_columns=["message_id", "source_file"],
     )
@@ -97,11 +111,13 @@ def message_statuses_values(message_statuses: pd.DataFrame) -> dg.AssetCheckResu
 )
 def quarantine_keys(
     context: dg.AssetCheckExecutionContext, quarantine: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         quarantine,
         rules.quarantine_blocking(window.start, window.end),
+        time_column="partition_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["source_file", "location"],
     )
@@ -116,11 +132,13 @@ def quarantine_keys(
 )
 def api_errors_keys(
     context: dg.AssetCheckExecutionContext, api_errors: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         api_errors,
         rules.api_errors_blocking(window.start, window.end),
+        time_column="partition_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["error_key", "code"],
     )

@@ -1,9 +1,11 @@
 """Data-quality check on message_media: one row per message and media, placed in its day."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.quality import rules
 
@@ -22,11 +24,13 @@ MESSAGE_MEDIA_KEYS = "message_media_keys"
 )
 def message_media_keys(
     context: dg.AssetCheckExecutionContext, message_media: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         message_media,
         rules.message_media_blocking(window.start, window.end),
+        time_column="sent_at",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["message_id", "media_id", "status"],
     )

@@ -9,6 +9,7 @@ the archive adds `report.png` to each conversation's zip.
 import base64
 import hashlib
 import sys
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -16,7 +17,7 @@ import pandas as pd
 from pydantic import Field
 
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.asset_metadata import preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.partitions import MONTHLY_AUTOMATION, monthly_partitions
@@ -217,11 +218,13 @@ def _or_empty(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 )
 def conversation_reports_keys(
     context: dg.AssetCheckExecutionContext, conversation_reports: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         conversation_reports.drop(columns=["png_base64"], errors="ignore"),
         rules.conversation_reports_blocking(window.start, window.end),
+        time_column="period_start",
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["conversation_id", "period"],
     )

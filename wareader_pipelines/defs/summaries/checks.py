@@ -5,10 +5,12 @@ warehouse IO manager. Blocking checks (ids, keys, partition placement) stop the
 run before downstream assets read bad rows; the others only warn.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.lib.asset_checks import validation_result
+from wareader_pipelines.lib.asset_checks import validation_results
 from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines.quality import rules
 
@@ -29,11 +31,13 @@ SUMMARY_TIME_COLUMN = "day_start"
 )
 def conversation_summaries_keys(
     context: dg.AssetCheckExecutionContext, conversation_summaries: pd.DataFrame
-) -> dg.AssetCheckResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
     window = context.partition_time_window
-    return validation_result(
+    yield from validation_results(
+        context,
         conversation_summaries,
         rules.conversation_summaries_blocking(window.start, window.end, SUMMARY_TIME_COLUMN),
+        time_column=SUMMARY_TIME_COLUMN,
         severity=dg.AssetCheckSeverity.ERROR,
         example_columns=["conversation_id", SUMMARY_TIME_COLUMN],
     )
@@ -45,10 +49,14 @@ def conversation_summaries_keys(
     partitions_def=daily_partitions,
     description="Every summary has text and covers at least one message; warns only.",
 )
-def conversation_summaries_values(conversation_summaries: pd.DataFrame) -> dg.AssetCheckResult:
-    return validation_result(
+def conversation_summaries_values(
+    context: dg.AssetCheckExecutionContext, conversation_summaries: pd.DataFrame
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    yield from validation_results(
+        context,
         conversation_summaries,
         rules.conversation_summaries_warning(),
+        time_column=SUMMARY_TIME_COLUMN,
         severity=dg.AssetCheckSeverity.WARN,
         example_columns=["conversation_id", SUMMARY_TIME_COLUMN],
     )
