@@ -19,6 +19,7 @@ from wareader_pipelines.cli import sample_run
 from wareader_pipelines.cli.backfill import day_chunks, failure_line, submit_daily_backfill
 from wareader_pipelines.cli.main import main as wareader_main
 from wareader_pipelines.definitions import defs
+from wareader_pipelines.lib.partitions import daily_partitions
 from wareader_pipelines_tests.conftest import REPO_ROOT
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -107,6 +108,7 @@ def test_a_month_filed_like_the_ui_runs_as_one_ranged_run_through_the_daemon(
                 "2024-05-01",
                 "2024-05-31",
             )
+            _every_day_has_its_check_result(instance, 31)
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:
@@ -118,6 +120,26 @@ def test_a_month_filed_like_the_ui_runs_as_one_ranged_run_through_the_daemon(
         assert (
             connection.execute("SELECT count(*) FROM wareader.cleaned_messages").fetchone()[0] > 0
         )
+
+
+def _every_day_has_its_check_result(instance: dg.DagsterInstance, days: int) -> None:
+    """Each daily check's status per day, as the UI's partition list reads it: never Skipped."""
+    checks = [
+        key
+        for key in defs().resolve_asset_graph().asset_check_keys
+        if key.asset_key.to_user_string() in ("raw_messages", "cleaned_messages", "quarantine")
+    ]
+    assert len(checks) >= 4
+    states = instance.event_log_storage.get_asset_check_state(
+        [(key, daily_partitions) for key in checks]
+    )
+    for key in checks:
+        by_status = {
+            status.value: len(subset.subset_value.get_partition_keys())
+            for status, subset in states[key].subsets.items()
+            if len(subset.subset_value.get_partition_keys())
+        }
+        assert sum(by_status.get(s, 0) for s in ("SUCCEEDED", "FAILED")) == days, (key, by_status)
 
 
 def test_the_last_line_counts_failed_runs() -> None:
