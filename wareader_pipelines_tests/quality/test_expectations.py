@@ -148,6 +148,9 @@ def test_one_validation_over_a_range_tells_each_day_its_own_outcome() -> None:
     assert [row["id"] for row in second.examples()] == ["b", "d"]
     assert not third.passed
     clean = validate_by_partition(
-        days.iloc[[0, 3]], [Unique("id")], ["2024-05-01", "2024-05-03"], ["2024-05-01", "2024-05-02"]
+        days.iloc[[0, 3]],
+        [Unique("id")],
+        ["2024-05-01", "2024-05-03"],
+        ["2024-05-01", "2024-05-02"],
     )
     assert clean["2024-05-01"].passed and clean["2024-05-02"].row_count == 0
