@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import inspect
 import json
 import multiprocessing
 import os
-import sys
-import unicodedata
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -45,9 +42,16 @@ from wareader_pipelines.landing.layout import (
     webhook_day_prefix,
 )
 from wareader_pipelines.landing.outside_partitions import split_outside_partitions
+from wareader_pipelines.landing.parsed_bodies import (
+    ParsedBodies,
+    body_digest,
+    cached_parse,
+    parse_body,
+)
+from wareader_pipelines.lib.code_versions import imported_modules, source_fingerprint
 from wareader_pipelines.lib.partitions import HISTORY_START, in_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
-from wareader_pipelines.parsing import chat_export, webhook_payload
+from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.parsing.records import (
     ApiErrorRecord,
     MessageRecord,
@@ -65,6 +69,7 @@ class IngestionStats:
     """What one window's read touched, for the materialization's metadata."""
 
     webhook_bodies: int = 0
+    webhook_bodies_from_cache: int = 0  # of those, parsed by the sensor already (not again)
     webhook_lookback_days: int = 0
     exports: int = 0
     exports_from_cache: int = 0
@@ -110,40 +115,15 @@ def _days(first: date, last: date) -> Iterable[date]:
 
 
 def parser_modules() -> list[ModuleType]:
-    """The export parser and every module of this package it imports, directly or not.
-
-    Found by following the parser's globals (modules, and the module of each imported class
-    or function), so a module the parser starts to import is covered without a list to keep.
-    """
-    package = __name__.split(".")[0]
-    found: dict[str, ModuleType] = {}
-    stack: list[ModuleType] = [chat_export]
-    while stack:
-        module = stack.pop()
-        if module.__name__ in found:
-            continue
-        found[module.__name__] = module
-        for value in vars(module).values():
-            owner = value if isinstance(value, ModuleType) else None
-            if owner is None and isinstance(getattr(value, "__module__", None), str):
-                owner = sys.modules.get(value.__module__)
-            if owner is not None and owner.__name__.split(".")[0] == package:
-                stack.append(owner)
-    return [found[name] for name in sorted(found)]
+    """The export parser and every module of this package it imports, directly or not."""
+    return imported_modules(chat_export)
 
 
 @lru_cache(maxsize=1)
 def parser_fingerprint() -> str:
-    """Changes whenever anything that shapes a parsed row does, so stale caches are never read.
-
-    The source of every module in `parser_modules` (parser, markers, records, pseudonyms...)
-    and the Unicode version of the tables the parser normalizes text with.
-    """
-    digest = hashlib.sha256(unicodedata.unidata_version.encode())
-    for module in parser_modules():
-        digest.update(f"\0{module.__name__}\0".encode())
-        digest.update(inspect.getsource(module).encode("utf-8"))
-    return digest.hexdigest()[:16]
+    """Changes whenever anything that shapes a parsed row does, so stale caches are never read
+    (the source of every module in `parser_modules` and the Unicode version)."""
+    return source_fingerprint(chat_export)
 
 
 def _key_fingerprint(pseudonyms: Pseudonymizer) -> str:
@@ -418,7 +398,10 @@ def read_landing_window(
         # Bodies from a month before the window too: they only lend participant names (their
         # messages fall outside the window), so a day's names do not depend on where a run
         # starts.
-        for day in _days(start.date() - timedelta(days=NAME_LOOKBACK_DAYS), last_day):
+        first_day = start.date() - timedelta(days=NAME_LOOKBACK_DAYS)
+        # What the webhook sensor parsed of these bodies: reused, not parsed again.
+        cached = ParsedBodies(settings.cache_dir, pseudonyms).entries_between(first_day, last_day)
+        for day in _days(first_day, last_day):
             for landed in zone.list(webhook_day_prefix(day)):
                 key = parse_webhook_key(landed.key)
                 received_at = key.received_at if key else landed.modified_at
@@ -427,12 +410,14 @@ def read_landing_window(
                     stats.webhook_bodies += 1
                     rejected.append(_oversized_body(landed, received_at, settings))
                     continue
-                parsed = webhook_payload.parse_webhook_body(
-                    zone.read(landed.key),
-                    source_file=landed.key,
-                    landed_at=received_at,
-                    pseudonyms=pseudonyms,
-                )
+                body = zone.read(landed.key)
+                parsed = cached_parse(cached.get(landed.key), body_digest(body)) if cached else None
+                if parsed is None:
+                    parsed = parse_body(
+                        body, key=landed.key, landed_at=received_at, pseudonyms=pseudonyms
+                    )
+                elif day >= start.date():
+                    stats.webhook_bodies_from_cache += 1
                 for message in parsed.messages:
                     for name in (message.sender_name, message.conversation_name):
                         if name:

@@ -84,7 +84,9 @@ class PipelineSettings(ConfigurableResource):
         ),
     )
     pseudonym_key: str = Field(description="Secret key of sender and conversation pseudonyms.")
-    cache_dir: str = Field(description="Folder for parsed-export caches.")
+    cache_dir: str = Field(
+        description="Folder for caches of parsed exports and of the bodies the webhook sensor parsed."
+    )
     export_workers: int | None = Field(
         default=None,
         description=(

@@ -20,7 +20,7 @@ from wareader_pipelines.defs.ingestion.assets import landing_zone_tables
 from wareader_pipelines.defs.media.assets import message_media
 from wareader_pipelines.landing.layout import webhook_key
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-from wareader_pipelines.parsing import chat_export
+from wareader_pipelines.parsing import chat_export, webhook_payload
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
@@ -211,14 +211,14 @@ def test_a_webhook_body_that_cannot_be_read_runs_its_day_and_the_rest_still_run(
         ).encode()
         keys.append(webhook_key(body, received.replace(microsecond=n)))
         zone.write(keys[-1], body)
-    real = sensors.parse_webhook_body
+    real = webhook_payload.parse_webhook_body
 
     def failing(body: bytes, **options: object):  # type: ignore[no-untyped-def]
         if options["source_file"] == keys[0]:
             raise MemoryError("simulated")
         return real(body, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sensors, "parse_webhook_body", failing)
+    monkeypatch.setattr(webhook_payload, "parse_webhook_body", failing)
     result = _tick(sensors.new_webhook_bodies, instance, zone, tmp_path)
     assert isinstance(result, dg.SensorResult)
     assert [r.partition_key for r in result.run_requests] == ["2024-05-20"]

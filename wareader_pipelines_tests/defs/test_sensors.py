@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from wareader_pipelines.defs.automation import sensors
@@ -34,6 +37,7 @@ from wareader_pipelines.landing.run_planning import (
 )
 from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
+from wareader_pipelines.parsing import webhook_payload
 from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.blob_store import BlobStore
 from wareader_pipelines.resources.landing_zone import LandingZone
@@ -153,6 +157,58 @@ def test_webhook_sensor_runs_the_days_bodies_touch_and_moves_its_cursor(
     assert _partitions(third) == ["2024-05-07"]
     assert third.run_requests[0].run_key not in run_keys
     assert third.cursor == later
+
+
+def test_a_body_is_parsed_once_outside_ingestion_and_ingestion_reuses_the_rows(
+    instance: dg.DagsterInstance,
+    landing: LandingZone,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parses: Counter[str] = Counter()
+    parse = webhook_payload.parse_webhook_body
+
+    def counted(body: bytes, **kwargs: Any) -> webhook_payload.WebhookParseResult:
+        parses[kwargs["source_file"]] += 1
+        return parse(body, **kwargs)
+
+    monkeypatch.setattr(webhook_payload, "parse_webhook_body", counted)
+    definitions = _definitions(landing, tmp_path)
+    received = datetime(2024, 5, 10, 9, 0, tzinfo=UTC)
+    keys = [
+        _land(landing, "wamid.A", received - timedelta(minutes=5), received),
+        _land(landing, "wamid.C", received - timedelta(days=3), received + timedelta(seconds=2)),
+    ]
+    landing.write(webhook_key(b"not json", received + timedelta(seconds=3)), b"not json")
+    keys.append(sorted(item.key for item in landing.list("webhooks/"))[-1])
+    first = _tick(new_webhook_bodies, instance, definitions, None)
+    assert sorted(_partitions(first)) == ["2024-05-07", "2024-05-10"]
+    assert parses == dict.fromkeys(keys, 1)
+    # A tick evaluated again from the same cursor (its result was lost) parses nothing.
+    again = _tick(new_webhook_bodies, instance, definitions, None)
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in first.run_requests]
+    assert parses == dict.fromkeys(keys, 1)
+
+    settings = PipelineSettings(pseudonym_key=DEVELOPMENT_KEY, cache_dir=str(tmp_path / "cache"))
+    start, end = datetime(2024, 5, 7, tzinfo=UTC), datetime(2024, 5, 11, tzinfo=UTC)
+    reused = read_landing_window(landing, start, end, settings=settings)
+    assert parses == dict.fromkeys(keys, 1)  # ingestion took the sensor's rows
+    assert reused.stats.webhook_bodies == reused.stats.webhook_bodies_from_cache == 3
+
+    # The same tables as a read that parses every body itself (no cache).
+    fresh_settings = settings.model_copy(update={"cache_dir": str(tmp_path / "empty")})
+    fresh = read_landing_window(landing, start, end, settings=fresh_settings)
+    assert parses == dict.fromkeys(keys, 2) and fresh.stats.webhook_bodies_from_cache == 0
+    for table in ("raw_messages", "message_statuses", "quarantine", "api_errors"):
+        pd.testing.assert_frame_equal(getattr(reused, table), getattr(fresh, table))
+    assert len(reused.raw_messages) == 2 and len(reused.quarantine) == 1
+
+    # A body rewritten under the same key is parsed again: the cache is keyed by content.
+    body = _body("wamid.A2", received)
+    (Path(landing.uri) / keys[0]).write_bytes(body)
+    changed = read_landing_window(landing, start, end, settings=settings)
+    assert parses[keys[0]] == 3 and changed.stats.webhook_bodies_from_cache == 2
+    assert "wamid.A2" in set(changed.raw_messages["message_id"])
 
 
 def test_webhook_sensor_leaves_unsettled_bodies_for_the_next_tick(

@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,6 +15,13 @@ from wareader_pipelines.landing.layout import (
     WEBHOOK_PREFIX,
     is_export_key,
     parse_webhook_key,
+)
+from wareader_pipelines.landing.parsed_bodies import (
+    ParsedBodies,
+    body_digest,
+    cached_parse,
+    encode,
+    parse_body,
 )
 from wareader_pipelines.landing.run_planning import (
     WEBHOOK_LOOKBACK_TAG,
@@ -34,7 +42,6 @@ from wareader_pipelines.lib.partitions import (
     RANGE_START_TAG,
     daily_partitions,
 )
-from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
@@ -56,20 +63,29 @@ def _webhook_days(
     zone: LandingZone,
     landed: LandedObject,
     settings: PipelineSettings,
+    cached: tuple[str, bytes] | None,
+    parsed_now: list[tuple[str, str, bytes]],
     log: logging.Logger | dg.DagsterLogManager,
 ) -> set[date]:
+    """The days one new body touches, from its cached rows or parsed once (and then cached
+    in `parsed_now` for ingestion to reuse)."""
     key = parse_webhook_key(landed.key)
     assert key is not None
     if landed.size > settings.webhook_max_bytes:  # never read: its day's run quarantines it
         log.warning(f"{landed.key}: {landed.size:,} bytes, over webhook_max_bytes; running its day")
         return {key.received_at.date()}
     try:
-        parsed = parse_webhook_body(
-            zone.read(landed.key),
-            source_file=landed.key,
-            landed_at=key.received_at,
-            pseudonyms=settings.pseudonyms(),
-        )
+        body = zone.read(landed.key)
+        digest = body_digest(body)
+        parsed = cached_parse(cached, digest)
+        if parsed is None:
+            parsed = parse_body(
+                body,
+                key=landed.key,
+                landed_at=key.received_at,
+                pseudonyms=settings.pseudonyms(),
+            )
+            parsed_now.append((landed.key, digest, encode(parsed)))  # list.append: thread-safe
     except Exception as error:  # never stop the sensor: the run of its receive day quarantines it
         log.warning(f"{landed.key}: cannot be read ({type(error).__name__}); running its day")
         return {key.received_at.date()}
@@ -126,10 +142,22 @@ def new_webhook_bodies(
     if last_handled == after:
         return dg.SkipReason("no new webhook bodies")
 
+    cache = ParsedBodies(settings.cache_dir, settings.pseudonyms())
+    cached = cache.entries(landed.key for landed in batch)
+    parsed_now: list[tuple[str, str, bytes]] = []
     with ThreadPoolExecutor(READ_THREADS) as pool:
         touched = list(
-            pool.map(lambda item: _webhook_days(landing_zone, item, settings, context.log), batch)
+            pool.map(
+                lambda item: _webhook_days(
+                    landing_zone, item, settings, cached.get(item.key), parsed_now, context.log
+                ),
+                batch,
+            )
         )
+    try:
+        cache.store(parsed_now)
+    except (sqlite3.Error, OSError) as error:  # ingestion then parses them itself: slower only
+        context.log.warning(f"parsed bodies not cached ({type(error).__name__}: {error})")
     first_day, last_day = _partition_days()
     keys_by_day: dict[date, list[str]] = {}
     for landed, days in zip(batch, touched, strict=True):

@@ -131,6 +131,7 @@ def _outputs(ingested: IngestedWindow) -> Iterator[dg.Output]:
             "by_source": counts_by(ingested.raw_messages, "source"),
             "by_type": counts_by(ingested.raw_messages, "message_type"),
             "webhook_bodies_read": stats.webhook_bodies,
+            "webhook_bodies_from_sensor_cache": stats.webhook_bodies_from_cache,
             "exports_read": stats.exports,
             "exports_from_cache": stats.exports_from_cache,
             "duplicates_dropped": stats.duplicate_messages,
