@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
 
-    from benchmarks.generate_landing import generate_export
+    from wareader_testkit.generate_landing import generate_export
 
     names = [name for name in PARSERS if _installed(name)]
     missing = [name for name in PARSERS if name not in names]

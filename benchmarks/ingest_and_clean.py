@@ -186,7 +186,7 @@ def run_pipeline(
 
 def _landing_for(workdir: Path, size: int, seed: int, webhook_share: float) -> dict[str, Any]:
     """Generate the landing zone of `size` messages (or reuse it); return its summary."""
-    from benchmarks.generate_landing import generate_landing
+    from wareader_testkit.generate_landing import generate_landing
 
     folder = workdir / f"landing-{size}-seed{seed}-share{webhook_share:g}"
     summary_file = folder / "generated.json"

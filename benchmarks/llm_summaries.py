@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from wareader_pipelines.llm.chunking import TranscriptLine
 from wareader_pipelines.llm.summarize import ConversationDay
 from wareader_pipelines.resources.llm import LLMResource
-from wareader_pipelines_tests.servers.llm import FakeLLMServer
+from wareader_testkit.fake_llm import FakeLLMServer
 
 
 def conversation_days(count: int) -> list[ConversationDay]:

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from wareader_pipelines.webhook_receiver.signature import sign
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_testkit.loopback import port_from_log
 
 SECRET = "benchmark-app-secret"
 LEVELS = (1, 50, 200)
@@ -185,12 +185,13 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _serve(command: list[str], port: int, environment: dict[str, str]) -> subprocess.Popen:
-    server = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    wait_for_port(port, timeout=60)
-    return server
+def _serve(
+    command: list[str], log: Path, environment: dict[str, str]
+) -> tuple[subprocess.Popen, int]:
+    """Start a server with `--port 0` in `command`; it and the port it says it bound."""
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+    return server, port_from_log(log, server)
 
 
 def _stop(server: subprocess.Popen) -> None:
@@ -236,24 +237,22 @@ def main() -> None:
         "WAREADER_LANDING_URI": str(root / "landing"),
     }
     workers = ["--workers", str(arguments.workers)]
-    noop_port = free_port()
-    noop = None
+    noop, noop_port = None, 0
     if not arguments.no_noop:
-        noop = _serve(
+        noop, noop_port = _serve(
             [
                 *(sys.executable, "-m", "uvicorn", "benchmarks.webhook_receiver_load:noop_app"),
-                *("--port", str(noop_port), "--no-access-log", "--log-level", "warning", *workers),
+                *("--port", "0", "--no-access-log", "--log-level", "info", *workers),
             ],
-            noop_port,
+            root / "noop.log",
             environment,
         )
-    port = free_port()
-    server = _serve(
+    server, port = _serve(
         [
             *(sys.executable, "-m", "wareader_pipelines.webhook_receiver.cli"),
-            *("--port", str(port), *workers),
+            *("--port", "0", *workers),
         ],
-        port,
+        root / "receiver.log",
         environment,
     )
     try:

@@ -31,13 +31,13 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from benchmarks.generate_landing import generate_landing
 from wareader_pipelines.defs.automation import sensors
 from wareader_pipelines.landing.layout import WEBHOOK_PREFIX
 from wareader_pipelines.landing.window import read_landing_window
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_testkit.generate_landing import generate_landing
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
 DAYS = 28

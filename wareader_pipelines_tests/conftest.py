@@ -13,7 +13,7 @@ SAMPLE_LANDING = REPO_ROOT / "sample_data" / "landing"
 pytest_plugins = [
     f"wareader_pipelines_tests.servers.{module.stem}"
     for module in sorted((Path(__file__).parent / "servers").glob("*.py"))
-    if module.stem not in {"__init__", "ports"}
+    if module.stem != "__init__"
 ]
 
 

@@ -1,7 +1,7 @@
 """The business marts over a generated landing zone: the same on DuckDB and PostgreSQL, and
 the same whether the days were ingested at once or one by one, in any order, one twice.
 
-A few thousand messages keep this within CI's budget; `benchmarks/business_marts.py`
+A few thousand messages keep this within CI's budget; `benchmarks/business_marts.py` (helpers in `wareader_testkit/business_marts.py`)
 runs the same comparison at 100k (with `--postgres`) and times 1M.
 """
 
@@ -9,16 +9,16 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.business_marts import (
+from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_testkit.business_marts import (
     assert_same_marts,
     build_business_marts,
     days_between,
     load_window,
     read_business_marts,
 )
-from benchmarks.generate_landing import generate_landing
-from wareader_pipelines.resources.landing_zone import LandingZone
-from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_testkit.generate_landing import generate_landing
 
 START = datetime(2024, 5, 1, tzinfo=UTC)
 DAYS = 21

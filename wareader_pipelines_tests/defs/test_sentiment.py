@@ -19,7 +19,7 @@ from wareader_pipelines_tests.llm.frames import (
     sample_day,
     upstream,
 )
-from wareader_pipelines_tests.servers.llm import MALFORMED, WRONG_IDS, FakeLLMServer
+from wareader_testkit.fake_llm import MALFORMED, WRONG_IDS, FakeLLMServer
 
 
 def _materialize(

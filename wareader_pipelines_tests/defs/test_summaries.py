@@ -21,7 +21,7 @@ from wareader_pipelines_tests.llm.frames import (
     sample_day,
     upstream,
 )
-from wareader_pipelines_tests.servers.llm import MALFORMED, FakeLLMServer, status
+from wareader_testkit.fake_llm import MALFORMED, FakeLLMServer, status
 
 
 def _materialize(

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import itsdangerous
 import pytest
-import uvicorn
 from oidc_provider_mock import run_server_in_thread
 
 from wareader_pipelines.gateway.app import SESSION_COOKIE, create_app
 from wareader_pipelines.gateway.settings import AllowList, GatewaySettings, Provider
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
 from wareader_pipelines_tests.servers.receiver import serve_receiver
+from wareader_testkit.loopback import port_from_log, serving_asgi_on_loopback
 
 SESSION_SECRET = "test-session-secret-0123456789abcdef"
 GRAPHQL = {"query": "{ version }"}
@@ -40,8 +38,8 @@ class Stack:
 def dagster_webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`dagster-webserver` over a one-asset code location, as a process."""
     home = tmp_path_factory.mktemp("dagster-home")
-    port = free_port()
-    log = (home / "webserver.log").open("wb")
+    log_path = home / "webserver.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +48,9 @@ def dagster_webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             "-h",
             "127.0.0.1",
             "-p",
-            str(port),
+            "0",  # the OS picks; uvicorn logs the port it bound (at info)
+            "--uvicorn-log-level",
+            "info",
             "-f",
             str(Path(__file__).with_name("upstream_definitions.py")),
         ],
@@ -59,8 +59,7 @@ def dagster_webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port, timeout=90)
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port_from_log(log_path, process, timeout=90)}"
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:  # the port opens before the code location loads
             if httpx.post(f"{url}/graphql", json=GRAPHQL, timeout=10).status_code == 200:
@@ -79,25 +78,15 @@ def dagster_webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 @contextmanager
 def serve(app: object) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port)
+    with serving_asgi_on_loopback(app) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def stack(dagster_webserver: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     landing = tmp_path_factory.mktemp("gateway-landing")
     with (
-        run_server_in_thread(port=free_port(), require_nonce=True) as oidc,
+        run_server_in_thread(port=0, require_nonce=True) as oidc,  # the OS picks the port
         serve_receiver(str(landing)) as receiver,
     ):
         issuer = f"http://localhost:{oidc.server_port}"

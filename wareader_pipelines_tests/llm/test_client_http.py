@@ -14,8 +14,8 @@ from dagster import Failure
 from wareader_pipelines.llm.chunking import TranscriptLine
 from wareader_pipelines.llm.summarize import ConversationDay
 from wareader_pipelines.resources.llm import LLMResource
-from wareader_pipelines_tests.servers.llm import MALFORMED, FakeLLMServer, slow, status
-from wareader_pipelines_tests.servers.ports import free_port
+from wareader_testkit.fake_llm import MALFORMED, FakeLLMServer, slow, status
+from wareader_testkit.loopback import refused_port
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -244,15 +244,14 @@ def test_json_mode_off_sends_no_response_format(tmp_path: Path, llm_server: Fake
 
 
 def test_a_refused_connection_is_retried_then_fails_the_row(tmp_path: Path) -> None:
-    nobody = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
-
-    run = LLMResource(
-        provider="local",
-        base_url=nobody,
-        use_cache=False,
-        max_attempts=3,
-        backoff_base_seconds=0.02,
-    ).summarize(_days(1))
+    with refused_port() as port:  # held, never listening: every connection is refused
+        run = LLMResource(
+            provider="local",
+            base_url=f"http://127.0.0.1:{port}/v1",
+            use_cache=False,
+            max_attempts=3,
+            backoff_base_seconds=0.02,
+        ).summarize(_days(1))
 
     assert run.stats.api_calls == 3 and run.stats.retries == 2
     assert run.outcomes[0].summary is None

@@ -29,7 +29,7 @@ from wareader_pipelines_tests.servers.graph_api import (
     FakeGraphAPI,
     ScriptedAnswer,
 )
-from wareader_pipelines_tests.servers.llm import FakeLLMServer
+from wareader_testkit.fake_llm import FakeLLMServer
 
 SECRET_TEXT = "segredo do Zé 555-0123"
 

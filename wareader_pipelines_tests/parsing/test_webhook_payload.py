@@ -680,7 +680,7 @@ def test_other_webhook_fields_yield_nothing_and_are_not_errors() -> None:
 # -- the shipped sample landing zone ---------------------------------------------
 
 
-# The sample's generated business account (benchmarks/generate_landing.py, see its docstring):
+# The sample's generated business account (wareader_testkit/generate_landing.py, see its docstring):
 # its bodies name its own number, and its one cut-short body ends inside the metadata.
 BUSINESS_ACCOUNT_NUMBER = b'"106540352242942"'
 GENERATED_CUT_SHORT = b'"metadata":{"display_'

@@ -15,7 +15,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 from moto.server import ThreadedMotoServer
 
-from wareader_pipelines_tests.servers.ports import free_port, serving_on_loopback, wait_for_port
+from wareader_testkit.loopback import serving_on_loopback
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -55,12 +55,11 @@ def _client(endpoint_url: str, service: str):
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
-    """moto on a free port for the whole session; stopped at the end."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    """moto on a port the OS picks, for the whole session; stopped at the end."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()  # returns once its server has bound the port the OS picked
     try:
-        wait_for_port(port)
+        _, port = server.get_host_and_port()
         yield MotoServer(endpoint_url=f"http://127.0.0.1:{port}")
     finally:
         server.stop()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import serving_on_loopback
+from wareader_testkit.loopback import serving_on_loopback
 
 GRAPH_TOKEN = "graph-test-token"
 PHONE_NUMBER_ID = "106540352242922"

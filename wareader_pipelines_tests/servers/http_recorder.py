@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import serving_on_loopback
+from wareader_testkit.loopback import serving_on_loopback
 
 
 @dataclass(frozen=True)

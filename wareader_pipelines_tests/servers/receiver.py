@@ -5,20 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.app import create_app
 from wareader_pipelines.webhook_receiver.connection_limits import ConnectionLimits, uvicorn_options
 from wareader_pipelines.webhook_receiver.settings import ReceiverSettings
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_testkit.loopback import port_from_log, serving_asgi_on_loopback
 
 APP_SECRET = "test-app-secret-0123456789"
 VERIFY_TOKEN = "test-verify-token-abcdef"
@@ -48,25 +46,12 @@ def serve_receiver(
         verify_token=VERIFY_TOKEN,
         max_body_bytes=max_body_bytes,
     )
-    port = free_port()
-    config = uvicorn.Config(
+    with serving_asgi_on_loopback(
         create_app(settings, zone=zone or LandingZone(uri=landing_uri), limits=limits),
-        host="127.0.0.1",
-        port=port,
-        access_log=False,
-        log_level="warning",
         backlog=4096,
         **(uvicorn_options(limits) if limits is not None else {}),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port)
+    ) as port:
         yield RunningReceiver(base_url=f"http://127.0.0.1:{port}", landing=landing_uri)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -87,7 +72,6 @@ class ReceiverProcess(RunningReceiver):
 def receiver_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProcess]:
     """`wareader-webhook-receiver` as a deployment runs it: configured by environment only."""
     root = tmp_path_factory.mktemp("receiver-process")
-    port = free_port()
     log = root / "receiver.log"
     environment = {
         **os.environ,
@@ -105,14 +89,14 @@ def receiver_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recei
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(port),
+                "0",  # the OS picks; the receiver logs the port it bound
             ],
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_port(port, timeout=60)
+        port = port_from_log(log, process)
         yield ReceiverProcess(
             base_url=f"http://127.0.0.1:{port}", landing=str(root / "landing"), log=log
         )

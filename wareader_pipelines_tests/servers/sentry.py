@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import serving_on_loopback
+from wareader_testkit.loopback import serving_on_loopback
 
 PROJECT_ID = "42"
 PUBLIC_KEY = "0123456789abcdef0123456789abcdef"

@@ -17,8 +17,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from wareader_pipelines_tests.servers.ports import free_port
-
 SMTP_USERNAME = "wareader"
 SMTP_PASSWORD = "smtp-test-password"
 
@@ -32,6 +30,16 @@ class SmtpServer:
     ca_file: str
     received: list[Envelope] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+
+
+class _OwnPortController(Controller):
+    """aiosmtpd's controller binding port 0: the OS picks the port as it binds, and the port
+    is read back from the listening socket before the controller's first connection to it."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        super()._trigger_server()
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -73,7 +81,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     cert_path, key_path = _certificate(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert_path, key_path)
-    server = SmtpServer(host="127.0.0.1", port=free_port(), ca_file=str(cert_path))
+    server = SmtpServer(host="127.0.0.1", port=0, ca_file=str(cert_path))  # 0 until bound
 
     class Handler:
         async def handle_DATA(self, _server: object, _session: object, envelope: Envelope) -> str:
@@ -92,16 +100,17 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
 
-    controller = Controller(
+    controller = _OwnPortController(
         Handler(),
         hostname=server.host,
-        port=server.port,
+        port=0,
         tls_context=tls,
         require_starttls=True,
         authenticator=authenticate,
         auth_require_tls=True,
     )
     controller.start()
+    server.port = controller.port
     try:
         yield server
     finally:

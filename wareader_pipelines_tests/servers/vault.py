@@ -4,16 +4,15 @@ KV v2 reads (`GET /v1/<mount>/data/<path>`), token checks, and AppRole login."""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
+from wareader_testkit.loopback import serving_on_loopback
 
 ROOT_TOKEN = "hvs.test-root-token"
 ROLE_ID, SECRET_ID = "role-wareader", "secret-id-1234"
@@ -34,8 +33,7 @@ class FakeVault:
 
 @pytest.fixture
 def vault_server() -> Iterator[FakeVault]:
-    port = free_port()
-    vault = FakeVault(addr=f"http://127.0.0.1:{port}")
+    vault = FakeVault(addr="")  # its address once the server has bound a port
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -103,13 +101,6 @@ def vault_server() -> Iterator[FakeVault]:
                 return
             self._answer(404, {"errors": []})
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        wait_for_port(port)
+    with serving_on_loopback(Handler) as port:
+        vault.addr = f"http://127.0.0.1:{port}"
         yield vault
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ import httpx
 
 from wareader_pipelines.webhook_receiver.connection_limits import BodyBudget, ConnectionLimits
 from wareader_pipelines.webhook_receiver.signature import sign
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
 from wareader_pipelines_tests.servers.receiver import APP_SECRET, VERIFY_TOKEN, serve_receiver
+from wareader_testkit.loopback import port_from_log
 
 BODY = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
 
@@ -46,7 +47,6 @@ class Receiver:
 @contextmanager
 def receiver(tmp_path: Path, *, open_files: int | None = None, **env: str) -> Iterator[Receiver]:
     """The console command on 127.0.0.1 with `WAREADER_WEBHOOK_*` variables from `env`."""
-    port = free_port()
     environment = {
         **os.environ,
         "WA_APP_SECRET": APP_SECRET,
@@ -59,16 +59,17 @@ def receiver(tmp_path: Path, *, open_files: int | None = None, **env: str) -> It
         if open_files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
 
-    log = (tmp_path / f"receiver-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wareader_pipelines.webhook_receiver.cli", "--port", str(port)],
+    log_path = tmp_path / f"receiver-{uuid.uuid4().hex[:8]}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(  # port 0: the OS picks, the receiver logs the one it bound
+        [sys.executable, "-m", "wareader_pipelines.webhook_receiver.cli", "--port", "0"],
         env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=limit_files,
     )
     try:
-        wait_for_port(port, timeout=60)
+        port = port_from_log(log_path, process)
         yield Receiver(port=port, pid=process.pid, landing=tmp_path / "landing")
     finally:
         process.terminate()

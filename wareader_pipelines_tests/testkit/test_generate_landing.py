@@ -9,8 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.chat_locales import EMOJI_FLAGS, EMOJI_SKIN_TONE, EMOJI_ZWJ, LANGUAGES
-from benchmarks.generate_landing import FORMATS, GeneratedLanding, generate_landing
 from wareader_pipelines.landing.layout import parse_webhook_key
 from wareader_pipelines.landing.window import IngestedWindow, read_landing_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
@@ -19,6 +17,8 @@ from wareader_pipelines.parsing.records import MessageRecord, frame_of
 from wareader_pipelines.parsing.webhook_payload import parse_webhook_body
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_testkit.chat_locales import EMOJI_FLAGS, EMOJI_SKIN_TONE, EMOJI_ZWJ, LANGUAGES
+from wareader_testkit.generate_landing import FORMATS, GeneratedLanding, generate_landing
 
 MESSAGES = 2_000
 SEED = 11

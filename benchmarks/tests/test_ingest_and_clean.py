@@ -7,8 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmarks.generate_landing import generate_landing
 from benchmarks.ingest_and_clean import TimedDetector, report_table, run_pipeline
+from wareader_testkit.generate_landing import generate_landing
 
 
 class _SlowDetector:

@@ -23,15 +23,15 @@ It writes what phones and Meta actually deliver, in the landing zone's layout
   `failed` after a `read`.
 
 The same seed always writes the same files, byte for byte. Text comes from the small
-phrase lists in `benchmarks/chat_locales.py`; nothing is downloaded. Export times are
+phrase lists in `wareader_testkit/chat_locales.py`; nothing is downloaded. Export times are
 written as UTC wall times, so read them with `WAREADER_EXPORT_TIMEZONE=UTC` (the default).
 
-    python -m benchmarks.generate_landing --messages 100000 --out /tmp/landing --seed 7
+    python -m wareader_testkit.generate_landing --messages 100000 --out /tmp/landing --seed 7
 
 The shipped sample's small business account (a support number, ten customers, a week of
 traffic) was written with:
 
-    python -m benchmarks.generate_landing --messages 160 --webhook-share 1 --seed 10 \
+    python -m wareader_testkit.generate_landing --messages 160 --webhook-share 1 --seed 10 \
         --start 2024-05-20 --days 7 --business 15555550142:106540352242942 --out sample_data/landing
 """
 
@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchmarks.chat_locales import (
+from wareader_pipelines.landing.layout import EXPORT_PREFIX, webhook_key
+from wareader_testkit.chat_locales import (
     EMAIL_DOMAINS,
     EMOJI_ALL,
     EMOJI_FLAGS,
@@ -61,7 +62,6 @@ from benchmarks.chat_locales import (
     URLS,
     ChatLocale,
 )
-from wareader_pipelines.landing.layout import EXPORT_PREFIX, webhook_key
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 DEFAULT_DAYS = 366  # all of 2024

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.export_parsers import measure, report
-from benchmarks.generate_landing import generate_export
+from wareader_testkit.generate_landing import generate_export
 
 
 def test_one_export_is_generated_and_our_parser_reads_every_message(tmp_path: Path) -> None:
