@@ -2,7 +2,10 @@
 
 Independent of the masking code on purpose: phone numbers by libphonenumber's own matcher in
 every region given (a find of at least seven digits: the shortest plans of any sizeable
-country; read with fewer, every year and postcode would be one), e-mails by a plain pattern, names by the participants' display names.
+country; read with fewer, every year and postcode would be one), e-mails by a plain pattern,
+names by the participants' display names. A number written without "+" that the text itself
+labels as a reference ("order #4521987", "Rechnung Nr. 30012345", "INV-2024-004512") is not
+a phone number (issue 9 §4); the labels are listed here again, not imported.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
+import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -19,6 +23,18 @@ MIN_PHONE_DIGITS = 7
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:\.\d+)?|\d{1,2}[./-]\d{1,2}[./-]\d{4}")
 _SEVEN_DIGITS = re.compile(r"(?:\d\D{0,8}){7}")
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_LABELLED = re.compile(
+    r"(?:#|\bn[º°]\.?|\bnr\.?|\bno\.|\b[A-Z]{2,6}-|(?i:\b(?:order|invoice|ref|tracking|pedido|"
+    r"encomenda|factura|fatura|protocolo|bestell\w*|rechnung\w*|commande|facture|ordine|"
+    r"fattura))\D{0,25})\s*$"
+)
+
+
+def _labelled_reference(cell: str, found: str) -> bool:
+    """Whether `found` (no "+") follows a reference label on its line in `cell`."""
+    start = cell.find(found)
+    before = cell[max(0, start - 40) : start].rsplit("\n", 1)[-1]
+    return "+" not in found and bool(_LABELLED.search(before))
 
 
 def name_words(names: Iterable[str]) -> set[str]:
@@ -37,6 +53,7 @@ def scan(
     A name word counts in a row of the conversation it belongs to (tables without a
     conversation_id are checked against every conversation's names); WhatsApp ids anywhere.
     """
+    phonenumbers.enable_pattern_cache()  # ~150 regions' patterns outgrow the re module's cache
     ids = {w for w in wa_ids if isinstance(w, str) and len(w) >= 7}
     every_name = set().union(*names_by_conversation.values()) if names_by_conversation else set()
     hits: list[str] = []
@@ -62,6 +79,7 @@ def scan(
                             for m in PhoneNumberMatcher(cell, region, Leniency.VALID)
                             if sum(c.isdigit() for c in m.raw_string) >= MIN_PHONE_DIGITS
                             and not _DATE.fullmatch(m.raw_string)
+                            and not _labelled_reference(cell, m.raw_string)
                         ]
                         if found:
                             hits.append(f"{where}: phone {found} ({region}) in {cell!r}")

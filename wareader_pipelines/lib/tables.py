@@ -27,6 +27,10 @@ MARTS_SCHEMA = "marts"
 # Everything else the pipeline writes (raw_messages, message_statuses, quarantine, media...)
 # is the restricted raw layer: absent from the analysts' DuckDB copy, refused to the
 # PostgreSQL `analyst` role. A new table is restricted until it is listed here.
+# conversation_reports stays restricted: its content is a picture (png_base64), which the
+# privacy scan cannot read as text, and everything it draws is in the analyst tables and marts
+# already (fct_messages, fct_replies, activity_heatmap, conversation_summaries); recipients
+# get it inside their conversation's archive.
 ANALYST_TABLES: tuple[str, ...] = (
     "cleaned_messages",
     "message_sentiment",

@@ -11,10 +11,15 @@ sender's own region, then in every region the deployment's languages imply
 masked in the same chat. A phone number has at least `MIN_PHONE_DIGITS` digits. Matching
 is slow, so a text is only read in the regions whose shortest number fits its longest run
 of digits, and once per process.
-With many regions (a deployment of any language reads all of them) amounts and order
-numbers that some region's plan accepts are masked too: set the deployment's languages to
-narrow it. Matching is done on the text, not on spaCy tokens (the tokenizer splits
-"123-4567").
+With many regions (a deployment of any language reads all of them) almost any run of seven or
+more digits is some region's valid number, so validity alone would mask order numbers,
+invoice ids and references too. A number written without "+" is therefore kept when its
+context says it is a reference (`is_reference`): right after "#", "nº", "Nr." or an
+identifier's prefix ("INV-2024-004512"), glued to letters, or within a few words after an
+order, invoice, tracking or reference word in one of the six sample languages, unless a
+phone word ("call", "tel", "móvil", "Handy"...) is nearer. Amounts and dates are not read
+as phone numbers in the first place (separators, `DATE_PATTERN`). Matching is done on the
+text, not on spaCy tokens (the tokenizer splits "123-4567").
 """
 
 from __future__ import annotations
@@ -49,6 +54,33 @@ _DIGIT_RUN = re.compile(r"\d(?:[^\w]{0,4}\d)*")
 # A bare run of 10 to 15 digits: international numbers written the way WhatsApp ids are
 # (E.164 without "+", "5511987654321"), which no default region reads as valid.
 _BARE_INTERNATIONAL = re.compile(r"(?<![\d+])\d{10,15}(?!\d)")
+# Words that name a reference number, in the languages of the sample (en es pt de fr it):
+# the number after one of them is an order, invoice, parcel or case id, not a phone number.
+_REFERENCE_WORDS = re.compile(
+    r"(?<!\w)(?:order|invoice|inv|receipt|ref|reference|tracking|ticket|booking|"
+    r"confirmation|account|acct|iban|pedido|encomenda|factura|fatura|recibo|referencia|"
+    r"refer[êe]ncia|protocolo|reserva|localizador|nota\s+fiscal|bestell\w*|auftrag\w*|"
+    r"rechnung\w*|kunden\w*|sendung\w*|buchung\w*|commande|facture|r[ée]f[ée]rence|"
+    r"dossier|colis|ordine|fattura|riferimento|pratica|spedizione|prenotazione)(?!\w)",
+    re.IGNORECASE,
+)
+# Words that introduce a phone number: they win over a reference word further back.
+_PHONE_WORDS = re.compile(
+    r"(?<!\w)(?:tel|t[ée]l[ée]?f?|phone|telephone|call|cell|mobile|whats\w*|sms|fax|text|"
+    r"write|message|contact\w*|reach|ring|dial|escr[ií]b\w*|manda\w*|schreib\w*|[ée]cri\w*|"
+    r"scriv\w*|"
+    r"tel[ée]fono|m[óo]vil|celular|llam\w*|telefone|liga\w*|zap|handy|ruf\w*|anruf\w*|"
+    r"telefon\w*|portable|appel\w*|t[ée]l[ée]phone|cellulare|chiam\w*|numero\s+di\s+tel\w*)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
+# Marks written right before a reference number: "#4521987", "nº 123", "Nr. 4711", "INV-2024".
+# ("no" only with its dot: Portuguese "me liga no 11..." means "call me at".)
+_REFERENCE_MARK = re.compile(r"(?:#|\bn[º°]\.?|\bnr\.?|\bno\.|\bnum\.)\s*$", re.IGNORECASE)
+# An identifier's prefix glued to the number: "INV-2024-004512", "PO-4521987".
+_ID_PREFIX = re.compile(r"\b[A-Z]{2,6}-$")
+# How far back (characters, within the line) a reference or phone word is looked for.
+_CONTEXT_CHARS = 40
 # Name parts shorter than this are not masked on their own ("Jo" would eat "jo" in "jojo").
 MIN_NAME_PART = 3
 _NAME_PART = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -91,6 +123,9 @@ class PiiMasker:
     """
 
     def __init__(self, regions: Sequence[str] = (), default_region: str = "US") -> None:
+        # libphonenumber's metadata patterns of ~150 regions overflow the re module's cache of
+        # 512, and every match then compiles them again: keep them (idempotent, process-wide).
+        phonenumbers.enable_pattern_cache()
         self.default_region = default_region
         self.regions = tuple(r for r in regions if r != default_region)
         # Regions by the fewest digits a number of theirs has: a text whose longest digit
@@ -169,7 +204,32 @@ class PiiMasker:
             number = bare_run.group(0)
             if region_of_phone_digits(number) and phone_digits("+" + number):
                 spans.append((bare_run.start(), bare_run.end()))
-        return [(s, e) for s, e, _ in _merged([(s, e, PHONE_MASK) for s, e in spans])]
+        merged = [(s, e) for s, e, _ in _merged([(s, e, PHONE_MASK) for s, e in spans])]
+        return [(s, e) for s, e in merged if not is_reference(text, s, e)]
+
+
+def is_reference(text: str, start: int, end: int) -> bool:
+    """Whether the digits `text[start:end]` are an order, invoice or other reference number.
+
+    Never for a number written with "+". Otherwise yes when it is glued to letters
+    ("A12345678", "12345678B"), follows a mark ("#", "nº", "Nr.", "INV-"), or follows a
+    reference word ("order", "Rechnung", "pedido"...) within `_CONTEXT_CHARS` on its line
+    with no other number and no phone word ("call", "tel", "Handy"...) between them.
+    """
+    if "+" in text[start:end]:
+        return False
+    if (start and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha()):
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - _CONTEXT_CHARS) : start]
+    if _REFERENCE_MARK.search(before) or _ID_PREFIX.search(before):
+        return True
+    references = [m.end() for m in _REFERENCE_WORDS.finditer(before)]
+    # the nearest reference word names this number only when no other number is between them
+    if not references or any(c.isdigit() for c in before[references[-1] :]):
+        return False
+    phones = [m.end() for m in _PHONE_WORDS.finditer(before)]
+    return not phones or max(phones) < references[-1]
 
 
 def _longest_digit_run(text: str) -> int:

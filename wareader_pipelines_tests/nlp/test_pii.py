@@ -86,7 +86,7 @@ def test_phone_redactor_masks_phones_and_known_senders_but_keeps_links_and_addre
     )
     # A bare digit run that is not a known sender stays, unlike in `redact`.
     assert PhoneRedactor()("order 5511987654321") == "order 5511987654321"
-    assert redact("order 5511987654321") == "order [PHONE]"
+    assert redact("sent from 5511987654321") == "sent from [PHONE]"
 
 
 def test_masks_keep_brackets_punctuation_and_line_breaks() -> None:
@@ -132,3 +132,61 @@ def test_links_can_be_kept_with_the_personal_data_inside_them_masked() -> None:
     assert masker.mask(text, keep_urls=True) == "https://wa.me/[PHONE] or mail [EMAIL]"
     assert masker.mask(text) == "[URL] or mail [EMAIL]"
     assert mask_urls(masker.mask(text, keep_urls=True)) == "[URL] or mail [EMAIL]"
+
+
+# Every region (a deployment that names no languages): validity alone would mask all of these.
+EVERY_REGION = phone_regions()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your order #4521987 has shipped and arrives Friday",
+        "Pedido nº 123456789 confirmado, total 1.234,56 €",
+        "Invoice INV-2024-004512 is due on 2024-06-30",
+        "Ihre Bestellnummer 4711081512, Betrag 249,90 EUR",
+        "Numéro de commande 20240513042, montant 1 234,50 €",
+        "la fattura 9876543 del 12.05.2024 è pagata",
+        "Protocolo de atendimento 2024051300123",
+        "order 100234567 and order 100234568 were merged",
+        "Rechnung Nr. 30012345 vom 13.05.2024",
+        "tracking 1Z999AA10123456784, PO-4521987, ref 5511987654321",
+        "Paid 12,345,678 pesos on 13/05/2024",
+        "seu pedido 98765-4321 saiu para entrega",
+    ],
+)
+def test_order_numbers_invoice_ids_amounts_and_dates_are_kept(text: str) -> None:
+    """Issue 9 §4: business references are not phone numbers, read in every region."""
+    assert redact(text, default_region="US", regions=EVERY_REGION) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Order #4521987: questions? call 0612345678",
+            "Order #4521987: questions? call [PHONE]",
+        ),
+        ("pedido 123456789, mi móvil 612 34 56 78", "pedido 123456789, mi móvil [PHONE]"),
+        (
+            "Rechnung 30012345 — Rückfragen: +49 89 1234567",
+            "Rechnung 30012345 — Rückfragen: [PHONE]",
+        ),
+        (
+            "commande 20240513042\nappelle le 06 12 34 56 78",
+            "commande 20240513042\nappelle le [PHONE]",
+        ),
+        ("my cell (415) 555-0134, order shipped", "my cell [PHONE], order shipped"),
+        ("mi número es 912 345 678", "mi número es [PHONE]"),
+        ("in case you need me: (415) 555-0134", "in case you need me: [PHONE]"),
+        ("your order is late, text me at 0612345678", "your order is late, text me at [PHONE]"),
+        ("me liga no (11) 92754-2435", "me liga no [PHONE]"),  # "no": Portuguese "at the"
+        ("order from +55 11 91234-5678 arrived", "order from [PHONE] arrived"),
+        # a bare international number, as WhatsApp ids are written, unless it is a reference
+        ("order 1234 from 5511987654321", "order 1234 from [PHONE]"),
+    ],
+)
+def test_real_phone_numbers_beside_business_references_are_still_masked(
+    text: str, expected: str
+) -> None:
+    assert redact(text, default_region="US", regions=EVERY_REGION) == expected
