@@ -9,6 +9,15 @@ then fsyncs each folder once so the renames are durable too; only then are the
 awaiting requests told. Readers never see a partial file (names appear by
 rename, temporaries start with `.incoming-`), and a file whose write, sync or
 rename failed is reported to its own request only.
+
+A write may name a *claim*: a path, derived from the content, that several
+processes sharing the folder use to land that content once. After its rename the
+writer creates the claim as a symbolic link holding the file's relative name
+(`symlink` fails if the claim exists, atomically, across processes). If another
+process's claim is there and the file it names exists, the new file is removed
+again and the write reports the existing file; a claim whose file is gone is
+taken over. The claim and the removal are made durable with the folder fsyncs,
+before anyone is told.
 """
 
 from __future__ import annotations
@@ -33,7 +42,9 @@ class _Pending:
     relative: str
     data: bytes
     loop: asyncio.AbstractEventLoop
-    done: asyncio.Future[None]
+    done: asyncio.Future[str]
+    claim: str | None = None
+    stored_as: str | None = None
     error: BaseException | None = None
     temporary: Path | None = None
     target: Path | None = None
@@ -54,14 +65,22 @@ class GroupCommitWriter:
         self._folders: set[Path] = set()  # folders known to exist (touched by the thread only)
         self.batches = 0  # batches committed, for tests and metrics
 
-    async def write(self, relative: str, data: bytes) -> None:
-        """Store `data` at `root/relative`; returns once it is durable, raises if it is not."""
+    async def write(self, relative: str, data: bytes, *, claim: str | None = None) -> str:
+        """Store `data` at `root/relative`; returns once it is durable, raises if it is not.
+
+        Returns the relative name holding `data`: `relative`, or with `claim` the file
+        another write (of any process) already landed under the same claim.
+        """
         inside_key(relative, store="writer's root")
+        if claim is not None:
+            inside_key(claim, store="writer's root")
         loop = asyncio.get_running_loop()
-        pending = _Pending(relative=relative, data=data, loop=loop, done=loop.create_future())
+        pending = _Pending(
+            relative=relative, data=data, loop=loop, done=loop.create_future(), claim=claim
+        )
         self._ensure_started()
         self._queue.put(pending)
-        await pending.done
+        return await pending.done
 
     def close(self) -> None:
         """Finish the queued writes, then stop the thread."""
@@ -131,14 +150,47 @@ class GroupCommitWriter:
                     pending.error = error
                 else:
                     folders.setdefault(pending.target.parent, []).append(pending)
+                    pending.stored_as = pending.relative
                     continue
             pending.temporary.unlink(missing_ok=True)
+        for pending in staged:
+            if pending.error is None and pending.claim is not None:
+                try:
+                    claim_folder = self._claim(pending)
+                except Exception as error:
+                    pending.error = error
+                else:
+                    folders.setdefault(claim_folder, []).append(pending)
         for folder, renamed in folders.items():
             try:
                 _fsync_folder(folder)
             except Exception as error:  # on disk, but not durably: the request must fail
                 for pending in renamed:
                     pending.error = error
+
+    def _claim(self, pending: _Pending) -> Path:
+        """Claim the content for `pending`'s file, or find and keep another's; the claim's folder."""
+        assert pending.claim is not None and pending.target is not None
+        claim = self._root / pending.claim
+        if claim.parent not in self._folders:
+            claim.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(claim.parent)
+        try:
+            os.symlink(pending.relative, claim)
+            return claim.parent
+        except FileExistsError:
+            holder = os.readlink(claim)
+        if holder != pending.relative and os.path.exists(
+            self._root / inside_key(holder, store="writer's root")
+        ):
+            os.unlink(pending.target)  # the content is already landed under `holder`
+            pending.stored_as = holder
+            return claim.parent
+        # The claimed file is gone (removed since): this write takes the claim over.
+        link = claim.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+        os.symlink(pending.relative, link)
+        os.replace(link, claim)
+        return claim.parent
 
     def _write_temporary(self, pending: _Pending) -> None:
         target = self._root / pending.relative
@@ -212,6 +264,6 @@ def _resolve(items: Sequence[_Pending]) -> None:
         if pending.done.done():
             continue
         if pending.error is None:
-            pending.done.set_result(None)
+            pending.done.set_result(pending.stored_as or pending.relative)
         else:
             pending.done.set_exception(pending.error)

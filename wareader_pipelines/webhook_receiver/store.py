@@ -9,29 +9,43 @@ flight at once share a single write.
 
 A local folder is written by group commit (see `group_commit`): concurrent
 bodies share their fsyncs, so the disk's sync rate does not cap requests per
-second. S3 gets one `PutObject` per body, from a worker thread.
+second. Several receiver processes (uvicorn workers, or receivers on machines
+sharing the folder) each keep their own memory, so each write also claims its
+content under `.receiver-claims/webhooks/dt=<day>/<sha256>` at the zone's root
+(outside `webhooks/`, which ingestion lists): the first process to claim a body
+keeps its file, the others remove theirs before answering 200 and report the
+existing key. Claims older than yesterday are removed when the day changes.
+S3 gets one `PutObject` per body, from a worker thread.
 
 Known, accepted duplicates (ingestion deduplicates on the message id anyway):
 a re-delivery that arrives after UTC midnight lands in the new day's folder,
-and several receiver processes each keep their own memory, so a repeat that
-reaches another process within the same day is written again.
+and on S3 a repeat that reaches another process within the same day is written
+again (no claims there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from anyio import to_thread
 
-from wareader_pipelines.landing.layout import parse_webhook_key, webhook_day_prefix, webhook_key
+from wareader_pipelines.landing.layout import (
+    WEBHOOK_PREFIX,
+    parse_webhook_key,
+    webhook_day_prefix,
+    webhook_key,
+)
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.webhook_receiver.group_commit import GroupCommitWriter
 
 # Days kept in memory: today and yesterday (a request started before midnight may finish after).
 _DAYS_KEPT = 2
+# Where a local zone's content claims live (outside webhooks/, which ingestion lists).
+CLAIMS_PREFIX = ".receiver-claims/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +82,12 @@ class WebhookStore:
         self._in_flight[(day, sha)] = future
         try:
             if self._writer is not None:
-                await self._writer.write(key, body)
+                claim = f"{CLAIMS_PREFIX}{webhook_day_prefix(day)}{sha}"
+                stored = await self._writer.write(key, body, claim=claim)
+                if stored != key:  # another process landed this body first
+                    known[sha] = stored
+                    future.set_result(stored)
+                    return StoredBody(key=stored, duplicate=True)
             else:
                 await to_thread.run_sync(self._zone.write, key, body)
         except BaseException as error:
@@ -101,16 +120,28 @@ class WebhookStore:
                 self._forget_before(day)
         return known
 
+    def _forget_before(self, newest: date) -> None:
+        for day in sorted(self._keys_by_day)[:-_DAYS_KEPT]:
+            if day < newest:
+                del self._keys_by_day[day]
+                self._day_locks.pop(day, None)
+
     def _list_day(self, day: date) -> dict[str, str]:
         known: dict[str, str] = {}
         for landed in self._zone.list(webhook_day_prefix(day)):
             parsed = parse_webhook_key(landed.key)
             if parsed is not None:
                 known.setdefault(parsed.sha256, landed.key)
+        if not self._zone.is_s3:
+            self._remove_old_claims(day)
         return known
 
-    def _forget_before(self, newest: date) -> None:
-        for day in sorted(self._keys_by_day)[:-_DAYS_KEPT]:
-            if day < newest:
-                del self._keys_by_day[day]
-                self._day_locks.pop(day, None)
+    def _remove_old_claims(self, newest: date) -> None:
+        """Claims of days before yesterday guard nothing: repeats land in today's folder."""
+        folder = Path(self._zone.uri) / CLAIMS_PREFIX / WEBHOOK_PREFIX
+        if not folder.is_dir():
+            return
+        oldest_kept = f"dt={(newest - timedelta(days=_DAYS_KEPT - 1)).isoformat()}"
+        for day_folder in folder.iterdir():
+            if day_folder.name.startswith("dt=") and day_folder.name < oldest_kept:
+                shutil.rmtree(day_folder, ignore_errors=True)  # another worker may race us

@@ -79,7 +79,7 @@ def test_a_failed_file_fails_only_its_own_write(tmp_path: Path) -> None:
     (tmp_path / "blocked").write_text("a file where a folder should be")
     writer = GroupCommitWriter(tmp_path)
 
-    async def mixed() -> list[BaseException | None]:
+    async def mixed() -> list[BaseException | str]:
         return await asyncio.gather(
             writer.write("ok/1.json", b"one"),
             writer.write("blocked/2.json", b"two"),
@@ -91,7 +91,7 @@ def test_a_failed_file_fails_only_its_own_write(tmp_path: Path) -> None:
         outcomes = asyncio.run(mixed())
     finally:
         writer.close()
-    assert outcomes[0] is None and outcomes[2] is None
+    assert (outcomes[0], outcomes[2]) == ("ok/1.json", "ok/3.json")  # the names holding them
     assert isinstance(outcomes[1], OSError)
     assert _files(tmp_path / "ok") == {"1.json": b"one", "3.json": b"three"}
     assert not list(tmp_path.rglob(f"{TEMPORARY_PREFIX}*"))
@@ -122,3 +122,44 @@ def test_paths_outside_the_root_are_refused(tmp_path: Path, relative: str) -> No
     finally:
         writer.close()
     assert not (tmp_path / "outside.json").exists()
+
+
+def test_writers_sharing_a_folder_land_claimed_content_once(tmp_path: Path) -> None:
+    """Two writers (as two receiver processes would) race the same content under
+    different names: one file stays, and both report its name."""
+    first, second = GroupCommitWriter(tmp_path), GroupCommitWriter(tmp_path)
+
+    async def race() -> list[str]:
+        return list(
+            await asyncio.gather(
+                first.write("day/a.json", b"same body", claim="claims/day/sha"),
+                second.write("day/b.json", b"same body", claim="claims/day/sha"),
+                second.write("day/c.json", b"other body", claim="claims/day/other"),
+            )
+        )
+
+    try:
+        stored = asyncio.run(race())
+    finally:
+        first.close()
+        second.close()
+    assert stored[0] == stored[1] in {"day/a.json", "day/b.json"}
+    assert stored[2] == "day/c.json"
+    assert _files(tmp_path / "day") == {
+        stored[0].removeprefix("day/"): b"same body",
+        "c.json": b"other body",
+    }
+    assert os.readlink(tmp_path / "claims/day/sha") == stored[0]
+
+
+def test_a_claim_whose_file_is_gone_is_taken_over(tmp_path: Path) -> None:
+    writer = GroupCommitWriter(tmp_path)
+    (tmp_path / "claims").mkdir()
+    os.symlink("day/removed.json", tmp_path / "claims/sha")
+    try:
+        stored = asyncio.run(writer.write("day/new.json", b"body", claim="claims/sha"))
+    finally:
+        writer.close()
+    assert stored == "day/new.json"
+    assert (tmp_path / "day/new.json").read_bytes() == b"body"
+    assert os.readlink(tmp_path / "claims/sha") == "day/new.json"
