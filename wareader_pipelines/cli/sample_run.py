@@ -38,6 +38,14 @@ nux:
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
+# Dagster's SQLite event log with its connections kept open instead of one per event
+# (a year-range run stores thousands of events): wareader_pipelines/lib/instance_storage.py.
+event_log_storage:
+  module: wareader_pipelines.lib.instance_storage
+  class: KeptOpenSqliteEventLogStorage
+  config:
+    dagster_home:
+      env: DAGSTER_HOME
 concurrency:
   runs:
     # The default DuckDB warehouse takes one writing process at a time: one run at a time.

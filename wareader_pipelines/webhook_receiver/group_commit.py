@@ -6,7 +6,10 @@ lone request waits for nobody): it writes a temporary file per body, makes the
 data durable (one fsync, or fsyncs in parallel for a batch, which the file
 system merges into a few journal commits), renames every file to its name,
 then fsyncs each folder once so the renames are durable too; only then are the
-awaiting requests told. Readers never see a partial file (names appear by
+awaiting requests told. The two halves run in two threads, as a pipeline: while
+one batch is renamed and its folders synced, the next batch's files are written
+and synced, so the two kinds of sync share the file system's journal commits.
+Readers never see a partial file (names appear by
 rename, temporaries start with `.incoming-`), and a file whose write, sync or
 rename failed is reported to its own request only.
 
@@ -54,13 +57,15 @@ class _Pending:
 class GroupCommitWriter:
     """Writes files under `root` durably, batching the fsyncs of concurrent writes."""
 
-    def __init__(self, root: Path, *, max_batch: int = 512, sync_threads: int = 16) -> None:
+    def __init__(self, root: Path, *, max_batch: int = 512, sync_threads: int = 128) -> None:
         self._root = root.resolve()
         self._max_batch = max_batch
         self._sync_threads = sync_threads
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._synced: queue.SimpleQueue[list[_Pending] | None] = queue.SimpleQueue()
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._publisher: threading.Thread | None = None
         self._sync_pool: ThreadPoolExecutor | None = None
         self._folders: set[Path] = set()  # folders known to exist (touched by the thread only)
         self.batches = 0  # batches committed, for tests and metrics
@@ -83,12 +88,15 @@ class GroupCommitWriter:
         return await pending.done
 
     def close(self) -> None:
-        """Finish the queued writes, then stop the thread."""
+        """Finish the queued writes, then stop the threads."""
         with self._start_lock:
             thread, self._thread = self._thread, None
+            publisher, self._publisher = self._publisher, None
         if thread is not None:
             self._queue.put(None)
             thread.join()
+        if publisher is not None:
+            publisher.join()
         if self._sync_pool is not None:
             self._sync_pool.shutdown()
             self._sync_pool = None
@@ -98,15 +106,21 @@ class GroupCommitWriter:
             return
         with self._start_lock:
             if self._thread is None:
+                self._publisher = threading.Thread(
+                    target=self._publish_batches, name="webhook-group-publish", daemon=True
+                )
+                self._publisher.start()
                 self._thread = threading.Thread(
                     target=self._run, name="webhook-group-commit", daemon=True
                 )
                 self._thread.start()
 
     def _run(self) -> None:
+        """First half: take what is queued as a batch, write and sync its files."""
         while True:
             first = self._queue.get()
             if first is None:
+                self._synced.put(None)
                 return
             batch = [first]
             stop = False
@@ -120,23 +134,39 @@ class GroupCommitWriter:
                     break
                 batch.append(item)
             try:
-                self._commit(batch)
+                self._stage(batch)
+            except BaseException as error:  # a bug here must fail requests, not hang them
+                for pending in batch:
+                    pending.error = pending.error or error
+            self._synced.put(batch)
+            if stop:
+                self._synced.put(None)
+                return
+
+    def _publish_batches(self) -> None:
+        """Second half: rename a synced batch into place, sync its folders, tell the requests."""
+        while True:
+            batch = self._synced.get()
+            if batch is None:
+                return
+            try:
+                self._publish(batch)
             except BaseException as error:  # a bug here must fail requests, not hang them
                 for pending in batch:
                     pending.error = pending.error or error
             self.batches += 1
             _settle(batch)
-            if stop:
-                return
 
-    def _commit(self, batch: Sequence[_Pending]) -> None:
+    def _stage(self, batch: Sequence[_Pending]) -> None:
         for pending in batch:
             try:
                 self._write_temporary(pending)
             except Exception as error:
                 pending.error = error
-        staged = [pending for pending in batch if pending.error is None]
-        self._sync_files(staged)
+        self._sync_files([pending for pending in batch if pending.error is None])
+
+    def _publish(self, batch: Sequence[_Pending]) -> None:
+        staged = [pending for pending in batch if pending.descriptor is not None]
         folders: dict[Path, list[_Pending]] = {}
         for pending in staged:
             assert pending.descriptor is not None
