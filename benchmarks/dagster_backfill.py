@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
 
     zone = args.workdir / f"landing-{args.messages}"
     if not (zone / ".complete").exists():
-        from benchmarks.generate_landing import generate_landing
+        from wareader_testkit.generate_landing import generate_landing
 
         shutil.rmtree(zone, ignore_errors=True)
         print(f"generating {args.messages:,} messages into {zone} (not timed) ...")

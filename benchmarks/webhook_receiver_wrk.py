@@ -33,7 +33,6 @@ from pathlib import Path
 
 from benchmarks.webhook_receiver_load import SECRET, _cpu_seconds, _serve, _stop
 from wareader_pipelines.webhook_receiver.signature import sign
-from wareader_pipelines_tests.servers.ports import free_port
 
 TARGET_RPS = 3_000
 TARGET_P99_MS = 50.0
@@ -195,13 +194,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = []
     if not arguments.no_noop:
-        port = free_port()
-        noop = _serve(
+        noop, port = _serve(
             [
                 *(sys.executable, "-m", "uvicorn", "benchmarks.webhook_receiver_load:noop_app"),
-                *("--port", str(port), "--no-access-log", "--log-level", "warning", *workers),
+                *("--port", "0", "--no-access-log", "--log-level", "info", *workers),
             ],
-            port,
+            root / "noop.log",
             environment,
         )
         try:
@@ -218,13 +216,12 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(("no-op", r, _cpu_seconds(noop.pid) - cpu, None))
         finally:
             _stop(noop)
-    port = free_port()
-    server = _serve(
+    server, port = _serve(
         [
             *(sys.executable, "-m", "wareader_pipelines.webhook_receiver.cli"),
-            *("--port", str(port), *workers),
+            *("--port", "0", *workers),
         ],
-        port,
+        root / "receiver.log",
         environment,
     )
     try:

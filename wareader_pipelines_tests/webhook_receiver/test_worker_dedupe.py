@@ -7,14 +7,15 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
 from wareader_pipelines.webhook_receiver.signature import sign
 from wareader_pipelines.webhook_receiver.store import CLAIMS_PREFIX
-from wareader_pipelines_tests.servers.ports import free_port, wait_for_port
 from wareader_pipelines_tests.servers.receiver import APP_SECRET, VERIFY_TOKEN
+from wareader_testkit.loopback import port_from_log
 
 BODY = (
     b'{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",'
@@ -56,7 +57,6 @@ def _writes(pid: int) -> int:
 
 def test_a_body_delivered_to_two_worker_processes_lands_once(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    port = free_port()
     log = tmp_path / "receiver.log"
     environment = {
         **os.environ,
@@ -68,14 +68,18 @@ def test_a_body_delivered_to_two_worker_processes_lands_once(tmp_path: Path) -> 
         process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "wareader_pipelines.webhook_receiver.cli"),
-                *("--host", "127.0.0.1", "--port", str(port), "--workers", "2"),
+                *("--host", "127.0.0.1", "--port", "0", "--workers", "2"),
             ],
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_port(port, timeout=60)
+        port = port_from_log(log, process)
+        deadline = time.monotonic() + 60
+        while log.read_text().count("Application startup complete") < 2:
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+            time.sleep(0.1)
         workers = _worker_pids(process.pid)
         before = {pid: _writes(pid) for pid in workers}
         statuses = []
