@@ -155,9 +155,12 @@ def test_dagster_loads_the_workspace_without_errors_or_warnings(tmp_path: Path) 
     assert not warnings, output
 
 
-def test_local_instance_queues_one_run_at_a_time_without_the_pop_up(tmp_path: Path) -> None:
+def test_local_instance_queues_one_run_at_a_time_without_the_pop_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The dagster.yaml `make ui` and the demo write: a queue the daemon drains one run at a time."""
     home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the event log storage reads it, as Dagster does
     config = sample_run.prepare_dagster_home(home)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
