@@ -18,6 +18,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData,
 )
 
+from wareader_pipelines.lib.partitions import partition_of_rows
 from wareader_pipelines.quality.expectations import (
     Expectation,
     Validation,
@@ -62,23 +63,6 @@ def validation_results(
         yield _evaluation(spec, key, by_partition[key], severity, targets.get(key))
     # The check's output, which Dagster expects once per step whatever the partitions.
     yield dg.Output(None)
-
-
-def partition_of_rows(
-    times: pd.Series, keys: Sequence[str], windows: Sequence[tuple[object, object]]
-) -> list[str | None]:
-    """Each row's partition key: the window [start, end) holding its time, else None."""
-    if len(times) == 0:
-        return []
-    # Naive UTC datetime64 arrays: one vectorised search, NaT for missing times.
-    moments = pd.to_datetime(times, utc=True, format="ISO8601").dt.tz_localize(None).to_numpy()
-    starts = pd.DatetimeIndex([pd.Timestamp(s) for s, _ in windows]).tz_convert(None).to_numpy()
-    ends = pd.DatetimeIndex([pd.Timestamp(e) for _, e in windows]).tz_convert(None).to_numpy()
-    position = starts.searchsorted(moments, side="right") - 1
-    safe = position.clip(min=0)
-    inside = ~pd.isna(moments) & (position >= 0) & (moments < ends[safe])
-    names = pd.Series(list(keys), dtype=object).to_numpy()[safe]
-    return [name if ok else None for name, ok in zip(names, inside, strict=True)]
 
 
 def _evaluation(

@@ -1,11 +1,23 @@
-"""Materialization metadata shared by every asset: row counts and a small preview."""
+"""Materialization metadata shared by every asset: counts, a small preview, per-day figures.
+
+Dagster shows the metadata of a ranged run's output on each of its partitions, so
+`partition_figures` gives every partition its own figures instead of the range's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
-from dagster import MetadataValue
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    MetadataValue,
+    TimeWindowPartitionsDefinition,
+)
+
+from wareader_pipelines.lib.partitions import partition_of_rows
 
 PREVIEW_ROWS = 5
 _PREVIEW_CELL_CHARS = 60
@@ -32,3 +44,60 @@ def counts_by(frame: pd.DataFrame, column: str) -> MetadataValue:
         return MetadataValue.json({})
     counts = frame[column].fillna("(null)").astype(str).value_counts()
     return MetadataValue.json({str(k): int(v) for k, v in counts.items()})
+
+
+# In a ranged run, what the run as a whole did (files read, API calls, tokens) cannot be
+# told per day: such figures carry this prefix on every day, so none reads as the day's.
+WHOLE_RUN = "whole run: "
+RUN_RANGE = "run_range"
+
+
+def partition_figures(
+    context: AssetExecutionContext,
+    frame: pd.DataFrame,
+    figures: Callable[[pd.DataFrame], Mapping[str, Any]],
+    *,
+    asset_key: AssetKey | None = None,
+    constants: Mapping[str, Any] | None = None,
+    run_totals: Mapping[str, Any] | None = None,
+    count_rows: bool = True,
+) -> dict[str, Any]:
+    """The metadata of an output, true on every partition the UI shows it on.
+
+    A one-partition run gets `figures(frame)`, `constants` and `run_totals` as they are.
+    A ranged run writes one materialization per partition, each showing the output's
+    metadata: so each partition gets `figures` of its own rows (and its
+    `dagster/row_count`, when `count_rows`), through `context.add_asset_metadata`, and
+    the output keeps only `constants` (true of every partition: provider, model) and
+    `run_totals`, prefixed `whole run: `, with `run_range` saying which run they cover.
+    Rows are placed by the asset's `partition_expr` column.
+    """
+    constants, run_totals = dict(constants or {}), dict(run_totals or {})
+    keys = list(context.partition_keys) if context.has_partition_key_range else []
+    if len(keys) <= 1:
+        return {**constants, **run_totals, **figures(frame)}
+    key = asset_key or context.assets_def.key
+    partitions_def = context.assets_def.partitions_def
+    if not isinstance(partitions_def, TimeWindowPartitionsDefinition):
+        raise TypeError(f"{key.to_user_string()}: per-partition figures need time partitions")
+    windows = [partitions_def.time_window_for_partition_key(k) for k in keys]
+    column = context.assets_def.metadata_by_key[key]["partition_expr"]
+    labels = pd.Series(
+        partition_of_rows(frame[column], keys, [(w.start, w.end) for w in windows]),
+        index=frame.index,
+        dtype=object,
+    )
+    for partition in keys:
+        rows = frame.loc[labels == partition]
+        own = dict(figures(rows))
+        if count_rows:
+            own["dagster/row_count"] = len(rows)
+        context.add_asset_metadata(own, asset_key=key, partition_key=partition)
+    return {
+        RUN_RANGE: MetadataValue.text(
+            f"one run materialized {keys[0]}..{keys[-1]} ({len(keys)} partitions); entries "
+            f"named '{WHOLE_RUN}…' are that run's, every other entry is this partition's own"
+        ),
+        **constants,
+        **{WHOLE_RUN + name: value for name, value in run_totals.items()},
+    }

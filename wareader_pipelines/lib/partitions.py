@@ -9,6 +9,7 @@ fix (landing/outside_partitions.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import pandas as pd
@@ -62,6 +63,23 @@ def in_window(values: pd.Series, start: datetime, end: datetime) -> pd.Series:
     """Which of `values` (moments, any time zone) fall in the partition window [start, end)."""
     moments = pd.to_datetime(values, utc=True)
     return (moments >= pd.Timestamp(start)) & (moments < pd.Timestamp(end))
+
+
+def partition_of_rows(
+    times: pd.Series, keys: Sequence[str], windows: Sequence[tuple[object, object]]
+) -> list[str | None]:
+    """Each row's partition key: the window [start, end) holding its time, else None."""
+    if len(times) == 0:
+        return []
+    # Naive UTC datetime64 arrays: one vectorised search, NaT for missing times.
+    moments = pd.to_datetime(times, utc=True, format="ISO8601").dt.tz_localize(None).to_numpy()
+    starts = pd.DatetimeIndex([pd.Timestamp(s) for s, _ in windows]).tz_convert(None).to_numpy()
+    ends = pd.DatetimeIndex([pd.Timestamp(e) for _, e in windows]).tz_convert(None).to_numpy()
+    position = starts.searchsorted(moments, side="right") - 1
+    safe = position.clip(min=0)
+    inside = ~pd.isna(moments) & (position >= 0) & (moments < ends[safe])
+    names = pd.Series(list(keys), dtype=object).to_numpy()[safe]
+    return [name if ok else None for name, ok in zip(names, inside, strict=True)]
 
 
 # Monthly assets (archives, reports): a closed month is built once it appears (the latest monthly partition is the month

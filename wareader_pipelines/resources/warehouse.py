@@ -10,7 +10,6 @@ resource for code that needs to query the same database directly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
 import pandas as pd
 from dagster import (
@@ -22,6 +21,7 @@ from dagster import (
     TableSchema,
 )
 
+from wareader_pipelines.lib.asset_metadata import WHOLE_RUN
 from wareader_pipelines.observability import telemetry
 from wareader_pipelines.resources.warehouse_backend import (
     TimeWindowFilter,
@@ -154,23 +154,13 @@ def _row_counts(
     """Row counts that are true on every partition the materialization is shown on.
 
     Dagster shows a ranged run's metadata on each of its days alike, so a range gets no
-    `dagster/row_count` (the UI would show the range's total as the day's): it gets each
-    day's count by date, the range's total under its own name, and a label saying that
-    the other figures of this materialization are the whole range's.
+    `dagster/row_count` here (the UI would show the range's total as the day's): the
+    asset gives each day its own count (`lib/asset_metadata.partition_figures`), and the
+    range's total is named as the whole run's.
     """
     if window is None or partitions <= 1:
         return {"dagster/row_count": len(frame)}
-    last_day = (window.end - timedelta(days=1)).date()
-    days = pd.to_datetime(frame[window.column], utc=True).dt.strftime("%Y-%m-%d")
-    per_day = {day: int(count) for day, count in days.value_counts().sort_index().items()}
-    return {
-        "figures_cover": MetadataValue.text(
-            f"the whole run range {window.start.date()}..{last_day}, not this day alone; "
-            "this day's rows are under rows_by_day"
-        ),
-        "rows_in_range": len(frame),
-        "rows_by_day": MetadataValue.json(per_day),
-    }
+    return {WHOLE_RUN + "rows": len(frame)}
 
 
 def _check_inside(frame: pd.DataFrame, window: TimeWindowFilter, table: str) -> None:

@@ -145,32 +145,47 @@ def test_raw_messages_materializes_alone_from_one_read(resources: dict) -> None:
     assert len(warehouse.query("SELECT * FROM {schema}.raw_messages")) > 0
 
 
-def test_a_ranged_run_labels_its_figures_and_gives_each_day_its_count(resources: dict) -> None:
-    """Dagster shows a ranged run's metadata on every day: no day may claim the range's total."""
+def test_a_ranged_run_gives_each_day_its_own_figures(resources: dict) -> None:
+    """Dagster shows a ranged run's metadata on every day: each day's figures must be its own."""
     result = dg.materialize(
         ASSETS,
-        selection="raw_messages",
         resources=resources,
         tags=_range("2024-05-01", "2024-05-03"),
     )
     assert result.success
-    by_day = resources["warehouse"].query(
-        "SELECT strftime(sent_at, '%Y-%m-%d') AS day, count(*) AS n "
-        "FROM {schema}.raw_messages GROUP BY 1"
+    warehouse = resources["warehouse"]
+    by_day = warehouse.query(
+        "SELECT strftime(sent_at, '%Y-%m-%d') AS day, source, count(*) AS n "
+        "FROM {schema}.raw_messages GROUP BY ALL"
     )
-    (event,) = result.get_asset_materialization_events()[:1]
-    metadata = event.materialization.metadata
-    assert "dagster/row_count" not in metadata
-    assert metadata["rows_in_range"].value == by_day["n"].sum()
-    assert metadata["rows_by_day"].value == dict(zip(by_day["day"], by_day["n"], strict=True))
-    assert "2024-05-01..2024-05-03" in metadata["figures_cover"].value
+    assert by_day["day"].nunique() == 3, "the sample has messages on each of these days"
+    events = {
+        (event.asset_key.to_user_string(), event.partition): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    for day, rows in by_day.groupby("day"):
+        metadata = events[("raw_messages", day)]
+        assert metadata["dagster/row_count"].value == rows["n"].sum()
+        assert metadata["by_source"].value == dict(zip(rows["source"], rows["n"], strict=True))
+        shown = metadata["preview"].value.splitlines()[2:]
+        assert shown and all(f"| {day} " in line for line in shown), "the day's own rows"
+        cleaned = events[("cleaned_messages", day)]
+        assert cleaned["dagster/row_count"].value == rows["n"].sum()
+        assert sum(cleaned["languages"].value.values()) == rows["n"].sum()
+        # What the read did as a whole is named as the run's, the same on every day.
+        assert metadata["whole run: webhook_bodies_read"].value > 0
+        assert "2024-05-01..2024-05-03" in metadata["run_range"].value
+        assert "webhook_bodies_read" not in metadata
+    assert events[("raw_messages", "2024-05-01")]["whole run: rows"].value == by_day["n"].sum()
     single = dg.materialize(
         ASSETS, selection="raw_messages", partition_key="2024-05-02", resources=resources
     )
     (one,) = single.get_asset_materialization_events()
     assert one.materialization.metadata["dagster/row_count"].value == int(
-        by_day.set_index("day").loc["2024-05-02", "n"]
+        by_day.loc[by_day["day"] == "2024-05-02", "n"].sum()
     )
+    assert "webhook_bodies_read" in one.materialization.metadata
+    assert "run_range" not in one.materialization.metadata
 
 
 def test_ingestion_refuses_a_landing_zone_that_does_not_exist(

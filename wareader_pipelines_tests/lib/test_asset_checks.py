@@ -17,8 +17,12 @@ from wareader_pipelines.defs.ingestion.checks import (
     raw_messages_keys,
     raw_messages_values,
 )
-from wareader_pipelines.lib.asset_checks import partition_of_rows
-from wareader_pipelines.lib.partitions import RANGE_END_TAG, RANGE_START_TAG, daily_partitions
+from wareader_pipelines.lib.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    daily_partitions,
+    partition_of_rows,
+)
 from wareader_pipelines.resources.warehouse import WarehouseIOManager
 from wareader_pipelines_tests.quality.test_checks import bad_day, good_day, messages_asset
 

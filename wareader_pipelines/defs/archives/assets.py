@@ -24,7 +24,7 @@ from wareader_pipelines.defs.archives.publishing import (
     report_pngs,
 )
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_metadata import preview
+from wareader_pipelines.lib.asset_metadata import partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.partitions import MONTHLY_AUTOMATION, in_window, monthly_partitions
 from wareader_pipelines.nlp import pii
@@ -158,23 +158,34 @@ def conversation_archives(
         context.log.warning(f"export media left out of archives: {media_skipped}")
     return dg.Output(
         frame,
-        metadata={
-            "archives": len(frame),
-            "uploaded": int(frame["uploaded"].sum()) if len(frame) else 0,
-            "unchanged": int((~frame["uploaded"].astype(bool)).sum()) if len(frame) else 0,
-            "notices_sent": sum(p.notice_sent for p in published),
-            "archive_bytes": int(frame["bytes"].sum()) if len(frame) else 0,
-            "summaries_included": int(frame["summary_count"].sum()) if len(frame) else 0,
-            "media_included": int(frame["media_count"].sum()) if len(frame) else 0,
-            "media_skipped": dg.MetadataValue.json(media_skipped),
-            "email_notes": dg.MetadataValue.json(
-                sorted(p.email_note for p in published if p.email_note)
-            ),
-            "failed_webhooks": dg.MetadataValue.json(failed_webhooks),
-            "lifecycle_rule_written": lifecycle_written,
-            "blob_store": dg.MetadataValue.text(blob_store.uri),
-            "preview": preview(
-                frame, ["conversation_id", "period", "message_count", "uploaded", "email_status"]
-            ),
-        },
+        metadata=partition_figures(
+            context,
+            frame,
+            _figures,
+            constants={"blob_store": dg.MetadataValue.text(blob_store.uri)},
+            run_totals={
+                "notices_sent": sum(p.notice_sent for p in published),
+                "media_skipped": dg.MetadataValue.json(media_skipped),
+                "email_notes": dg.MetadataValue.json(
+                    sorted(p.email_note for p in published if p.email_note)
+                ),
+                "failed_webhooks": dg.MetadataValue.json(failed_webhooks),
+                "lifecycle_rule_written": lifecycle_written,
+            },
+        ),
     )
+
+
+def _figures(rows: pd.DataFrame) -> dict[str, object]:
+    """What the UI shows for some of the archives (one month's, in a ranged run)."""
+    return {
+        "archives": len(rows),
+        "uploaded": int(rows["uploaded"].sum()) if len(rows) else 0,
+        "unchanged": int((~rows["uploaded"].astype(bool)).sum()) if len(rows) else 0,
+        "archive_bytes": int(rows["bytes"].sum()) if len(rows) else 0,
+        "summaries_included": int(rows["summary_count"].sum()) if len(rows) else 0,
+        "media_included": int(rows["media_count"].sum()) if len(rows) else 0,
+        "preview": preview(
+            rows, ["conversation_id", "period", "message_count", "uploaded", "email_status"]
+        ),
+    }

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.asset_metadata import counts_by, partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -41,7 +41,9 @@ SHAPED_BY = (_this, cleaning, language, text, pii, pseudonyms)
         "order_by": ["sent_at", "message_id"],
     },
 )
-def cleaned_messages(raw_messages: pd.DataFrame, settings: PipelineSettings) -> dg.Output:
+def cleaned_messages(
+    context: dg.AssetExecutionContext, raw_messages: pd.DataFrame, settings: PipelineSettings
+) -> dg.Output:
     detector = language_detector(settings.language_detector, settings.expected_languages() or None)
     cleaned = clean_messages(
         raw_messages,
@@ -53,10 +55,14 @@ def cleaned_messages(raw_messages: pd.DataFrame, settings: PipelineSettings) -> 
     )
     return dg.Output(
         cleaned,
-        metadata={
-            "languages": counts_by(cleaned, "language"),
-            "language_methods": counts_by(cleaned, "language_method"),
-            "language_detector": detector.name,
-            "preview": preview(cleaned, ["sent_at", "language", "word_count", "text_redacted"]),
-        },
+        metadata=partition_figures(
+            context,
+            cleaned,
+            lambda rows: {
+                "languages": counts_by(rows, "language"),
+                "language_methods": counts_by(rows, "language_method"),
+                "preview": preview(rows, ["sent_at", "language", "word_count", "text_redacted"]),
+            },
+            constants={"language_detector": detector.name},
+        ),
     )

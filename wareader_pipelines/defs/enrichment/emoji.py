@@ -8,7 +8,7 @@ import pandas as pd
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_checks import validation_results
-from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.asset_metadata import counts_by, partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -40,15 +40,19 @@ SHAPED_BY = (sys.modules[__name__], emoji_usage, text)
         "order_by": ["sent_at", "message_id", "emoji"],
     },
 )
-def message_emoji(cleaned_messages: pd.DataFrame) -> dg.Output:
+def message_emoji(context: dg.AssetExecutionContext, cleaned_messages: pd.DataFrame) -> dg.Output:
     frame = message_emoji_frame(cleaned_messages)
     return dg.Output(
         frame,
-        metadata={
-            "emoji_occurrences": int(frame["occurrences"].sum()),
-            "skin_tones": counts_by(frame, "skin_tone"),
-            "preview": preview(frame, ["sent_at", "emoji", "emoji_name", "skin_tone"]),
-        },
+        metadata=partition_figures(
+            context,
+            frame,
+            lambda rows: {
+                "emoji_occurrences": int(rows["occurrences"].sum()),
+                "skin_tones": counts_by(rows, "skin_tone"),
+                "preview": preview(rows, ["sent_at", "emoji", "emoji_name", "skin_tone"]),
+            },
+        ),
     )
 
 

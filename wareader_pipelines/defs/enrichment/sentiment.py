@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.asset_metadata import counts_by, partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -42,10 +42,13 @@ SHAPED_BY = (_this, sentiment, sentiment_batches, prompts, prompts.PROMPT_VERSIO
         "order_by": ["sent_at", "message_id"],
     },
 )
-def message_sentiment(cleaned_messages: pd.DataFrame, llm: LLMResource) -> dg.Output:
+def message_sentiment(
+    context: dg.AssetExecutionContext, cleaned_messages: pd.DataFrame, llm: LLMResource
+) -> dg.Output:
     candidates = sentiment_candidates(cleaned_messages)
     frame = offline_sentiment_frame(candidates)
-    metadata: dict[str, object] = {}
+    run_totals: dict[str, object] = {}
+    constants: dict[str, object] = {}
     if not llm.is_offline and llm.sentiment_with_llm and not candidates.empty:
         items = [
             SentimentInput(message_id, text if isinstance(text, str) else "")
@@ -55,7 +58,7 @@ def message_sentiment(cleaned_messages: pd.DataFrame, llm: LLMResource) -> dg.Ou
         ]
         run = llm.rate_sentiment(items)
         frame = merge_verdicts(frame, run.outcome, provider=llm.provider, model=llm.resolved_model)
-        metadata = {
+        run_totals = {
             "api_calls": run.stats.api_calls,
             "cache_hits": run.stats.cache_hits,
             "retries": run.stats.retries,
@@ -63,14 +66,19 @@ def message_sentiment(cleaned_messages: pd.DataFrame, llm: LLMResource) -> dg.Ou
             "output_tokens": run.stats.output_tokens,
             "cost_usd": llm.cost_of(run.stats.input_tokens, run.stats.output_tokens),
             "llm_failures": len(run.outcome.failures),
-            "text_sent": llm.text_column,
         }
+        constants = {"text_sent": llm.text_column}
     return dg.Output(
         frame,
-        metadata={
-            **metadata,
-            "methods": counts_by(frame, "method"),
-            "labels": counts_by(frame, "label"),
-            "preview": preview(frame, ["sent_at", "language", "label", "score", "method"]),
-        },
+        metadata=partition_figures(
+            context,
+            frame,
+            lambda rows: {
+                "methods": counts_by(rows, "method"),
+                "labels": counts_by(rows, "label"),
+                "preview": preview(rows, ["sent_at", "language", "label", "score", "method"]),
+            },
+            constants=constants,
+            run_totals=run_totals,
+        ),
     )

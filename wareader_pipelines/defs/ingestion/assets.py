@@ -1,15 +1,16 @@
 """Ingestion: the landing zone's webhook bodies and chat exports, as raw tables."""
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
+import pandas as pd
 
 from wareader_pipelines.landing import outside_partitions, window
 from wareader_pipelines.landing.run_planning import WEBHOOK_LOOKBACK_TAG
 from wareader_pipelines.landing.window import IngestedWindow, read_landing_window
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.asset_metadata import counts_by, partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -21,6 +22,9 @@ _this = sys.modules[__name__]
 # What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
 SHAPED_BY = (_this, window, outside_partitions, chat_export, webhook_payload, records)
 
+
+# A table's figures computed from some of its rows (one day's, in a ranged run).
+Figures = Callable[[pd.DataFrame], dict[str, object]]
 
 GROUP = "ingestion"
 OWNERS = ["team:wareader"]
@@ -116,20 +120,30 @@ def landing_zone_tables(
             "and caps): their quarantine rows were reused, not parsed again"
         )
     selected = {key.to_user_string() for key in context.selected_asset_keys}
-    for output in _outputs(ingested):
-        if output.output_name in selected:
-            yield output
+    for name, frame, figures, run_totals in _tables(ingested):
+        if name in selected:
+            metadata = partition_figures(
+                context, frame, figures, asset_key=dg.AssetKey(name), run_totals=run_totals
+            )
+            yield dg.Output(frame, output_name=name, metadata=metadata)
 
 
-def _outputs(ingested: IngestedWindow) -> Iterator[dg.Output]:
-    """The four tables of one read window, each with the metadata the UI shows for it."""
+def _tables(ingested: IngestedWindow) -> Iterator[tuple[str, pd.DataFrame, Figures, dict]]:
+    """The four tables of one read window: each with its figures per day, and the run's own.
+
+    Per-day figures come from the table's rows; what the read as a whole did (files read,
+    duplicates dropped) is the run's, labelled so in a ranged run.
+    """
     stats = ingested.stats
-    yield dg.Output(
+    yield (
+        "raw_messages",
         ingested.raw_messages,
-        output_name="raw_messages",
-        metadata={
-            "by_source": counts_by(ingested.raw_messages, "source"),
-            "by_type": counts_by(ingested.raw_messages, "message_type"),
+        lambda rows: {
+            "by_source": counts_by(rows, "source"),
+            "by_type": counts_by(rows, "message_type"),
+            "preview": preview(rows, ["sent_at", "source", "message_type", "message_id"]),
+        },
+        {
             "webhook_bodies_read": stats.webhook_bodies,
             "webhook_bodies_from_sensor_cache": stats.webhook_bodies_from_cache,
             "exports_read": stats.exports,
@@ -137,42 +151,42 @@ def _outputs(ingested: IngestedWindow) -> Iterator[dg.Output]:
             "duplicates_dropped": stats.duplicate_messages,
             "messages_outside_partitions": stats.messages_outside_partitions,
             "webhook_lookback_days": stats.webhook_lookback_days,
-            "preview": preview(
-                ingested.raw_messages, ["sent_at", "source", "message_type", "message_id"]
-            ),
         },
     )
-    yield dg.Output(
+    yield (
+        "message_statuses",
         ingested.message_statuses,
-        output_name="message_statuses",
-        metadata={
-            "by_status": counts_by(ingested.message_statuses, "status"),
-            "by_pricing_category": counts_by(ingested.message_statuses, "pricing_category"),
+        lambda rows: {
+            "by_status": counts_by(rows, "status"),
+            "by_pricing_category": counts_by(rows, "pricing_category"),
+            "preview": preview(rows, ["status_at", "status", "error_code", "message_id"]),
+        },
+        {
             "duplicates_dropped": stats.duplicate_statuses,
             "webhook_errors_by_code": dg.MetadataValue.json(stats.webhook_errors),
-            "preview": preview(
-                ingested.message_statuses, ["status_at", "status", "error_code", "message_id"]
-            ),
         },
     )
-    yield dg.Output(
+    yield (
+        "api_errors",
         ingested.api_errors,
-        output_name="api_errors",
-        metadata={
-            "by_code": counts_by(ingested.api_errors, "code"),
-            "by_level": counts_by(ingested.api_errors, "level"),
-            "preview": preview(ingested.api_errors, ["partition_at", "level", "code", "title"]),
+        lambda rows: {
+            "by_code": counts_by(rows, "code"),
+            "by_level": counts_by(rows, "level"),
+            "preview": preview(rows, ["partition_at", "level", "code", "title"]),
         },
+        {},
     )
-    yield dg.Output(
+    yield (
+        "quarantine",
         ingested.quarantine,
-        output_name="quarantine",
-        metadata={
-            "by_reason": counts_by(ingested.quarantine, "reason"),
+        lambda rows: {
+            "by_reason": counts_by(rows, "reason"),
+            "preview": preview(rows, ["source_file", "location", "reason"]),
+        },
+        {
             "exports_rejected_whole": len(stats.exports_rejected),
             # Dated before the first partition or after their file landed: kept here, with why.
             "messages_outside_partitions": stats.messages_outside_partitions,
             "exports_rejected_remembered": stats.exports_rejected_remembered,
-            "preview": preview(ingested.quarantine, ["source_file", "location", "reason"]),
         },
     )

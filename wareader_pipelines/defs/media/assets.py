@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from wareader_pipelines.lib import tables
-from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.asset_metadata import counts_by, partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.parsing.records import frame_of
@@ -77,7 +77,17 @@ def message_media(
     if not whatsapp.is_configured:
         context.log.warning(NO_TOKEN)
         # None: the IO manager writes nothing, so rows stored by an earlier run stay.
-        return dg.Output(None, metadata={"skipped": NO_TOKEN, "media_messages": len(refs)})
+        waiting = pd.DataFrame({"sent_at": pd.Series([ref.sent_at for ref in refs], dtype=object)})
+        return dg.Output(
+            None,
+            metadata=partition_figures(
+                context,
+                waiting,
+                lambda rows: {"media_messages": len(rows)},
+                constants={"skipped": NO_TOKEN},
+                count_rows=False,
+            ),
+        )
 
     now = datetime.now(UTC)
 
@@ -92,13 +102,15 @@ def message_media(
     except WhatsAppTokenExpiredError as error:
         raise dg.Failure(description=str(error)) from error
     frame = frame_of(outcomes, MediaOutcome)
-    stored = frame[frame["status"] == "stored"]
-    return dg.Output(
-        frame,
-        metadata={
-            "media_messages": len(frame),
-            "by_status": counts_by(frame, "status"),
-            "bytes_downloaded": int(stored["bytes"].fillna(0).sum()) if len(stored) else 0,
-            "preview": preview(frame, ["sent_at", "message_type", "status", "bytes", "blob_key"]),
-        },
-    )
+    return dg.Output(frame, metadata=partition_figures(context, frame, _figures))
+
+
+def _figures(rows: pd.DataFrame) -> dict[str, object]:
+    """What the UI shows for some of the table's rows (one day's, in a ranged run)."""
+    stored = rows[rows["status"] == "stored"]
+    return {
+        "media_messages": len(rows),
+        "by_status": counts_by(rows, "status"),
+        "bytes_downloaded": int(stored["bytes"].fillna(0).sum()) if len(stored) else 0,
+        "preview": preview(rows, ["sent_at", "message_type", "status", "bytes", "blob_key"]),
+    }

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_checks import validation_results
-from wareader_pipelines.lib.asset_metadata import preview
+from wareader_pipelines.lib.asset_metadata import partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.partitions import MONTHLY_AUTOMATION, monthly_partitions
 from wareader_pipelines.quality import rules
@@ -117,26 +117,32 @@ def conversation_reports(
         workers=config.workers,
         stored=_read(warehouse, REPORTS_TABLE, q.stored_reports(window.start, window.end)),
     )
-    rendered = frame[frame["status"] == "rendered"] if len(frame) else frame
+    return dg.Output(
+        frame,
+        metadata=partition_figures(
+            context, frame, _figures, run_totals={"redrawn": int(frame.attrs.get("redrawn", 0))}
+        ),
+    )
+
+
+def _figures(rows: pd.DataFrame) -> dict[str, object]:
+    """What the UI shows for some of the reports (one month's, in a ranged run)."""
+    rendered = rows[rows["status"] == "rendered"] if len(rows) else rows
     shown = rendered.sort_values(["message_count", "conversation_id"], ascending=[False, True])
     pictures = "\n\n".join(
         f"**{row.conversation_id[:10]} · {row.period}** ({row.message_count} messages)\n\n"
         + markdown_image(_png(row.png_base64), f"report {row.period}")
         for row in shown.head(SHOWN_IN_UI).itertuples()
     )
-    return dg.Output(
-        frame,
-        metadata={
-            "reports": len(rendered),
-            "redrawn": int(frame.attrs.get("redrawn", 0)),
-            "skipped": len(frame) - len(rendered),
-            "report_bytes": int(rendered["png_bytes"].sum()) if len(rendered) else 0,
-            "pictures": dg.MetadataValue.md(pictures or "No conversation had enough messages."),
-            "preview": preview(
-                frame, ["conversation_id", "period", "message_count", "status", "png_sha256"]
-            ),
-        },
-    )
+    return {
+        "reports": len(rendered),
+        "skipped": len(rows) - len(rendered),
+        "report_bytes": int(rendered["png_bytes"].sum()) if len(rendered) else 0,
+        "pictures": dg.MetadataValue.md(pictures or "No conversation had enough messages."),
+        "preview": preview(
+            rows, ["conversation_id", "period", "message_count", "status", "png_sha256"]
+        ),
+    }
 
 
 def _png(encoded: str) -> bytes:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from wareader_pipelines.lib import tables
 from wareader_pipelines.lib.asset_kinds import LLM_ROLE, WAREHOUSE_ROLE
-from wareader_pipelines.lib.asset_metadata import counts_by, preview
+from wareader_pipelines.lib.asset_metadata import counts_by, partition_figures, preview
 from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
@@ -65,7 +65,7 @@ _FAILURES_SHOWN = 20
     ],
 )
 def conversation_summaries(
-    cleaned_messages: pd.DataFrame, llm: LLMResource
+    context: dg.AssetExecutionContext, cleaned_messages: pd.DataFrame, llm: LLMResource
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     days = conversation_days(cleaned_messages, text_column=llm.text_column)
     run = llm.summarize([day for day, _ in days])
@@ -79,28 +79,37 @@ def conversation_summaries(
     failed = frame.loc[frame["status"] == "failed"]
     yield dg.Output(
         frame,
-        metadata={
-            "provider": llm.provider,
-            "model": llm.resolved_model,
-            "prompt_version": PROMPT_VERSION,
-            "text_sent": llm.text_column,
-            "conversation_days": len(frame),
-            "api_calls": run.stats.api_calls,
-            "cache_hits": run.stats.cache_hits,
-            "retries": run.stats.retries,
-            "repairs": run.stats.repairs,
-            "input_tokens": run.stats.input_tokens,
-            "output_tokens": run.stats.output_tokens,
-            "cost_usd": llm.cost_of(run.stats.input_tokens, run.stats.output_tokens),
-            # What the rows cost to produce, cache hits included (null if a model has no price).
-            "cost_usd_of_rows": (
-                None if frame["cost_usd"].isna().any() else float(frame["cost_usd"].sum())
-            ),
-            "failures": len(failed),
-            "statuses": counts_by(frame, "status"),
-            "example_summary": _example(frame),
-            "preview": preview(frame, ["day", "conversation_id", "status", "summary", "topics"]),
-        },
+        metadata=partition_figures(
+            context,
+            frame,
+            lambda rows: {
+                "conversation_days": len(rows),
+                # What the rows cost to produce, cache hits included (null if a model has no price).
+                "cost_usd_of_rows": (
+                    None if rows["cost_usd"].isna().any() else float(rows["cost_usd"].sum())
+                ),
+                "failures": int((rows["status"] == "failed").sum()),
+                "statuses": counts_by(rows, "status"),
+                "example_summary": _example(rows),
+                "preview": preview(rows, ["day", "conversation_id", "status", "summary", "topics"]),
+            },
+            constants={
+                "provider": llm.provider,
+                "model": llm.resolved_model,
+                "prompt_version": PROMPT_VERSION,
+                "text_sent": llm.text_column,
+            },
+            # What this run spent: calls made, tokens sent and received (cache hits cost none).
+            run_totals={
+                "api_calls": run.stats.api_calls,
+                "cache_hits": run.stats.cache_hits,
+                "retries": run.stats.retries,
+                "repairs": run.stats.repairs,
+                "input_tokens": run.stats.input_tokens,
+                "output_tokens": run.stats.output_tokens,
+                "cost_usd": llm.cost_of(run.stats.input_tokens, run.stats.output_tokens),
+            },
+        ),
     )
     yield dg.AssetCheckResult(
         check_name=NO_FAILED_SUMMARIES,
