@@ -9,10 +9,7 @@ client retries itself, so waits and attempts are counted and bounded in one plac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import anthropic
-import openai
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wareader_pipelines.lib.retrying import is_retryable_status, retry_after_seconds
 from wareader_pipelines.llm.models import ChatReply, ChatRequest
@@ -20,6 +17,9 @@ from wareader_pipelines.llm.retrying import (
     FatalProviderError,
     TransientProviderError,
 )
+
+if TYPE_CHECKING:  # the SDKs take seconds to import: loaded when a transport is made
+    import openai
 
 NETWORK_PROVIDERS = ("openai", "anthropic", "azure", "local")
 PROVIDERS = (*NETWORK_PROVIDERS, "extractive")
@@ -83,6 +83,9 @@ def _fatal_message(provider: str, model: str, status: int, detail: str) -> str:
 
 def _translated(provider: str, model: str, error: Exception) -> Exception:
     """The provider-neutral error for an SDK exception (either SDK)."""
+    import anthropic
+    import openai
+
     if isinstance(error, openai.APITimeoutError | anthropic.APITimeoutError):
         return TransientProviderError(f"{provider}: timed out", status=None, retry_after=None)
     if isinstance(error, openai.APIConnectionError | anthropic.APIConnectionError):
@@ -119,6 +122,8 @@ class OpenAICompatibleTransport:
         azure_api_version: str | None = None,
         json_mode: bool = True,
     ) -> None:
+        import openai
+
         self.provider = provider
         self.model = model
         # Off for local servers that reject `response_format`; the prompts still ask for JSON.
@@ -183,6 +188,8 @@ class AnthropicTransport:
     def __init__(
         self, *, model: str, api_key: str | None, base_url: str | None, timeout_seconds: float
     ) -> None:
+        import anthropic
+
         self.provider = "anthropic"
         self.model = model
         self._client = anthropic.AsyncAnthropic(
