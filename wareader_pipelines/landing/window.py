@@ -438,7 +438,10 @@ def read_landing_window(
             pool.shutdown(wait=False, cancel_futures=True)
         raise
 
+    # Each list of records is dropped once it is a frame, and the frames once concatenated:
+    # at a million rows every copy held to the end of the read costs hundreds of MiB.
     message_frames = [frame_of(messages, MessageRecord)]
+    messages.clear()
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
     parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
@@ -467,6 +470,7 @@ def read_landing_window(
     raw = _with_webhook_participant_names(raw, webhook_names, NAME_LOOKBACK_DAYS, lookback)
 
     status_frame = frame_of(statuses, StatusRecord)
+    statuses.clear()
     status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
     before = len(status_frame)
     status_frame = status_frame.sort_values(
@@ -568,12 +572,20 @@ def _with_webhook_participant_names(
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
     # All-null columns are left out before concat (whose dtype choice would otherwise depend
     # on which file happened to leave a column empty) and come back as nulls.
-    non_empty = [frame.dropna(axis=1, how="all") for frame in frames if not frame.empty]
+    # `frames` is emptied as it is read, so the inputs do not live beside their copies.
+    non_empty = []
+    frames.reverse()
+    while frames:
+        frame = frames.pop()
+        if not frame.empty:
+            non_empty.append(frame.dropna(axis=1, how="all"))
+        del frame
     if not non_empty:
         return frame_of([], record_type)
     columns = list(frame_of([], record_type).columns)
     # Missing values come back as NaN, which both warehouse backends store as NULL.
     combined = pd.concat(non_empty, ignore_index=True).reindex(columns=columns)
+    non_empty.clear()
     for column in combined.columns:
         if column.endswith("_at"):
             combined[column] = pd.to_datetime(combined[column], utc=True)
