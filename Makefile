@@ -17,14 +17,14 @@ DBT_SOURCES := dbt/dbt_project.yml dbt/profiles.yml $(shell find dbt/models dbt/
 install: $(VENV)/.installed $(MANIFEST)
 
 # Everything from the lock (exact versions CI tested), then the project itself without deps.
-# uv installs the lock in well under a minute where pip takes many (docs/install_times.md):
+# uv installs the lock in well under a minute where pip takes many (README, Development):
 # a uv on PATH is used, else the lock's own uv pin is put in the venv with pip; when uv
 # cannot be had, pip installs the same lock. Either way requirements.lock decides.
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 UV_PIN := $(shell grep -m1 '^uv==' requirements.lock)
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	if { command -v uv >/dev/null 2>&1 || $(PIP) install --quiet "$(UV_PIN)"; } && \
+	@if { command -v uv >/dev/null 2>&1 || $(PIP) install --quiet "$(UV_PIN)"; } && \
 		uv pip install --quiet --python $(BIN)/python "pip>=24" -r requirements.lock && \
 		uv pip install --quiet --python $(BIN)/python --no-deps -e . ; then \
 		echo "installed requirements.lock with $$(uv --version)"; \
