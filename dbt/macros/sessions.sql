@@ -23,6 +23,13 @@
     '{{ env_var("WAREADER_BUSINESS_TIMEZONE", var("business_timezone", "UTC")) }}'
 {%- endmacro %}
 
+{# The zone of a message's local times, for every local day, week, month and hour of every
+   mart and report: the zone its export was read in (the exporting phone's, per export with a
+   global default), else, for webhooks, the business number's. #}
+{% macro local_timezone(export_timezone) -%}
+    coalesce({{ export_timezone }}, {{ business_timezone() }})
+{%- endmacro %}
+
 {# A conversation's message order: time, then (exports have minutes only) the export's line. #}
 {% macro conversation_order() -%}
     partition by conversation_id order by sent_at, coalesce(source_line, 0), message_id

@@ -22,11 +22,18 @@
     extract(epoch from {{ later }}) - extract(epoch from {{ earlier }})
 {%- endmacro %}
 
-{# Delete the rows of `column` an incremental run rebuilds, [window start, rebuild_end()),
-   before the run inserts them again. #}
-{% macro delete_window(column) -%}
+{# Delete the rows of `column` an incremental run rebuilds, [window start - lookback,
+   rebuild_end()), before the run inserts them again. #}
+{% macro delete_window(column, lookback=none) -%}
     {% if is_incremental() %}
     delete from {{ this }}
-    where {{ column }} >= {{ window_start() }} and {{ column }} < {{ rebuild_end() }}
+    where {{ column }} >= {{ window_start() }}{% if lookback %} - {{ lookback }}{% endif %}
+        and {{ column }} < {{ rebuild_end() }}
     {% endif %}
+{%- endmacro %}
+
+{# The longest local day: 25 hours, the day a zone leaves summer time. A local day that
+   overlaps a UTC window starts at most this long before it. #}
+{% macro longest_day() -%}
+    interval '25 hours'
 {%- endmacro %}

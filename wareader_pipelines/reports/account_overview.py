@@ -53,7 +53,7 @@ def _volume(axes: Axes, overview: AccountOverview) -> None:
     axes.bar(range(len(months)), overview.by_month["messages"].astype(int), color="#2b7bba")
     step = max(1, len(months) // 12)
     axes.set_xticks(range(0, len(months), step), months[::step], rotation=45, ha="right")
-    axes.set_title("Messages per month (UTC)")
+    axes.set_title("Messages per month (each conversation's local time)")
 
 
 def _languages(axes: Axes, overview: AccountOverview) -> None:
@@ -72,7 +72,7 @@ def _sentiment(axes: Axes, overview: AccountOverview) -> None:
     step = max(1, len(labels) // 8)
     axes.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right")
     axes.set_ylim(-1.05, 1.05)
-    axes.set_title("Mean sentiment per ISO week")
+    axes.set_title("Mean sentiment per local ISO week")
 
 
 def _hours(axes: Axes, overview: AccountOverview) -> None:

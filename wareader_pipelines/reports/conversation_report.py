@@ -21,13 +21,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from wareader_pipelines.reports.png import blank_figure, canvas_png, style
+from wareader_pipelines.reports.png import (
+    EMOJI_TEXT,
+    LIBRARIES,
+    blank_figure,
+    canvas_png,
+    style,
+)
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MAX_SENDERS = 8
@@ -43,10 +48,11 @@ class ConversationMonth:
     period: str  # YYYY-MM
     first_day: date
     days: int
-    messages: pd.DataFrame  # fct_messages: sender_id, sent_date, is_system, sentiment_score
+    # fct_messages: sender_id, local_date, local_timezone, is_system, sentiment_score
+    messages: pd.DataFrame
     replies: pd.DataFrame  # fct_replies: from_id, to_id, reply_seconds
     heatmap: pd.DataFrame  # activity_heatmap: local_timezone, local_weekday, local_hour, messages
-    emoji: pd.DataFrame  # message_emoji: sender_id, emoji_name, skin_tone, occurrences
+    emoji: pd.DataFrame  # message_emoji: sender_id, emoji, emoji_name, skin_tone, occurrences
     summaries: pd.DataFrame  # conversation_summaries: day, summary, topics
 
     @property
@@ -58,7 +64,7 @@ class ConversationMonth:
 COLUMNS = {
     "replies": ["conversation_id", "from_id", "to_id", "reply_seconds"],
     "heatmap": ["conversation_id", "local_timezone", "local_weekday", "local_hour", "messages"],
-    "emoji": ["conversation_id", "sender_id", "emoji_name", "skin_tone", "occurrences"],
+    "emoji": ["conversation_id", "sender_id", "emoji", "emoji_name", "skin_tone", "occurrences"],
     "summaries": ["conversation_id", "day", "summary", "topics"],
 }
 
@@ -183,7 +189,7 @@ class _Page:
             self.per_day.set_xticks(range(0, days, 2), [str(d + 1) for d in range(0, days, 2)])
             self.per_day.set_xlim(-0.6, days - 0.4)
             self.per_day.set_xlabel("day of the month")
-            self.per_day.set_title("Messages per day (UTC)")
+            self.per_day.set_title(" ")
 
             self.activity = fig.add_axes((0.08, 0.45, 0.38, 0.24))
             self.heat = self.activity.imshow(
@@ -211,8 +217,10 @@ class _Page:
 
             emoji_axes = fig.add_axes((0.06, 0.22, 0.40, 0.13))
             emoji_axes.axis("off")
-            emoji_axes.set_title("Top emoji per sender (by name: no colour emoji font)")
-            self.emoji = emoji_axes.text(0, 1, "", va="top", ha="left", fontsize=9)
+            emoji_axes.set_title("Top emoji per sender")
+            self.emoji = emoji_axes.text(
+                0, 1, "", va="top", ha="left", fontsize=9, fontfamily=EMOJI_TEXT
+            )
 
             self.mood = fig.add_axes((0.56, 0.22, 0.42, 0.14))
             self.mood.axhline(0, color="#999999", linewidth=0.8)
@@ -227,11 +235,14 @@ class _Page:
             words = fig.add_axes((0.06, 0.01, 0.92, 0.15))
             words.axis("off")
             words.set_title("The month in words", loc="left")
-            self.words = words.text(0, 1, "", va="top", ha="left", fontsize=8.5, wrap=False)
+            self.words = words.text(
+                0, 1, "", va="top", ha="left", fontsize=8.5, wrap=False, fontfamily=EMOJI_TEXT
+            )
 
             # drawn per page, in this order (data, then the frame over it, then labels)
             self.dynamic: list[Artist] = [
                 self.title,
+                self.per_day.title,
                 *self.bars,
                 *self.per_day.spines.values(),
                 self.per_day.yaxis,
@@ -281,11 +292,13 @@ class _Page:
         self.words.set_text(textwrap.fill(month_summary_text(month.summaries), width=135))
 
     def _messages_per_day(self, month: ConversationMonth, talking: pd.DataFrame) -> None:
-        per_day = talking.groupby(talking["sent_date"].astype(str)).size()
+        per_day = talking.groupby(talking["local_date"].astype(str)).size()
         values = [int(per_day.get(day.isoformat(), 0)) for day in _day_index(month)]
         for bar, value in zip(self.bars, values, strict=True):
             bar.set_height(value)
         self.per_day.set_ylim(0, max(values, default=0) * 1.05 or 1)
+        zones = sorted(set(talking["local_timezone"].dropna()))
+        self.per_day.set_title(f"Messages per local day ({', '.join(zones) or 'no messages'})")
 
     def _heatmap(self, month: ConversationMonth) -> None:
         grid = np.zeros((7, 24))
@@ -331,10 +344,10 @@ class _Page:
     def _sentiment(self, month: ConversationMonth, talking: pd.DataFrame) -> None:
         days = _day_index(month)
         scored = talking.dropna(subset=["sentiment_score"])
-        mean = scored.groupby(scored["sent_date"].astype(str))["sentiment_score"].mean()
+        mean = scored.groupby(scored["local_date"].astype(str))["sentiment_score"].mean()
         xs = [i for i, day in enumerate(days) if day.isoformat() in mean.index]
         self.trend.set_data(xs, [float(mean[days[i].isoformat()]) for i in xs])
-        self.mood.set_title(f"Mean sentiment per day ({len(scored)} scored messages)")
+        self.mood.set_title(f"Mean sentiment per local day ({len(scored)} scored messages)")
 
 
 def _day_index(month: ConversationMonth) -> list[date]:
@@ -355,9 +368,12 @@ def _emoji_text(month: ConversationMonth) -> str:
         used = month.emoji[month.emoji["sender_id"] == sender]
         if used.empty:
             continue
-        totals = used.groupby("emoji_name")["occurrences"].sum()
-        top = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:TOP_EMOJI]
-        lines.append(f"{short_id(sender)}: " + ", ".join(f"{n} ×{int(c)}" for n, c in top))
+        totals = used.groupby(["emoji", "emoji_name"])["occurrences"].sum()
+        top = sorted(totals.items(), key=lambda item: (-item[1], item[0][1]))[:TOP_EMOJI]
+        lines.append(
+            f"{short_id(sender)}: "
+            + ", ".join(f"{glyph} {name} ×{int(c)}" for (glyph, name), c in top)
+        )
     tones = month.emoji["skin_tone"].dropna().value_counts() if not month.emoji.empty else {}
     if len(tones):
         ranked = sorted(tones.items(), key=lambda item: (-item[1], item[0]))
@@ -388,7 +404,7 @@ def _source_of(module_name: str) -> bytes:
 RENDERER_VERSION = hashlib.sha256(
     _source_of(__name__)
     + _source_of("wareader_pipelines.reports.png")
-    + f"{matplotlib.__version__}|{pd.__version__}".encode()
+    + f"{LIBRARIES}|pandas {pd.__version__}".encode()
 ).hexdigest()[:16]
 
 

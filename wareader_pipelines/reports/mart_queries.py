@@ -6,33 +6,51 @@ user input), the one form DuckDB and PostgreSQL both accept without placeholders
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # The dbt marts' schema, as lib/tables.py names it (not imported: pure logic stays free of Dagster).
 MARTS_SCHEMA = "marts"
+# How far local days reach beyond UTC ones (zones run from UTC-12 to UTC+14).
+LOCAL_MARGIN = timedelta(hours=14)
 
 
 def _at(moment: datetime) -> str:
     return f"cast('{moment.isoformat()}' as timestamptz)"
 
 
-def month_messages(start: datetime, end: datetime) -> str:
+def _local_month(start: datetime, end: datetime) -> str:
+    # the messages of the local month: local days can start up to 14 hours before and end
+    # up to 12 after the UTC month, so the UTC range is widened and cut by local_date
     return (
-        "select conversation_id, sender_id, sent_at, sent_date, is_system, sentiment_score "
-        f"from {MARTS_SCHEMA}.fct_messages where sent_at >= {_at(start)} and sent_at < {_at(end)} "
+        f"sent_at >= {_at(start - LOCAL_MARGIN)} and sent_at < {_at(end + LOCAL_MARGIN)} "
+        f"and local_date >= cast('{start.date().isoformat()}' as date) "
+        f"and local_date < cast('{end.date().isoformat()}' as date)"
+    )
+
+
+def month_messages(start: datetime, end: datetime) -> str:
+    """fct_messages of the month's local days (each message's local_timezone)."""
+    return (
+        "select conversation_id, sender_id, sent_at, local_date, local_timezone, is_system, "
+        f"sentiment_score from {MARTS_SCHEMA}.fct_messages where {_local_month(start, end)} "
         "order by conversation_id, sent_at, message_id"
     )
 
 
 def month_replies(start: datetime, end: datetime) -> str:
+    """fct_replies of the month's local days."""
     return (
-        "select conversation_id, from_id, to_id, reply_seconds "
-        f"from {MARTS_SCHEMA}.fct_replies where sent_at >= {_at(start)} and sent_at < {_at(end)} "
-        "order by conversation_id, sent_at, message_id"
+        "select replies.conversation_id, replies.from_id, replies.to_id, replies.reply_seconds "
+        f"from {MARTS_SCHEMA}.fct_replies as replies "
+        f"inner join {MARTS_SCHEMA}.fct_messages as messages "
+        "on messages.message_id = replies.message_id "
+        f"where {_local_month(start, end).replace('sent_at', 'messages.sent_at')} "
+        "order by replies.conversation_id, replies.sent_at, replies.message_id"
     )
 
 
 def month_heatmap(start: datetime) -> str:
+    """activity_heatmap of the local month."""
     return (
         "select conversation_id, local_timezone, local_weekday, local_hour, messages "
         f"from {MARTS_SCHEMA}.activity_heatmap "
@@ -42,11 +60,15 @@ def month_heatmap(start: datetime) -> str:
 
 
 def month_emoji(start: datetime, end: datetime) -> str:
+    """message_emoji of the month's local days."""
     return (
-        "select conversation_id, sender_id, emoji_name, skin_tone, occurrences "
-        "from {schema}.message_emoji "
-        f"where sent_at >= {_at(start)} and sent_at < {_at(end)} "
-        "order by conversation_id, sent_at, message_id, emoji"
+        "select emoji.conversation_id, emoji.sender_id, emoji.emoji, emoji.emoji_name, "
+        "emoji.skin_tone, "
+        "emoji.occurrences from {schema}.message_emoji as emoji "
+        f"inner join {MARTS_SCHEMA}.fct_messages as messages "
+        "on messages.message_id = emoji.message_id "
+        f"where {_local_month(start, end).replace('sent_at', 'messages.sent_at')} "
+        "order by emoji.conversation_id, emoji.sent_at, emoji.message_id, emoji.emoji"
     )
 
 
@@ -72,7 +94,7 @@ ACCOUNT_TOTALS = (
     f"from {MARTS_SCHEMA}.fct_messages where not is_system"
 )
 ACCOUNT_BY_MONTH = (
-    "select cast(date_trunc('month', sent_at at time zone 'UTC') as date) as month_start, "
+    "select cast(date_trunc('month', local_date) as date) as month_start, "
     "count(*) as messages, count(distinct conversation_id) as conversations "
     f"from {MARTS_SCHEMA}.fct_messages where not is_system group by 1 order by 1"
 )

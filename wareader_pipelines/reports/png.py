@@ -1,9 +1,11 @@
 """Matplotlib figures as reproducible PNG bytes: same data, same bytes, on any run.
 
-The Agg renderer draws with the DejaVu Sans shipped inside matplotlib (never a system
-font that differs between machines), PNG metadata carries no software version or
-timestamp, and the figure is built without pyplot, so no global state leaks between
-reports. Colour emoji cannot be drawn by Agg; reports show emoji by name instead.
+The Agg renderer draws with the DejaVu Sans shipped inside matplotlib and, for emoji, the
+monochrome outline font Noto Emoji from the pinned `manimgx-fonts` package (never a system
+font that differs between machines): Agg cannot draw colour bitmap emoji fonts, but it
+draws an outline one, and matplotlib's text shaping keeps skin-tone, ZWJ and flag
+sequences one glyph. PNG metadata carries no software version or timestamp, and the
+figure is built without pyplot, so no global state leaks between reports.
 """
 
 from __future__ import annotations
@@ -12,12 +14,24 @@ import base64
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
 
+import manimgx_fonts
 import matplotlib
 import matplotlib.image
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+# The emoji font, registered once: the fallback of texts that may hold emoji (EMOJI_TEXT).
+EMOJI_FONT_FILE = Path(manimgx_fonts.__file__).with_name("NotoEmoji[wght].ttf")
+font_manager.fontManager.addfont(str(EMOJI_FONT_FILE))
+EMOJI_FONT = font_manager.FontProperties(fname=EMOJI_FONT_FILE).get_name()
+EMOJI_TEXT = ["DejaVu Sans", EMOJI_FONT]
+# Everything besides this code that shapes the bytes.
+LIBRARIES = f"matplotlib {matplotlib.__version__}, manimgx-fonts {version('manimgx-fonts')}"
 
 DPI = 80
 # zlib level of the PNG: 1 encodes several times faster than the default 6 for pages

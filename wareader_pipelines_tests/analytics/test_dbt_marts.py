@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
+import yaml
 
 from wareader_pipelines.defs.analytics.project import DBT_DIR
 from wareader_pipelines.resources.warehouse import backend_for
@@ -27,7 +28,7 @@ MARTS = {
     "fct_messages": ["message_id"],
     "dim_conversations": ["conversation_id"],
     "dim_participants": ["sender_id"],
-    "daily_conversation_metrics": ["conversation_id", "metric_date"],
+    "daily_conversation_metrics": ["conversation_id", "local_timezone", "metric_date"],
     "fct_sessions": ["session_id"],
     "fct_replies": ["message_id"],
     "reply_matrix": ["conversation_id", "from_id", "to_id"],
@@ -39,7 +40,7 @@ MARTS = {
         "local_hour",
     ],
     "emoji_usage": ["conversation_id", "sender_id", "emoji", "skin_tone"],
-    "sentiment_by_week": ["sender_id", "week_start", "method"],
+    "sentiment_by_week": ["sender_id", "local_timezone", "week_start", "method"],
 }
 
 
@@ -137,9 +138,23 @@ def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
     assert day1.reply_count == 2 and day1.median_reply_seconds == 270  # 120 s and 420 s
     # a reply across midnight counts on its own day; 2 days of silence start a new session
     assert daily.loc[("c1", "2024-05-14")].median_reply_seconds == (900 + 3600) / 2
-    assert daily.loc[("c2", "2024-05-15")].reply_count == 0
-    assert daily.loc[("c2", "2024-05-25")].reply_count == 0
+    # c2's days are São Paulo days (UTC-3): Monday 00:30 UTC is Sunday the 12th there
+    assert daily.loc[("c2", "2024-05-12")].message_count == 2
+    assert ("c2", "2024-05-13") not in daily.index
+    assert daily.loc[("c2", "2024-05-14")].reply_count == 0
+    assert daily.loc[("c2", "2024-05-24")].reply_count == 0
     assert_conversation_marts(on_duckdb)
+    # every column of every mart is described in marts.yml (shown in the UI by dagster-dbt)
+    documented = yaml.safe_load((DBT_DIR / "models" / "marts" / "marts.yml").read_text())
+    described = {
+        model["name"]: {c["name"] for c in model.get("columns", []) if c.get("description")}
+        for model in documented["models"]
+    }
+    for table, frame in on_duckdb.items():
+        assert set(frame.columns) <= described[table], (
+            table,
+            set(frame.columns) - described[table],
+        )
     conversations = on_duckdb["dim_conversations"].set_index("conversation_id")
     assert conversations.loc["c1"].message_count == 7
     assert conversations.loc["c2"].sources == "export"
@@ -206,7 +221,11 @@ def assert_conversation_marts(found: dict[str, pd.DataFrame]) -> None:
     s1 = weekly.loc[("s1", "2024-05-13")]
     assert s1.messages_scored == 3 and s1.positive == 2 and s1.neutral == 1
     assert s1.mean_score == pytest.approx(0.5)
-    assert weekly.loc[("s4", "2024-05-13")].negative == 2
+    # s4 wrote on Sunday evening in São Paulo: the local ISO week of Monday the 6th, not the
+    # UTC week of the 13th
+    assert weekly.loc[("s4", "2024-05-06")].negative == 2
+    assert ("s4", "2024-05-13") not in weekly.index
+    assert weekly.loc[("s4", "2024-05-06")].local_timezone == "America/Sao_Paulo"
 
 
 INCREMENTAL_MARTS = ("fct_messages", "daily_conversation_metrics")

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from wareader_pipelines.reports import conversation_report
+from wareader_pipelines.reports import conversation_report, png
 from wareader_pipelines.reports.account_overview import AccountOverview, render_account_overview
 from wareader_pipelines.reports.conversation_report import (
     conversation_months,
@@ -32,7 +33,8 @@ def _inputs(messages_in_c1: int = 40) -> dict[str, pd.DataFrame]:
             "conversation_id": conversation,
             "sender_id": rng.choice(["s_one", "s_two", "s_three"], 60),
             "sent_at": sent,
-            "sent_date": [s.date() for s in sent],
+            "local_date": [s.date() for s in sent],
+            "local_timezone": ["Europe/Berlin"] * 60,
             "is_system": [False] * 59 + [True],
             "sentiment_score": rng.uniform(-1, 1, 60),
         }
@@ -58,6 +60,7 @@ def _inputs(messages_in_c1: int = 40) -> dict[str, pd.DataFrame]:
         {
             "conversation_id": ["c1", "c1"],
             "sender_id": ["s_one", "s_two"],
+            "emoji": ["👍", "❤️"],
             "emoji_name": ["thumbs_up", "red_heart"],
             "skin_tone": ["medium", None],
             "occurrences": [4, 1],
@@ -141,6 +144,24 @@ def test_an_unchanged_month_keeps_its_stored_picture_and_a_changed_one_is_redraw
     assert rows.attrs["redrawn"] == 1
     assert base64.b64decode(rows.loc["c1", "png_base64"]).startswith(b"\x89PNG")
     assert rows.loc["c2", "png_base64"] == base64.b64encode(b"stored page").decode()
+
+
+def test_emoji_are_drawn_as_glyphs_of_the_pinned_outline_font() -> None:
+    # a missing glyph draws the same empty box for every emoji: distinct emoji, distinct pixels
+    font = FT2Font(str(png.EMOJI_FONT_FILE))
+    for sequence in ("👍", "😂", "❤", "🎉"):
+        assert font.get_char_index(ord(sequence)) != 0, sequence
+
+    def drawn(text: str) -> bytes:
+        fig = png.blank_figure(1, 0.5)
+        with png.style():
+            fig.text(0.1, 0.3, text, fontsize=20, fontfamily=png.EMOJI_TEXT)
+            return png.png_bytes(fig)
+
+    assert len({drawn(text) for text in ("👍", "😂", "👨‍👩‍👧‍👦", "🇧🇷")}) == 4
+    # shaped as one glyph: the tone modifier draws no swatch of its own (a monochrome font
+    # has no tones; the page lists them in words)
+    assert drawn("👍🏿") == drawn("👍")
 
 
 def test_the_month_in_words_lists_topics_then_days_in_order() -> None:

@@ -1,11 +1,12 @@
--- One row per UTC day and business number: traffic, delivery, errors, billable messages and
+-- One row per local day of the business number's zone (WAREADER_BUSINESS_TIMEZONE, else
+-- var business_timezone; macros/sessions.sql) and business number: traffic, delivery, errors, billable messages and
 -- their estimated cost, first-response times and opt-outs. Outbound figures count the
 -- messages sent that day (their statuses may come later); response figures count the turns
 -- that started that day.
 
 with inbound as (
     select
-        cast(sent_at at time zone 'UTC' as date) as metric_date,
+        cast(sent_at at time zone {{ business_timezone() }} as date) as metric_date,
         business_number_id,
         count(*) as inbound_messages
     from {{ ref('stg_business_messages') }}

@@ -71,7 +71,7 @@ select
     recipient_id,
     business_number_id,
     signal_at as opted_out_at,
-    cast(signal_at at time zone 'UTC' as date) as opted_out_date,
+    cast(signal_at at time zone {{ business_timezone() }} as date) as opted_out_date,
     source,
     keyword,
     language,

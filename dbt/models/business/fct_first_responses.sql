@@ -56,7 +56,7 @@ select
     turns.customer_id,
     turns.business_number_id,
     turns.turn_started_at,
-    cast(turns.turn_started_at at time zone 'UTC' as date) as turn_date,
+    cast(turns.turn_started_at at time zone {{ business_timezone() }} as date) as turn_date,
     turns.first_response_at,
     cast(
         {{ seconds_between('turns.turn_started_at', 'turns.first_response_at') }}

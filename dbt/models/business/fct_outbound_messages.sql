@@ -47,6 +47,7 @@ rate_candidates as (
     inner join {{ ref('message_rates') }} as rates
         on rates.category = charged.pricing_category
         and rates.market in (charged.recipient_country, 'default')
+        -- rate cards change on UTC dates (Meta bills in UTC): the one UTC day kept on purpose
         and rates.effective_from <= cast(charged.sent_at at time zone 'UTC' as date)
     where charged.is_charged
 )
@@ -58,7 +59,7 @@ select
     charged.business_number_id,
     charged.known_from,
     charged.sent_at,
-    cast(charged.sent_at at time zone 'UTC' as date) as sent_date,
+    cast(charged.sent_at at time zone {{ business_timezone() }} as date) as sent_date,
     charged.delivered_at,
     charged.read_at,
     charged.failed_at,

@@ -1,7 +1,9 @@
 -- The business's opening hours as UTC intervals, one per working day: weekdays in
 -- var('business_days') (ISO numbers, Monday 1), minus the dates of the business_holidays seed,
 -- from var('business_hours_start') to var('business_hours_end') local time in
--- var('business_timezone'), for the days of var('business_calendar_start'..'_end').
+-- the business number's zone (WAREADER_BUSINESS_TIMEZONE, else var('business_timezone'): the
+-- zone of every local figure of webhook messages, macros/sessions.sql), for the days of
+-- var('business_calendar_start'..'_end').
 
 with days as (
     select cast(day_start as date) as business_date
@@ -26,8 +28,8 @@ select
     business_date,
     cast(
         cast(business_date as varchar) || ' {{ var("business_hours_start") }}' as timestamp
-    ) at time zone '{{ var("business_timezone") }}' as opens_at,
+    ) at time zone {{ business_timezone() }} as opens_at,
     cast(
         cast(business_date as varchar) || ' {{ var("business_hours_end") }}' as timestamp
-    ) at time zone '{{ var("business_timezone") }}' as closes_at
+    ) at time zone {{ business_timezone() }} as closes_at
 from working_days

@@ -1,4 +1,4 @@
--- When a conversation is active, in its local time: messages per UTC month, ISO weekday and
+-- When a conversation is active, in its local time: messages per local month, ISO weekday and
 -- hour of the zone in `local_timezone` (the exporting phone's zone, or the business number's
 -- for webhooks). Sum over month_start for the whole history; the monthly report reads a month.
 
@@ -7,7 +7,7 @@ with messages as (
         conversation_id,
         sender_id,
         local_timezone,
-        cast(date_trunc('month', sent_at at time zone 'UTC') as date) as month_start,
+        cast(date_trunc('month', local_date) as date) as month_start,
         sent_at at time zone local_timezone as local_sent_at
     from {{ ref('stg_messages') }}
     where not is_system

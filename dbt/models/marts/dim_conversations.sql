@@ -19,7 +19,7 @@ select
     max(messages.sent_at) as last_message_at,
     count(*) filter (where not messages.is_system) as message_count,
     count(distinct messages.sender_id) filter (where not messages.is_system) as participant_count,
-    count(distinct messages.sent_date) as active_days,
+    count(distinct messages.local_date) as active_days,
     max(languages.language) as primary_language,
     string_agg(distinct messages.source, ',' order by messages.source) as sources
 from messages

@@ -33,9 +33,9 @@ sequenced as (
 all_messages as (
     -- system lines are kept (is_system) but take no part in reply times
     select
-        message_id, conversation_id, sender_id, sent_at, sent_date, message_type, source,
-        language, language_confidence, is_media, is_system, is_edited, reply_to_id,
-        word_count, emoji_count,
+        message_id, conversation_id, sender_id, sent_at, sent_date, local_timezone, local_date,
+        message_type, source, language, language_confidence, is_media, is_system, is_edited,
+        reply_to_id, word_count, emoji_count,
         -- the reply definition of fct_replies (macros/sessions.sql)
         case
             when {{ is_reply('previous_sender_id', 'sender_id', 'previous_sent_at', 'sent_at') }}
@@ -44,9 +44,9 @@ all_messages as (
     from sequenced
     union all
     select
-        message_id, conversation_id, sender_id, sent_at, sent_date, message_type, source,
-        language, language_confidence, is_media, is_system, is_edited, reply_to_id,
-        word_count, emoji_count,
+        message_id, conversation_id, sender_id, sent_at, sent_date, local_timezone, local_date,
+        message_type, source, language, language_confidence, is_media, is_system, is_edited,
+        reply_to_id, word_count, emoji_count,
         cast(null as double precision) as reply_seconds
     from {{ ref('stg_messages') }}
     where is_system
@@ -58,6 +58,8 @@ select
     all_messages.sender_id,
     all_messages.sent_at,
     all_messages.sent_date,
+    all_messages.local_timezone,
+    all_messages.local_date,
     all_messages.message_type,
     all_messages.source,
     all_messages.language,

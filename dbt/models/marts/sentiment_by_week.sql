@@ -1,9 +1,11 @@
--- How the mood changes: per sender, ISO week (UTC, Monday start) and scoring method.
+-- How the mood changes: per sender, local ISO week (Monday start, in the zone of
+-- stg_messages.local_timezone, as activity_heatmap) and scoring method.
 
 with scored as (
     select
         messages.sender_id,
-        cast(date_trunc('week', messages.sent_at at time zone 'UTC') as date) as week_start,
+        messages.local_timezone,
+        cast(date_trunc('week', messages.local_date) as date) as week_start,
         sentiment.sentiment_method as method,
         sentiment.sentiment_label,
         sentiment.sentiment_score
@@ -17,6 +19,7 @@ with scored as (
 
 select
     sender_id,
+    local_timezone,
     week_start,
     cast(extract(isoyear from week_start) as integer) as iso_year,
     cast(extract(week from week_start) as integer) as iso_week,
@@ -27,4 +30,4 @@ select
     sum(case when sentiment_label = 'neutral' then 1 else 0 end) as neutral,
     sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative
 from scored
-group by sender_id, week_start, method
+group by sender_id, local_timezone, week_start, method

@@ -18,8 +18,11 @@ select
     -- an export's line number: the order of messages sent in the same minute
     case when raw.location like 'line %' then cast(substr(raw.location, 6) as bigint) end
         as source_line,
-    -- local time: the zone the export was read in, or the business number's for webhooks
-    coalesce(raw.export_timezone, {{ business_timezone() }}) as local_timezone
+    -- local time, the one rule of every local day, week, month and hour (macros/sessions.sql):
+    -- the zone the export was read in, or the business number's for webhooks
+    {{ local_timezone('raw.export_timezone') }} as local_timezone,
+    cast(cleaned.sent_at at time zone {{ local_timezone('raw.export_timezone') }} as date)
+        as local_date
 from {{ source('wareader', 'cleaned_messages') }} as cleaned
 left join {{ source('wareader', 'raw_messages') }} as raw
     on raw.message_id = cleaned.message_id

@@ -61,10 +61,10 @@ def _read(warehouse: Warehouse, table: str, sql: str, *, schema: str | None = No
 @dg.asset(
     key=REPORTS_TABLE,
     description=(
-        "One picture per conversation and month: messages per day, local-time activity, "
-        "who answers whom, top emoji, sentiment trend and the month's summary. Shown here "
-        "and added to the conversation's archive as report.png; an unchanged month gives "
-        "the same bytes."
+        "One picture per conversation and month (the conversation's local month): messages "
+        "per local day, local-time activity, who answers whom, top emoji, sentiment trend "
+        "and the month's summary. Shown here and added to the conversation's archive as "
+        "report.png; an unchanged month keeps its stored bytes (not redrawn)."
     ),
     deps=[
         "fct_messages",
