@@ -2,8 +2,9 @@
 
 Every daily asset (ingestion, cleaning, offline sentiment, the daily dbt marts and
 their checks) runs over the zone's year as the ranged runs `wareader backfill`
-makes (the daily backfill policy: up to 92 days per run), then the whole-table
-marts once, each with `execute_in_process` on an instance configured by the
+makes (the daily backfill policy: up to 92 days per run), with
+`--with-whole-table-marts` then the unpartitioned marts once (the monthly reports
+and archives never: not part of the target), each with `execute_in_process` on an instance configured by the
 dagster.yaml `wareader init` writes. Timed from process start (imports and
 definitions included); for each run it prints its wall time, the time Dagster
 took before the first step started (run creation, planned events) and the
@@ -68,6 +69,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/wareader-bench-backfill"))
     parser.add_argument("--first-day", type=date.fromisoformat, default=date(2024, 1, 1))
     parser.add_argument("--last-day", type=date.fromisoformat, default=date(2024, 12, 31))
+    parser.add_argument(
+        "--with-whole-table-marts",
+        action="store_true",
+        help="also run the unpartitioned marts once after the days (monthly reports never)",
+    )
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
 
@@ -90,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import dagster as dg
 
-    from wareader_pipelines.cli.sample_run import prepare_dagster_home, run_pipeline
+    from wareader_pipelines.cli.backfill import run_daily_ranges
+    from wareader_pipelines.cli.sample_run import prepare_dagster_home
     from wareader_pipelines.definitions import defs
 
     prepare_dagster_home(run_root / "dagster_home")
@@ -100,9 +107,27 @@ def main(argv: list[str] | None = None) -> None:
     defined = time.perf_counter()
     rows = []
     with dg.DagsterInstance.get() as instance:
-        results = run_pipeline(
-            definitions, instance, args.first_day, args.last_day, log=lambda line: None
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        results = run_daily_ranges(
+            definitions,
+            instance,
+            args.first_day,
+            args.last_day,
+            run_config=quiet,
+            log=lambda line: None,
         )
+        if args.with_whole_table_marts:
+            graph = definitions.resolve_asset_graph()
+            whole = [
+                key
+                for key in graph.get_all_asset_keys()
+                if graph.get(key).is_materializable and graph.get(key).partitions_def is None
+            ]
+            results.append(
+                definitions.resolve_implicit_global_asset_job_def().execute_in_process(
+                    run_config=quiet, instance=instance, asset_selection=whole, raise_on_error=False
+                )
+            )
         ran = time.perf_counter()
         for result in results:
             records = instance.get_records_for_run(result.run_id, limit=1_000_000).records

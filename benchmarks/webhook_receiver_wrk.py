@@ -124,6 +124,15 @@ def write_requests(path: Path, count: int) -> None:
             stream.write(sign(body, key).encode("ascii") + b"\t" + body + b"\n")
 
 
+def _wait_started(log: Path, workers: int, timeout: float = 120.0) -> None:
+    """Until every worker process of the server says its application started."""
+    deadline = time.monotonic() + timeout
+    while log.read_text(errors="replace").count("Application startup complete") < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -143,8 +152,9 @@ def run_wrk(
         ],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if completed.returncode != 0:
+        raise RuntimeError(f"wrk failed:\n{completed.stdout}\n{completed.stderr}")
     wall = time.perf_counter() - started
     match = re.search(r"^RESULT (.*)$", completed.stdout, re.MULTILINE)
     if match is None:
@@ -203,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
             environment,
         )
         try:
-            time.sleep(1.0 if arguments.workers > 1 else 0.2)
+            _wait_started(root / "noop.log", arguments.workers)
             cpu = _cpu_seconds(noop.pid)
             r = run_wrk(
                 port,
@@ -225,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         environment,
     )
     try:
-        time.sleep(1.0 if arguments.workers > 1 else 0.2)
+        _wait_started(root / "receiver.log", arguments.workers)
         cpu = _cpu_seconds(server.pid)
         r = run_wrk(
             port, arguments.seconds, arguments.connections, arguments.threads, script, requests
