@@ -19,21 +19,23 @@ are then read back from the cache exactly as on a later run.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from wareader_pipelines.landing.layout import (
     EXPORT_PREFIX,
@@ -52,6 +54,7 @@ from wareader_pipelines.lib.code_versions import imported_modules, source_finger
 from wareader_pipelines.lib.partitions import HISTORY_START, in_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export
+from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA, QUARANTINE_SCHEMA, arrow_of
 from wareader_pipelines.parsing.records import (
     ApiErrorRecord,
     MessageRecord,
@@ -131,32 +134,6 @@ def _key_fingerprint(pseudonyms: Pseudonymizer) -> str:
     return pseudonyms.id_of("cache-fingerprint")[:12]
 
 
-def _quarantine_partition_times(
-    quarantine: list[QuarantineRecord], messages: list[MessageRecord]
-) -> None:
-    """File each bad export line under the day of the message before it (or after it)."""
-    if not any(r.partition_at is None and r.location.startswith("line ") for r in quarantine):
-        return  # the usual case: nothing to file, so no need to sort every message's line
-    lines = sorted(
-        (int(m.location.removeprefix("line ")), m.sent_at)
-        for m in messages
-        if m.location.startswith("line ")
-    )
-    numbers = [number for number, _ in lines]
-    for record in quarantine:
-        if record.partition_at is not None or not record.location.startswith("line "):
-            continue
-        try:
-            number = int(record.location.removeprefix("line ").split()[0])
-        except ValueError:
-            continue
-        index = bisect.bisect_left(numbers, number)
-        if index > 0:
-            record.partition_at = lines[index - 1][1]
-        elif lines:
-            record.partition_at = lines[0][1]
-
-
 class _ExportCache:
     """Parsed exports as Parquet, keyed by content, parser version, zone, date order and key."""
 
@@ -173,6 +150,40 @@ class _ExportCache:
         if not (messages.exists() and quarantine.exists()):
             return None
         return _ParsedExport(pd.read_parquet(messages), pd.read_parquet(quarantine))
+
+    def put_batches(self, digest: str, batches: Iterable[chat_export.ExportBatch]) -> None:
+        """Store an export's rows as they are parsed, a batch at a time.
+
+        Only one batch of rows is in memory while the file is parsed; the Parquet files
+        get their final names once complete, so a reader never sees a partial cache.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        final = self._paths(digest)
+        temporary = [path.with_suffix(f".{os.getpid()}.tmp") for path in final]
+        try:
+            with (
+                pq.ParquetWriter(temporary[0], MESSAGE_SCHEMA) as messages,
+                pq.ParquetWriter(temporary[1], QUARANTINE_SCHEMA) as quarantine,
+            ):
+                for batch in batches:
+                    messages.write_table(arrow_of(batch.messages, MESSAGE_SCHEMA))
+                    quarantine.write_table(arrow_of(batch.quarantine, QUARANTINE_SCHEMA))
+            for path, done in zip(temporary, final, strict=True):
+                path.replace(done)
+        finally:
+            for path in temporary:
+                path.unlink(missing_ok=True)
+
+    def holds(self, digest: str) -> bool:
+        return all(path.exists() for path in self._paths(digest))
+
+    def rejected_whole(self, digest: str) -> bool:
+        """Whether the cached export was rejected whole, read from its quarantine rows only."""
+        messages, quarantine = self._paths(digest)
+        if pq.ParquetFile(messages).metadata.num_rows:
+            return False
+        locations = pd.read_parquet(quarantine, columns=["location"])["location"]
+        return bool((locations == "whole file").any())
 
     def put(self, digest: str, parsed: _ParsedExport) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -209,70 +220,108 @@ def _parse_export(
     pseudonyms: Pseudonymizer,
     cache: _ExportCache,
     stats: IngestionStats,
-    data: bytes | None = None,
+    file: BinaryIO | None = None,
 ) -> _ParsedExport:
+    """One export's rows, from the cache or parsed into it first."""
     limits = settings.export_limits()
-    stats.exports += 1
     too_large = limits.file_size_problem(landed.key, landed.size)
     if too_large is not None:
+        stats.exports += 1
         stats.exports_rejected.append(landed.key)
         return _rejected_whole(landed, too_large, b"")  # not even read: its size alone
-    data = zone.read(landed.key) if data is None else data
-    date_order = settings.date_order_of(landed.key)
-    timezone = settings.timezone_for(landed.key)
-    digest_input = data + f"|{timezone}|{date_order}|{limits}".encode()
-    digest = hashlib.sha256(digest_input).hexdigest()
-    cached = cache.get(digest)
-    if cached is not None:
-        stats.exports_from_cache += 1
-        if _is_rejected_whole(cached):
-            stats.exports_rejected.append(landed.key)
-            stats.exports_rejected_remembered += 1
-        return cached
-    try:
-        result = chat_export.parse_export(
-            landed.key,
-            data,
-            pseudonyms=pseudonyms,
-            landed_at=landed.modified_at,
-            timezone=timezone,
-            date_order=date_order,
-            limits=limits,
-        )
-    except ValueError:
-        raise  # a configuration error (unknown zone, bad date order): fix the settings
-    except Exception as error:  # one file the parser cannot handle must not fail the partition
-        parsed = _rejected_whole(
-            landed,
-            f"the export parser failed on this file ({type(error).__name__}: {error})",
-            data,
-        )
-        stats.exports_rejected.append(landed.key)
-        cache.put(digest, parsed)  # remembered by content: later runs do not fail on it again
-        return parsed
-    _quarantine_partition_times(result.quarantine, result.messages)
-    parsed = _ParsedExport(
-        messages=frame_of(result.messages, MessageRecord),
-        quarantine=frame_of(result.quarantine, QuarantineRecord),
-    )
-    if _is_rejected_whole(parsed):
-        stats.exports_rejected.append(landed.key)
-    cache.put(digest, parsed)
+    digest = _export_into_cache(zone, landed, settings, pseudonyms, cache, stats, file)
+    parsed = cache.get(digest)
+    assert parsed is not None, "just cached"
     return parsed
 
 
+def _export_into_cache(
+    zone: LandingZone,
+    landed: LandedObject,
+    settings: PipelineSettings,
+    pseudonyms: Pseudonymizer,
+    cache: _ExportCache,
+    stats: IngestionStats,
+    file: BinaryIO | None = None,
+) -> str:
+    """Make sure the cache holds an export's rows; their cache digest.
+
+    The file is streamed from the landing zone (or read from `file`, already open) and
+    its rows go to the cache a batch at a time: neither the file nor its rows are held
+    whole, so parsing one export costs at most a few times the text cap (docs/operations.md).
+    """
+    limits = settings.export_limits()
+    stats.exports += 1
+    with zone.open(landed.key) if file is None else nullcontext(file) as opened:
+        date_order = settings.date_order_of(landed.key)
+        timezone = settings.timezone_for(landed.key)
+        opened.seek(0)
+        content = hashlib.file_digest(opened, "sha256")  # type: ignore[arg-type]
+        content.update(f"|{timezone}|{date_order}|{limits}".encode())
+        digest = content.hexdigest()
+        if cache.holds(digest):
+            stats.exports_from_cache += 1
+            if cache.rejected_whole(digest):
+                stats.exports_rejected.append(landed.key)
+                stats.exports_rejected_remembered += 1
+            return digest
+        try:
+            parsing = chat_export.parse_export_batches(
+                landed.key,
+                opened,
+                pseudonyms=pseudonyms,
+                landed_at=landed.modified_at,
+                timezone=timezone,
+                date_order=date_order,
+                limits=limits,
+            )
+        except ValueError:
+            raise  # a configuration error (unknown zone, bad date order): fix the settings
+        except Exception as error:  # one file the parser cannot handle must not fail the run
+            return _parser_failed(opened, landed, error, cache, digest, stats)
+        try:
+            cache.put_batches(digest, parsing.batches)
+        except Exception as error:  # damage or exhaustion met while its rows were built
+            return _parser_failed(opened, landed, error, cache, digest, stats)
+    if cache.rejected_whole(digest):
+        stats.exports_rejected.append(landed.key)
+    return digest
+
+
+def _parser_failed(
+    file: BinaryIO,
+    landed: LandedObject,
+    error: Exception,
+    cache: _ExportCache,
+    digest: str,
+    stats: IngestionStats,
+) -> str:
+    """File the export as rejected whole because the parser failed on it, remembered by
+    content so that later runs do not fail on it again; its cache digest."""
+    file.seek(0)
+    parsed = _rejected_whole(
+        landed,
+        f"the export parser failed on this file ({type(error).__name__}: {error})",
+        file.read(300),
+    )
+    stats.exports_rejected.append(landed.key)
+    cache.put(digest, parsed)
+    return digest
+
+
 def parsed_export(
-    zone: LandingZone, landed: LandedObject, settings: PipelineSettings, data: bytes
+    zone: LandingZone, landed: LandedObject, settings: PipelineSettings, file: BinaryIO
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One export's message and quarantine rows, through the cache ingestion reads.
 
-    For the sensor that plans an export's backfill: what it parses here, ingestion then
-    finds cached, so a new export is parsed once. A file the parser cannot handle comes
-    back rejected whole (and is remembered so), as ingestion would file it.
+    For the sensor that plans an export's backfill, from the file it has open: what it
+    parses here, ingestion then finds cached, so a new export is parsed once. A file the
+    parser cannot handle comes back rejected whole (and is remembered so), as ingestion
+    would file it.
     """
     pseudonyms = settings.pseudonyms()
     cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
-    parsed = _parse_export(zone, landed, settings, pseudonyms, cache, IngestionStats(), data)
+    parsed = _parse_export(zone, landed, settings, pseudonyms, cache, IngestionStats(), file)
     return parsed.messages, parsed.quarantine
 
 
@@ -299,8 +348,10 @@ def _parse_into_cache(landed: LandedObject) -> tuple[bool, bool]:
     and, if so, whether it was rejected whole (then it is not a remembered rejection)."""
     assert _worker_state is not None, "only called in a forked export worker"
     zone, settings, pseudonyms, cache = _worker_state
+    if settings.export_limits().file_size_problem(landed.key, landed.size) is not None:
+        return False, False  # never read: the main process files it by its size
     stats = IngestionStats()
-    _parse_export(zone, landed, settings, pseudonyms, cache, stats)
+    _export_into_cache(zone, landed, settings, pseudonyms, cache, stats)
     parsed = stats.exports_from_cache == 0
     return parsed, parsed and bool(stats.exports_rejected)
 
@@ -438,10 +489,7 @@ def read_landing_window(
             pool.shutdown(wait=False, cancel_futures=True)
         raise
 
-    # Each list of records is dropped once it is a frame, and the frames once concatenated:
-    # at a million rows every copy held to the end of the read costs hundreds of MiB.
     message_frames = [frame_of(messages, MessageRecord)]
-    messages.clear()
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
     parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
@@ -463,20 +511,13 @@ def read_landing_window(
     raw = raw[in_window(raw["sent_at"], start, end)]
     before = len(raw)
     # Keep each message's first delivery: sort by arrival, then by id for a stable order.
-    # Only the ids delivered more than once (a few in a hundred) need that sort: the order
-    # by (sent_at, message_id) below is total once ids are unique.
-    repeated = raw["message_id"].duplicated(keep=False)
-    if repeated.any():
-        deliveries = raw[repeated].sort_values(
-            ["message_id", "source_file", "location"], kind="stable"
-        )
-        raw = pd.concat([raw[~repeated], deliveries.drop_duplicates("message_id", keep="first")])
+    raw = raw.sort_values(["message_id", "source_file", "location"], kind="stable")
+    raw = raw.drop_duplicates("message_id", keep="first")
     stats.duplicate_messages = before - len(raw)
     raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
     raw = _with_webhook_participant_names(raw, webhook_names, NAME_LOOKBACK_DAYS, lookback)
 
     status_frame = frame_of(statuses, StatusRecord)
-    statuses.clear()
     status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
     before = len(status_frame)
     status_frame = status_frame.sort_values(
@@ -564,44 +605,26 @@ def _with_webhook_participant_names(
     conversations = raw["conversation_id"].to_numpy()[positions].tolist()
     days = pd.to_datetime(raw["sent_at"].iloc[positions], utc=True).dt.date.tolist()
     cache: dict[tuple[str, date], str | None] = {}
-    by_day: dict[str, list[tuple[date, str]]] = {}  # each conversation's names, by day
     for position, conversation, day in zip(positions.tolist(), conversations, days, strict=True):
         key = (conversation, day)
         value = cache.get(key, _MISSING)
         if value is _MISSING:
-            dated = by_day.get(conversation)
-            if dated is None:
-                dated = by_day[conversation] = sorted(names.get(conversation, ()))
             first, last = day - timedelta(days=before), day + timedelta(days=after)
-            lower = bisect.bisect_left(dated, first, key=_first_of)
-            upper = bisect.bisect_right(dated, last, key=_first_of)
-            found = {n for _, n in dated[lower:upper]}
+            found = {n for d, n in names.get(conversation, ()) if first <= d <= last}
             value = cache[key] = json.dumps(sorted(found), ensure_ascii=False) if found else None
         column[position] = value
     return raw.assign(participant_names=pd.Series(column, index=raw.index, dtype=object))
 
 
-def _first_of(pair: tuple[date, str]) -> date:
-    return pair[0]
-
-
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
     # All-null columns are left out before concat (whose dtype choice would otherwise depend
     # on which file happened to leave a column empty) and come back as nulls.
-    # `frames` is emptied as it is read, so the inputs do not live beside their copies.
-    non_empty = []
-    frames.reverse()
-    while frames:
-        frame = frames.pop()
-        if not frame.empty:
-            non_empty.append(frame.dropna(axis=1, how="all"))
-        del frame
+    non_empty = [frame.dropna(axis=1, how="all") for frame in frames if not frame.empty]
     if not non_empty:
         return frame_of([], record_type)
     columns = list(frame_of([], record_type).columns)
     # Missing values come back as NaN, which both warehouse backends store as NULL.
     combined = pd.concat(non_empty, ignore_index=True).reindex(columns=columns)
-    non_empty.clear()
     for column in combined.columns:
         if column.endswith("_at"):
             combined[column] = pd.to_datetime(combined[column], utc=True)

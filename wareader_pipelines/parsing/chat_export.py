@@ -3,7 +3,9 @@
 An export is the phone's own rendering of a chat: one header per message
 (`13/05/24, 21:05 - Ana: hi` on Android, `[13.05.24, 21:05:33] Ana: hi` on
 iOS) in the phone's locale, followed by the lines of multi-line bodies. The
-file is parsed in three passes over its lines:
+text is never held whole (see export_text): it is read in blocks of lines, in
+passes that each start again from the file (or the zip member) and keep only
+what their decision needs:
 
 1. Detect the header layout (brackets, separators, clock) from the first
    few thousand header-like lines with one generic regex, then compile ONE
@@ -13,9 +15,11 @@ file is parsed in three passes over its lines:
    which order makes every date valid, which keeps dates from running
    backwards, and which position changes more often (days change more often
    than months). The caller can force it per file.
-3. Build the rows. Local times are read in the configured IANA zone and
-   stored in UTC; the zone's offset is cached per local day, so only days
-   with a DST change pay for a zoneinfo conversion per line.
+3. Build the rows, handed out in batches (`parse_export_batches`) so that a
+   consumer that stores each batch holds one batch, not the file's rows. Local
+   times are read in the configured IANA zone and stored in UTC; the zone's
+   offset is cached per local day, so only days with a DST change pay for a
+   zoneinfo conversion per line.
 
 A line that cannot be used (a header with an impossible date such as 31/02,
 text before the first header, undecodable bytes) becomes one quarantine row
@@ -36,15 +40,17 @@ import hashlib
 import io
 import itertools
 import mimetypes
+import os
 import re
 import unicodedata
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
@@ -53,8 +59,8 @@ from wareader_pipelines.parsing.export_limits import (
     ExportLimits,
     ExportTooLarge,
     hash_member,
-    read_text_member,
 )
+from wareader_pipelines.parsing.export_text import CappedReader, LineBlock, line_blocks
 from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
@@ -199,15 +205,6 @@ class _Layout:
         )
 
 
-@dataclass(slots=True)
-class _Text:
-    """The decoded chat text and the 0-based indexes of lines that held undecodable bytes."""
-
-    lines: list[str]
-    bad_lines: set[int] = field(default_factory=set)
-    nul_lines: set[int] = field(default_factory=set)  # lines NUL characters were removed from
-
-
 class _NotAnExport(Exception):
     """The input is not a WhatsApp chat export; the message says why."""
 
@@ -254,9 +251,41 @@ def conversation_id_of(title: str, pseudonyms: Pseudonymizer) -> str:
     return pseudonyms.id_of("export:" + _title_key(title), prefix="c_")
 
 
+ExportSource = bytes | bytearray | str | os.PathLike[str] | BinaryIO
+"""What `parse_export` reads: the file's bytes, its path, or a seekable binary file."""
+
+BATCH_ROWS = 5_000
+"""Messages per batch of `parse_export_batches`: what rows in flight cost, not the file."""
+_EXCERPT_BYTES = EXCERPT_CHARS * 2  # raw bytes of a rejected file kept for its excerpt
+
+
+@dataclass(slots=True)
+class ExportBatch:
+    """Consecutive rows of one export: its messages and the rejected lines among them."""
+
+    messages: list[MessageRecord]
+    quarantine: list[QuarantineRecord]
+
+
+@dataclass(slots=True)
+class ExportBatches:
+    """One export whose whole-file decisions are taken, and its rows, built as they are read.
+
+    `batches` reads the text again from its start and yields at most `BATCH_ROWS`
+    messages at a time, in line order; a consumer that stores each batch and lets it go
+    holds one batch of rows, never the file's.
+    """
+
+    batches: Iterator[ExportBatch]
+    media_files: list[MediaFile]
+    conversation_name: str
+    date_order: str  # "DMY" | "MDY" | "YMD": decided or forced ("DMY" with nothing to decide)
+    timezone: str
+
+
 def parse_export(
     name: str,
-    data: bytes,
+    data: ExportSource,
     *,
     pseudonyms: Pseudonymizer,
     landed_at: datetime,
@@ -264,7 +293,8 @@ def parse_export(
     date_order: str | None = None,
     limits: ExportLimits = ExportLimits(),  # noqa: B008 (frozen: one shared default is safe)
 ) -> ExportParseResult:
-    """Parse one chat export (.txt or .zip bytes) into messages, quarantine rows and media.
+    """Parse one chat export (.txt or .zip: bytes, a path or a file) into messages,
+    quarantine rows and media, all in memory (see `parse_export_batches` for the rest).
 
     `name` is the landing-zone key, kept as `source_file`; `timezone` is the
     IANA zone of the phone that exported the chat; `date_order` forces
@@ -274,6 +304,60 @@ def parse_export(
     or zip member over `limits`, one too big to hold in memory) is
     quarantined. A file whose first 64 KiB hold no message header is
     rejected before the rest is decoded.
+    """
+    opened = parse_export_batches(
+        name,
+        data,
+        pseudonyms=pseudonyms,
+        landed_at=landed_at,
+        timezone=timezone,
+        date_order=date_order,
+        limits=limits,
+    )
+    messages: list[MessageRecord] = []
+    quarantine: list[QuarantineRecord] = []
+    try:
+        with _gc_paused():  # every row is kept: collections while they pile up find nothing
+            for batch in opened.batches:
+                messages.extend(batch.messages)
+                quarantine.extend(batch.quarantine)
+    except (_NotAnExport, MemoryError) as error:  # damage or exhaustion met while building rows
+        reason = str(error) if isinstance(error, _NotAnExport) else _NEEDS_MEMORY
+        row = QuarantineRecord(name, "whole file", reason, "", landed_at.astimezone(UTC))
+        return ExportParseResult(
+            [], [row], opened.media_files, opened.conversation_name, opened.date_order, timezone
+        )
+    return ExportParseResult(
+        messages,
+        quarantine,
+        opened.media_files,
+        opened.conversation_name,
+        opened.date_order,
+        timezone,
+    )
+
+
+_NEEDS_MEMORY = "the export needs more memory than this process has"
+
+
+def parse_export_batches(
+    name: str,
+    data: ExportSource,
+    *,
+    pseudonyms: Pseudonymizer,
+    landed_at: datetime,
+    timezone: str = "UTC",
+    date_order: str | None = None,
+    limits: ExportLimits = ExportLimits(),  # noqa: B008 (frozen: one shared default is safe)
+) -> ExportBatches:
+    """Open one chat export, take its whole-file decisions, and build its rows in batches.
+
+    The same rows as `parse_export`, with bounded memory: the zip is read from the
+    file (never loaded whole), its chat member and a .txt file are streamed a block at
+    a time, once to decide the layout, date order and authors, and once more as the
+    batches are iterated. A file rejected whole (damaged, over `limits`, not an export)
+    gives one batch holding its quarantine row. A path given is opened here and closed
+    when the batches are exhausted or dropped; a file given stays the caller's.
     """
     try:
         zone = ZoneInfo(timezone)
@@ -289,27 +373,40 @@ def parse_export(
     title = conversation_title_of(name)
     media: dict[str, MediaFile] = {}
     media_files: list[MediaFile] = []
+    resources = ExitStack()
+    if isinstance(data, (bytes, bytearray)):
+        file: BinaryIO = io.BytesIO(data)
+    elif isinstance(data, (str, os.PathLike)):
+        file = resources.enter_context(open(data, "rb"))  # noqa: SIM115 (closed by `resources`)
+    else:
+        file = data
+    head = b""
 
-    def whole_file(reason: str, excerpt: str) -> ExportParseResult:
-        row = QuarantineRecord(name, "whole file", reason, excerpt[:EXCERPT_CHARS], landed_at)
-        return ExportParseResult([], [row], media_files, title, forced_order or "DMY", timezone)
+    def whole_file(reason: str) -> ExportBatches:
+        resources.close()
+        excerpt = _printable(head.decode("utf-8", "replace"))[:EXCERPT_CHARS]
+        row = QuarantineRecord(name, "whole file", reason, excerpt, landed_at)
+        return ExportBatches(
+            iter([ExportBatch([], [row])]), media_files, title, forced_order or "DMY", timezone
+        )
 
     try:
-        if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            chat_name, chat_bytes, media_files = _unzipped(data, limits)
+        file.seek(0)
+        head = file.read(_EXCERPT_BYTES)
+        size = file.seek(0, os.SEEK_END)
+        if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+            chat_name, open_chat, media_files = _unzipped(file, size, limits)
             for media_file in media_files:
                 media.setdefault(media_file.name, media_file)
             if _TITLE.match(_stem_of(name)) is None and _TITLE.match(_stem_of(chat_name)):
                 # "export.zip" holding "WhatsApp Chat with Ana.txt": the member names the chat
                 title = conversation_title_of(chat_name)
         else:
-            limits.check_text_size(len(data), "the chat text")
-            chat_bytes = data
-        _sniff(chat_bytes)
-        text = _decoded(chat_bytes)
+            limits.check_text_size(size, "the chat text")
+            open_chat = _text_opener(file, limits)
         parser = _ExportParser(
             name=name,
-            text=text,
+            open_chat=open_chat,
             title=title,
             conversation_id=conversation_id_of(title, pseudonyms),
             zone=zone,
@@ -318,20 +415,25 @@ def parse_export(
             forced_order=forced_order,
             media=media,
         )
-        with _gc_paused():
-            messages, quarantine, decided_order = parser.parsed()
+        decided_order = parser.scanned()
     except (_NotAnExport, ExportTooLarge) as error:
-        excerpt = _printable(data[: EXCERPT_CHARS * 2].decode("utf-8", "replace"))
-        return whole_file(str(error), excerpt)
+        return whole_file(str(error))
     except MemoryError:
-        excerpt = _printable(data[: EXCERPT_CHARS * 2].decode("utf-8", "replace"))
-        return whole_file("the export needs more memory than this process has", excerpt)
-    return ExportParseResult(messages, quarantine, media_files, title, decided_order, timezone)
+        return whole_file(_NEEDS_MEMORY)
+    except BaseException:
+        resources.close()
+        raise
+
+    def batches() -> Iterator[ExportBatch]:
+        with resources:
+            yield from parser.batches(decided_order)
+
+    return ExportBatches(batches(), media_files, title, decided_order, timezone)
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file's rows are built.
+    """Pause the cyclic garbage collector while a batch of rows is built.
 
     Building a million small records re-triggers full collections that find
     nothing (rows hold no cycles) and cost ~25% of the parse; reference
@@ -346,14 +448,41 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _unzipped(data: bytes, limits: ExportLimits) -> tuple[str, bytes, list[MediaFile]]:
-    """The chat member's name and bytes, and the index of every other file, of an export zip.
+def _text_opener(file: BinaryIO, limits: ExportLimits) -> Callable[[], BinaryIO]:
+    """Opens the chat text of a .txt export from its start, as often as a pass needs it."""
+
+    def opened() -> BinaryIO:
+        file.seek(0)
+        # Capped too: a file that grows while it is read is judged by what is read.
+        return _Unclosed(CappedReader(file, limits.max_text_bytes, "the chat text"))
+
+    return opened
+
+
+class _Unclosed:
+    """A reader whose close() leaves the underlying file open (it is read again later)."""
+
+    def __init__(self, raw: CappedReader) -> None:
+        self.raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        return self.raw.read(size)
+
+    def close(self) -> None:
+        pass
+
+
+def _unzipped(
+    file: BinaryIO, size: int, limits: ExportLimits
+) -> tuple[str, Callable[[], BinaryIO], list[MediaFile]]:
+    """The chat member's name and an opener of its inflated bytes, and the index of every
+    other file, of an export zip read from `file` (never loaded whole).
 
     Every member is checked against `limits` by its declared sizes before any is
-    inflated, then inflated under a guard (headers can lie).
+    inflated, then inflated in blocks under a guard (headers can lie).
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(file)
         members = [
             info
             for info in archive.infolist()
@@ -372,8 +501,9 @@ def _unzipped(data: bytes, limits: ExportLimits) -> tuple[str, bytes, list[Media
 
         chat = min(texts, key=preference)
         for info in members:
-            limits.check_declared(info, len(data))
-        chat_bytes = read_text_member(archive, chat, limits, len(data))
+            limits.check_declared(info, size)
+        limits.check_text_size(chat.file_size, f"the chat text {chat.filename!r} (declared)")
+        cap = min(limits.max_text_bytes, limits.inflate_cap(chat, size))
         media_files = []
         for info in members:
             if info is chat:
@@ -381,23 +511,43 @@ def _unzipped(data: bytes, limits: ExportLimits) -> tuple[str, bytes, list[Media
             safe = safe_member_name(info.filename)
             if safe is None:
                 continue
-            size, sha256 = hash_member(archive, info, limits, len(data))
-            media_files.append(MediaFile(safe, size, sha256))
+            member_size, sha256 = hash_member(archive, info, limits, size)
+            media_files.append(MediaFile(safe, member_size, sha256))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError) as error:
         # RuntimeError: encrypted member; NotImplementedError: unsupported compression.
         raise _NotAnExport(f"the zip archive cannot be read: {error}") from error
     except (EOFError, OSError, zlib.error) as error:
         raise _NotAnExport(f"the zip archive is truncated or damaged: {error}") from error
-    return chat.filename, chat_bytes, media_files
+
+    def opened() -> BinaryIO:
+        return CappedReader(  # type: ignore[return-value]
+            archive.open(chat),
+            cap,
+            f"zip member {chat.filename!r} (headers declare {chat.file_size:,} bytes)",
+        )
+
+    return chat.filename, opened, media_files
 
 
-def _sniff(data: bytes) -> None:
-    """Reject a file whose first 64 KiB hold no message header, before decoding all of it.
+@contextmanager
+def _zip_errors_as_rejection() -> Iterator[None]:
+    """Damage met while a zip member is inflated (a bad CRC, a truncated stream) rejects
+    the file as `_unzipped` does."""
+    try:
+        yield
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:
+        raise _NotAnExport(f"the zip archive cannot be read: {error}") from error
+    except (EOFError, OSError, zlib.error) as error:
+        raise _NotAnExport(f"the zip archive is truncated or damaged: {error}") from error
+
+
+def _sniff(head: bytes, more: bool) -> None:
+    """Reject a file whose first 64 KiB (`head`) hold no message header, before reading on.
 
     A real export starts with a header, after at most a few lines of leading
     text; 200 MB of anything else used to be decoded and split whole first.
+    `more` says whether the text goes on past `head`.
     """
-    head = data[:_BINARY_SAMPLE]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         head = head[: len(head) // 2 * 2]
         sample = head.decode("utf-16", "replace")
@@ -411,58 +561,11 @@ def _sniff(data: bytes) -> None:
             non_empty += 1
             if non_empty > _LEADING_TEXT_LIMIT:
                 break
-    if len(data) > len(head) or non_empty > _LEADING_TEXT_LIMIT:
+    if more or non_empty > _LEADING_TEXT_LIMIT:
         raise _NotAnExport(
             "not a WhatsApp chat export: no message header (date, time, sender) in its first "
             f"{min(len(head), _BINARY_SAMPLE) // 1024} KiB"
         )
-
-
-def _decoded(data: bytes) -> _Text:
-    """The export's lines, decoded from UTF-8 (or UTF-16 with a BOM), without BOM or CR."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            raw = data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise _NotAnExport("the file claims UTF-16 but cannot be decoded") from error
-        return _without_nul(_Text(_lines_of(raw)))
-    if b"\x00" in data:
-        sample = data[:_BINARY_SAMPLE]
-        if sample.count(b"\x00") * 100 > len(sample):  # over 1%: binary, not stray bytes
-            raise _NotAnExport(
-                "not a WhatsApp chat export: the file is binary (it is full of NUL bytes)"
-            )
-    try:
-        text = _Text(_lines_of(data.decode("utf-8")))
-    except UnicodeDecodeError:
-        lines = _lines_of(data.decode("utf-8", "surrogateescape"))
-        bad = {i for i, line in enumerate(lines) if _SURROGATE.search(line)}
-        if len(bad) > max(3, len(lines) // 10):
-            raise _NotAnExport(
-                f"not a WhatsApp chat export: {len(bad)} of {len(lines)} lines are not UTF-8 text"
-            ) from None
-        text = _Text(lines, bad)
-    return _without_nul(text) if b"\x00" in data else text
-
-
-def _without_nul(text: _Text) -> _Text:
-    """`text` with NUL characters removed (PostgreSQL cannot store them), noting the lines."""
-    lines = text.lines
-    for index, line in enumerate(lines):
-        if "\x00" in line:
-            lines[index] = line.replace("\x00", "")
-            text.nul_lines.add(index)
-    return text
-
-
-def _lines_of(raw: str) -> list[str]:
-    """Lines of a decoded export: BOM dropped, CRLF and CR line ends unified."""
-    if raw.startswith("\ufeff"):
-        raw = raw[1:]
-    if "\r" in raw:
-        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
-    raw = raw.rstrip("\n")  # the final newline(s) end the file, not the last message
-    return raw.split("\n")
 
 
 def _printable(text: str) -> str:
@@ -470,28 +573,39 @@ def _printable(text: str) -> str:
     return _CONTROL.sub("\ufffd", _SURROGATE.sub("\ufffd", text))
 
 
-def _detected_layout(lines: list[str]) -> tuple[_Layout, int]:
-    """The most common header layout of the file, and the line index of its first header."""
+def _detected_layout(blocks: Iterator[LineBlock]) -> tuple[_Layout, int]:
+    """The most common header layout of the file, and the line index of its first header.
+
+    Reads only as far as it needs: `_DETECT_SAMPLE` header-like lines, or the leading
+    text that shows the file is no export.
+    """
     styles: Counter[tuple[bool, str, str, str]] = Counter()
     twelve = 0
     first = -1
     non_empty_before = 0
     match = _DETECT.match
-    for index, line in enumerate(lines):
-        found = match(line)
-        if found is None:
-            if first < 0 and line.strip():
-                non_empty_before += 1
-                if non_empty_before > _LEADING_TEXT_LIMIT:
+    index = -1
+    with closing(blocks):  # type: ignore[type-var]
+        for block in blocks:
+            for line in block.lines:
+                index += 1
+                found = match(line)
+                if found is None:
+                    if first < 0 and line.strip():
+                        non_empty_before += 1
+                        if non_empty_before > _LEADING_TEXT_LIMIT:
+                            break
+                    continue
+                if first < 0:
+                    first = index
+                close_text = found["close"]
+                close = "]" if "]" in close_text else ":" if ":" in close_text else "-"
+                styles[(found["open"] is not None, found["sep"], found["tsep"], close)] += 1
+                twelve += found["ampm"] is not None
+                if sum(styles.values()) >= _DETECT_SAMPLE:
                     break
-            continue
-        if first < 0:
-            first = index
-        close_text = found["close"]
-        close = "]" if "]" in close_text else ":" if ":" in close_text else "-"
-        styles[(found["open"] is not None, found["sep"], found["tsep"], close)] += 1
-        twelve += found["ampm"] is not None
-        if sum(styles.values()) >= _DETECT_SAMPLE:
+            else:
+                continue
             break
     if first < 0:
         raise _NotAnExport(
@@ -569,13 +683,18 @@ def _mime_of(file_name: str) -> str | None:
 
 
 class _ExportParser:
-    """One export's lines → rows. Holds the per-file caches; used once, by `parse_export`."""
+    """One export's text → rows. Holds the per-file decisions and caches; used once.
+
+    `scanned` reads the text once to take the whole-file decisions (layout, date
+    order, the authors that are the group itself), keeping only what they need;
+    `batches` reads it again and builds the rows a batch at a time.
+    """
 
     def __init__(
         self,
         *,
         name: str,
-        text: _Text,
+        open_chat: Callable[[], BinaryIO],
         title: str,
         conversation_id: str,
         zone: ZoneInfo,
@@ -585,9 +704,8 @@ class _ExportParser:
         media: dict[str, MediaFile],
     ) -> None:
         self.name = name
-        self.lines = text.lines
-        self.bad_lines = text.bad_lines
-        self.nul_lines = text.nul_lines
+        self.open_chat = open_chat
+        self.utf16 = False
         self.title = title
         self.conversation_id = conversation_id
         self.id_key = conversation_id.encode("utf-8")
@@ -596,52 +714,203 @@ class _ExportParser:
         self.landed_at = landed_at
         self.forced_order = forced_order
         self.media = media
-        self.quarantine: list[QuarantineRecord] = []
+        self.layout: _Layout | None = None
+        self.first = 0  # index of the first header-like line
+        self.judged: dict[str, list[int]] = {}  # author -> [lines judged, lines read as notices]
+        self.group_authors: set[str] = set()
+        self.quarantine: list[QuarantineRecord] = []  # rows of the batch being built
+        self.waiting: list[QuarantineRecord] = []  # rows before the first message: no time yet
+        self.last_sent_at: datetime | None = None  # of the last message of earlier batches
+        self.messages: list[MessageRecord] = []  # the batch being built
         self.day_cache: dict[str, tuple[int, int | None, date]] = {}
         self.sender_cache: dict[str, tuple[str, str | None]] = {}
 
-    def reject(self, index: int, reason: str, excerpt: str) -> None:
-        """Quarantine line `index` (0-based) with a reason a person understands."""
-        self.quarantine.append(
-            QuarantineRecord(
-                self.name,
-                f"line {index + 1}",
-                reason,
-                _printable(excerpt)[:EXCERPT_CHARS],
-                self.landed_at,
-            )
-        )
+    def blocks(self) -> Iterator[LineBlock]:
+        """The text's lines from its start, a block at a time (see export_text)."""
+        return line_blocks(self.open_chat, utf16=self.utf16)
 
-    def parsed(self) -> tuple[list[MessageRecord], list[QuarantineRecord], str]:
-        """All messages and quarantine rows of the file, and the date order used."""
-        lines = self.lines
-        layout, first = _detected_layout(lines)
-        for index in range(first):
-            if lines[index].strip():
-                self.reject(
-                    index,
-                    "text before the first message header: not part of any message",
-                    lines[index],
-                )
-        match = layout.header_pattern().match
-        headers: list[tuple[int, tuple[str | None, ...]]] = []
-        for index in range(first, len(lines)):
-            found = match(lines[index])
-            if found is not None:
-                headers.append((index, found.groups()))
+    def reject(self, index: int, reason: str, excerpt: str) -> None:
+        """Quarantine line `index` (0-based) with a reason a person understands, filed under
+        the time of the message before it (or, before the first, of the first)."""
+        previous = self.messages[-1].sent_at if self.messages else self.last_sent_at
+        row = QuarantineRecord(
+            self.name,
+            f"line {index + 1}",
+            reason,
+            _printable(excerpt)[:EXCERPT_CHARS],
+            self.landed_at,
+            previous,
+        )
+        (self.quarantine if previous is not None else self.waiting).append(row)
+
+    def scanned(self) -> str:
+        """Read the whole text once: reject a file that is no export, decide the date order
+        (returned) and the authors that are the group itself."""
+        with _zip_errors_as_rejection(), closing(self.open_chat()) as raw:  # type: ignore[type-var]
+            head = raw.read(_BINARY_SAMPLE + 1)
+        _sniff(head[:_BINARY_SAMPLE], len(head) > _BINARY_SAMPLE)
+        head = head[:_BINARY_SAMPLE]
+        self.utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
+        if not self.utf16 and head.count(b"\x00") * 100 > len(head):
+            raise _NotAnExport(  # over 1% of NUL: binary, not stray bytes
+                "not a WhatsApp chat export: the file is binary (it is full of NUL bytes)"
+            )
+        layout_error: _NotAnExport | None = None
+        with _zip_errors_as_rejection():
+            try:
+                self.layout, self.first = _detected_layout(self.blocks())
+            except _NotAnExport as error:  # reported after a decoding problem, which comes first
+                layout_error = error
+            except UnicodeDecodeError:
+                pass  # the full read below reports it
+        match = self.layout.header_pattern().match if self.layout is not None else None
+        first = self.first
+        judged = self.judged
+        # One entry per run of equal dates, each date's numbers shared: few distinct objects.
+        runs: list[tuple[str, str, str]] = []
+        numbers_of: dict[str, tuple[str, str, str]] = {}
+        last_date = None
+        headers = lines = undecodable = 0
+        try:
+            with _zip_errors_as_rejection():
+                for block in self.blocks():
+                    base = lines
+                    lines += len(block.lines)
+                    if block.undecodable:
+                        undecodable += len(block.undecodable)
+                    if match is None:
+                        continue
+                    start = max(0, first - base)
+                    found_in_block = [
+                        found
+                        for line in itertools.islice(block.lines, start, None)
+                        if (found := match(line)) is not None
+                    ]
+                    headers += len(found_in_block)
+                    for found in found_in_block:
+                        date_text = found[1]
+                        if date_text != last_date:
+                            last_date = date_text
+                            numbers = numbers_of.get(date_text)
+                            if numbers is None:
+                                numbers = numbers_of[date_text] = found.group(2, 3, 4)
+                            runs.append(numbers)
+                        rest = found[9]
+                        cut = rest.find(": ")
+                        if cut > 0:
+                            tally = judged.get(rest[:cut])
+                            if tally is None or tally[0] < _AUTHOR_LINES_JUDGED:
+                                self.tally(rest)
+        except UnicodeDecodeError as error:
+            raise _NotAnExport("the file claims UTF-16 but cannot be decoded") from error
+        if undecodable > max(3, lines // 10):
+            raise _NotAnExport(
+                f"not a WhatsApp chat export: {undecodable} of {lines} lines are not UTF-8 text"
+            )
+        if layout_error is not None:
+            raise layout_error
         if not headers:  # the detected layout was a minority oddity; cannot happen in practice
             raise _NotAnExport("not a WhatsApp chat export: no consistent message headers")
+        # The group's name among at least two people: a one-to-one chat's title is the contact.
+        title_key = _title_key(self.title) if len(judged) >= 3 else None
+        self.group_authors = {
+            author
+            for author, (seen, notices) in judged.items()
+            if seen
+            and (
+                notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
+            )
+        }
+        return self.forced_order or decided_date_order(runs)
 
-        runs: list[tuple[str, str, str]] = []
-        last_date = None
-        for _, groups in headers:
-            if groups[0] != last_date:
-                last_date = groups[0]
-                runs.append((groups[1], groups[2], groups[3]))  # type: ignore[arg-type]
-        order = self.forced_order or decided_date_order(runs)
-        messages = self.messages_of(headers, order, layout.twelve_hour)
-        self.quarantine.sort(key=lambda row: int(row.location.split()[1]))
-        return messages, self.quarantine, order
+    def tally(self, rest: str) -> None:
+        """Count a header's author among those judged: newer exports write group events
+        under the group's name, judged on each author's first lines.
+
+        Encryption notices are not judged: they are system lines on their own, and iOS
+        writes them under the contact's name in a one-to-one chat, whose title is that
+        name too.
+        """
+        cut = rest.find(": ")
+        if cut > 0 and _AUTHOR_QUOTES.isdisjoint(author := rest[:cut]):
+            tally = self.judged.get(author)
+            if tally is None:
+                tally = self.judged[author] = [0, 0]
+            body = rest[cut + 2 :]
+            if tally[0] < _AUTHOR_LINES_JUDGED and not markers.NOTICE.match(body.lstrip(_MARKS)):
+                tally[0] += 1
+                tally[1] += _looks_like_notice(body)
+
+    def headed(self) -> Iterator[tuple[int, tuple[str | None, ...], str, list[str], bool, bool]]:
+        """Each message of the text as (header line index, header groups, header line,
+        continuation lines, whether a line held undecodable bytes, whether one held NUL),
+        read from the start; text before the first header is quarantined on the way."""
+        assert self.layout is not None, "scanned() first"
+        match = self.layout.header_pattern().match
+        first = self.first
+        base = 0  # index of the block's first line
+        current: tuple[int, tuple[str | None, ...], str] | None = None
+        extra: list[str] = []
+        bad = nul = False
+        with _zip_errors_as_rejection():
+            for block in self.blocks():
+                lines = block.lines
+                count = len(lines)
+                start = max(0, first - base)
+                for local in range(min(start, count)):
+                    if lines[local].strip():
+                        self.reject(
+                            base + local,
+                            "text before the first message header: not part of any message",
+                            lines[local],
+                        )
+                found_at = [
+                    (local, found)
+                    for local in range(start, count)
+                    if (found := match(lines[local])) is not None
+                ]
+                undecodable, nuls = block.undecodable, block.nul
+                previous = start
+                for local, found in found_at:
+                    if current is not None:
+                        if local > previous:
+                            extra.extend(lines[previous:local])
+                            if undecodable or nuls:
+                                span = range(previous, local)
+                                bad = bad or bool(undecodable and not undecodable.isdisjoint(span))
+                                nul = nul or bool(nuls and not nuls.isdisjoint(span))
+                        yield current[0], current[1], current[2], extra, bad, nul
+                    current = (base + local, found.groups(), lines[local])
+                    extra = []
+                    bad = bool(undecodable and local in undecodable)
+                    nul = bool(nuls and local in nuls)
+                    previous = local + 1
+                if current is not None and count > previous:  # the message goes on
+                    extra.extend(lines[previous:count])
+                    if undecodable or nuls:
+                        span = range(previous, count)
+                        bad = bad or bool(undecodable and not undecodable.isdisjoint(span))
+                        nul = nul or bool(nuls and not nuls.isdisjoint(span))
+                base += count
+        if current is not None:
+            yield current[0], current[1], current[2], extra, bad, nul
+
+    def finished_batch(self) -> ExportBatch:
+        """The rows built since the last batch; rejected lines that wait for a message's time
+        are held back until one comes (or until there are too many to hold)."""
+        messages, quarantine = self.messages, self.quarantine
+        if self.waiting and (messages or len(self.waiting) >= BATCH_ROWS):
+            if messages:
+                for row in self.waiting:
+                    row.partition_at = messages[0].sent_at
+            quarantine = sorted(
+                [*self.waiting, *quarantine], key=lambda row: int(row.location.split()[1])
+            )
+            self.waiting = []
+        if messages:
+            self.last_sent_at = messages[-1].sent_at
+        self.messages, self.quarantine = [], []
+        return ExportBatch(messages, quarantine)
 
     def day_of(self, text: str, a: str, b: str, c: str, order: str) -> tuple[int, int | None, date]:
         """(local midnight as epoch seconds, UTC midnight epoch seconds if the day has one UTC
@@ -679,55 +948,22 @@ class _ExportParser:
             self.sender_cache[author] = cached
         return cached
 
-    def messages_of(
-        self, headers: list[tuple[int, tuple[str | None, ...]]], order: str, twelve_hour: bool
-    ) -> list[MessageRecord]:
-        """Build one MessageRecord per valid header; quarantine the invalid ones.
+    def batches(self, order: str) -> Iterator[ExportBatch]:
+        """Build one MessageRecord per valid header, quarantine the invalid ones, and hand
+        them out every `BATCH_ROWS` messages.
 
         This is the hot loop (one iteration per message): lookups are bound to
         locals, per-day and per-author work is cached, marker checks are dict
-        lookups, and regexes run only on lines that can hold a marker.
+        lookups, and regexes run only on lines that can hold a marker. A message's
+        id depends on how often the same (time, author, body) came before it in the
+        file: counted by an 8-byte digest of that key, not the key itself, so the
+        count costs a few dozen bytes per message whatever the bodies' length.
         """
-        lines = self.lines
-        bad_lines = self.bad_lines
-        nul_lines = self.nul_lines
-        total = len(lines)
-        # Pass A: split authors; find the authors that are the group itself (newer exports
-        # write group events under the group's name), judged on each author's first lines.
-        entries: list[tuple[str | None, str]] = []
-        # Encryption notices are not judged: they are system lines on their own, and iOS writes
-        # them under the contact's name in a one-to-one chat, whose title is that name too.
-        judged: dict[str, list[int]] = {}  # author -> [lines judged, lines that read as notices]
-        for _, groups in headers:
-            rest: str = groups[8]  # type: ignore[assignment]
-            cut = rest.find(": ")
-            if cut > 0 and _AUTHOR_QUOTES.isdisjoint(author := rest[:cut]):
-                entries.append((author, rest[cut + 2 :]))
-                tally = judged.get(author)
-                if tally is None:
-                    tally = judged[author] = [0, 0]
-                body = rest[cut + 2 :]
-                if tally[0] < _AUTHOR_LINES_JUDGED and not markers.NOTICE.match(
-                    body.lstrip(_MARKS)
-                ):
-                    tally[0] += 1
-                    tally[1] += _looks_like_notice(body)
-            else:  # no author, or `Ana changed the subject to "Plans: May"`
-                entries.append((None, rest))
-        # The group's name among at least two people: a one-to-one chat's title is the contact.
-        title_key = _title_key(self.title) if len(judged) >= 3 else None
-        group_authors = {
-            author
-            for author, (seen, notices) in judged.items()
-            if seen
-            and (
-                notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
-            )
-        }
-
-        messages: list[MessageRecord] = []
-        append = messages.append
-        occurrences: dict[str, int] = {}
+        assert self.layout is not None, "scanned() first"
+        twelve_hour = self.layout.twelve_hour
+        judged = self.judged
+        group_authors = self.group_authors
+        occurrences: dict[bytes, int] = {}
         from_ts = datetime.fromtimestamp
         zone = self.zone
         conversation_id, title, name, timezone = (
@@ -737,134 +973,153 @@ class _ExportParser:
             self.timezone,
         )
         id_hash = hashlib.blake2b(key=self.id_key, digest_size=12)
+        digest_of = hashlib.blake2b
         media = self.media
         day_cache = self.day_cache
         sender_cache = self.sender_cache
         exact_markers = markers.EXACT
-        n_headers = len(headers)
-        for k in range(n_headers):
-            index, groups = headers[k]
-            end = headers[k + 1][0] if k + 1 < n_headers else total
-            date_text, a, b, c, hour_text, minute_text, second_text, ampm, rest = groups
-            author, first = entries[k]
-            if author is None and ":" in rest:  # type: ignore[operator]
-                candidate = rest.split(":", 1)[0]  # type: ignore[union-attr]
-                if candidate in judged:  # "Ana:." or "Ana:" then a new line: a known author
-                    author, first = candidate, rest[len(candidate) + 1 :].lstrip(" ")  # type: ignore[index]
+        batch_messages = self.messages
+        append = batch_messages.append
+        # The collector stays paused while the batches are consumed too: turned on between
+        # batches, each time it ran a full collection of the process (~10% of the parse).
+        with _gc_paused():
+            for index, groups, header_line, extra, bad, nul in self.headed():
+                if len(batch_messages) >= BATCH_ROWS:
+                    yield self.finished_batch()
+                    batch_messages = self.messages
+                    append = batch_messages.append
+                date_text, a, b, c, hour_text, minute_text, second_text, ampm, rest = groups
+                cut = rest.find(": ")  # type: ignore[union-attr]
+                if cut > 0 and _AUTHOR_QUOTES.isdisjoint(author := rest[:cut]):  # type: ignore[index]
+                    first: str = rest[cut + 2 :]  # type: ignore[index]
+                else:  # no author, or `Ana changed the subject to "Plans: May"`
+                    author, first = None, rest  # type: ignore[assignment]
+                if author is None and ":" in rest:  # type: ignore[operator]
+                    candidate = rest.split(":", 1)[0]  # type: ignore[union-attr]
+                    if candidate in judged:  # "Ana:." or "Ana:" then a new line: a known author
+                        author, first = candidate, rest[len(candidate) + 1 :].lstrip(" ")  # type: ignore[index]
 
-            # When: the day's cached offset, or zoneinfo on a day with a DST change.
-            day = day_cache.get(date_text)  # type: ignore[arg-type]
-            if day is None:
-                day = self.day_of(date_text, a, b, c, order)  # type: ignore[arg-type]
-            hour = int(hour_text)  # type: ignore[arg-type]
-            minute = int(minute_text)  # type: ignore[arg-type]
-            second = int(second_text) if second_text else 0
-            if ampm is not None:
-                hour = 99 if hour > 12 else hour % 12 + 12 if ampm in "Pp" else hour % 12
-            problem = None
-            if bad_lines and not bad_lines.isdisjoint(range(index, end)):
-                problem = "the message holds bytes that are not UTF-8 text"
-            elif day is _INVALID_DAY:
-                problem = f"impossible date {date_text!r} for date order {order}"
-            elif ampm is None and twelve_hour:
-                problem = "message header without AM/PM in a 12-hour export: the hour is ambiguous"
-            elif hour > 23 or minute > 59 or second > 59:
-                problem = f"impossible time in the message header of {date_text}"
-            if problem is not None:
-                self.reject(index, f"{problem}: message dropped", "\n".join(lines[index:end]))
-                continue
-            seconds_of_day = hour * 3600 + minute * 60 + second
-            local_midnight, utc_midnight, local_day = day
-            if utc_midnight is not None:
-                sent_at = from_ts(utc_midnight + seconds_of_day, UTC)
-            else:
-                sent_at = datetime(
-                    local_day.year,
-                    local_day.month,
-                    local_day.day,
-                    hour,
-                    minute,
-                    second,
-                    tzinfo=zone,
-                ).astimezone(UTC)
-            body = first if end == index + 1 else "\n".join([first, *lines[index + 1 : end]])
+                # When: the day's cached offset, or zoneinfo on a day with a DST change.
+                day = day_cache.get(date_text)  # type: ignore[arg-type]
+                if day is None:
+                    day = self.day_of(date_text, a, b, c, order)  # type: ignore[arg-type]
+                hour = int(hour_text)  # type: ignore[arg-type]
+                minute = int(minute_text)  # type: ignore[arg-type]
+                second = int(second_text) if second_text else 0
+                if ampm is not None:
+                    hour = 99 if hour > 12 else hour % 12 + 12 if ampm in "Pp" else hour % 12
+                problem = None
+                if bad:
+                    problem = "the message holds bytes that are not UTF-8 text"
+                elif day is _INVALID_DAY:
+                    problem = f"impossible date {date_text!r} for date order {order}"
+                elif ampm is None and twelve_hour:
+                    problem = (
+                        "message header without AM/PM in a 12-hour export: the hour is ambiguous"
+                    )
+                elif hour > 23 or minute > 59 or second > 59:
+                    problem = f"impossible time in the message header of {date_text}"
+                if problem is not None:
+                    self.reject(
+                        index, f"{problem}: message dropped", "\n".join([header_line, *extra])
+                    )
+                    continue
+                seconds_of_day = hour * 3600 + minute * 60 + second
+                local_midnight, utc_midnight, local_day = day
+                if utc_midnight is not None:
+                    sent_at = from_ts(utc_midnight + seconds_of_day, UTC)
+                else:
+                    sent_at = datetime(
+                        local_day.year,
+                        local_day.month,
+                        local_day.day,
+                        hour,
+                        minute,
+                        second,
+                        tzinfo=zone,
+                    ).astimezone(UTC)
+                body = "\n".join([first, *extra]) if extra else first
 
-            # Who: the same raw tuple always gets the same id, wherever it is in the file.
-            occurrence_key = f"{local_midnight + seconds_of_day}\x1f{author or ''}\x1f{body}"
-            occurrence = occurrences.get(occurrence_key, 0)
-            occurrences[occurrence_key] = occurrence + 1
-            hasher = id_hash.copy()
-            hasher.update(f"{occurrence_key}\x1f{occurrence}".encode())
-            message_id = "m_" + hasher.hexdigest()
+                # Who: the same raw tuple always gets the same id, wherever it is in the file.
+                occurrence_key = f"{local_midnight + seconds_of_day}\x1f{author or ''}\x1f{body}"
+                encoded = occurrence_key.encode()
+                counted = digest_of(encoded, digest_size=8).digest()
+                occurrence = occurrences.get(counted, 0)
+                occurrences[counted] = occurrence + 1
+                hasher = id_hash.copy()
+                hasher.update(encoded + b"\x1f" + str(occurrence).encode())
+                message_id = "m_" + hasher.hexdigest()
 
-            # What: markers are matched exactly first; the regex fallbacks only on odd lines.
-            is_edited = False
-            media_name = media_mime = media_sha = media_size = None
-            if author is None or author in group_authors:
-                message_type = "system"
-                sender_name = sender_wa_id = None
-                text: str | None = body.lstrip(_MARKS)
-            else:
-                sender = sender_cache.get(author)
-                if sender is None:
-                    sender = self.sender_of(author)
-                sender_name, sender_wa_id = sender
-                if body[-1:] == ">":
-                    edited = markers.EDITED.search(body, max(0, len(body) - 80))
-                    if edited is not None:
-                        is_edited = True
-                        body = body[: edited.start()]
-                        first = body.partition("\n")[0]
-                kind = exact_markers.get(first)
-                if kind is not None:
-                    message_type = kind
-                    text = None if kind == "deleted" else (body.partition("\n")[2] or None)
-                elif (
-                    first[:1] in _MARKER_LEADS
-                    or first[-1:] == ")"
-                    or "•" in first
-                    or first.startswith(markers.NOTICE_PREFIXES)
-                ):
-                    message_type, text, media_name = _content_of(first, body)
-                else:  # the common case: a plain text message
-                    message_type, text = "text", body
-                if message_type == "system":
+                # What: markers are matched exactly first; the regex fallbacks only on odd lines.
+                is_edited = False
+                media_name = media_mime = media_sha = media_size = None
+                if author is None or author in group_authors:
+                    message_type = "system"
                     sender_name = sender_wa_id = None
-                elif media_name is not None:
-                    media_mime = _mime_of(media_name)
-                    found_media = media.get(media_name)
-                    if found_media is not None:
-                        media_sha, media_size = found_media.sha256, found_media.size
-            # Positional, in MessageRecord's field order: keywords cost ~30% at 1M rows.
-            append(
-                MessageRecord(
-                    message_id,
-                    conversation_id,
-                    "export",
-                    sender_wa_id,
-                    sender_name,
-                    sent_at,
-                    message_type,
-                    text,
-                    None,  # media_id: exports carry files, not Cloud API media ids
-                    media_mime,
-                    None,  # reply_to_id: exports do not say what a message replies to
-                    message_type == "system",
-                    is_edited,
-                    name,
-                    f"line {index + 1}",
-                    title,
-                    media_name,
-                    media_sha,
-                    media_size,
-                    timezone,
-                    None,
-                    "NUL removed from the message's lines"
-                    if nul_lines and not nul_lines.isdisjoint(range(index, end))
-                    else None,
+                    text: str | None = body.lstrip(_MARKS)
+                else:
+                    sender = sender_cache.get(author)
+                    if sender is None:
+                        sender = self.sender_of(author)
+                    sender_name, sender_wa_id = sender
+                    if body[-1:] == ">":
+                        edited = markers.EDITED.search(body, max(0, len(body) - 80))
+                        if edited is not None:
+                            is_edited = True
+                            body = body[: edited.start()]
+                            first = body.partition("\n")[0]
+                    kind = exact_markers.get(first)
+                    if kind is not None:
+                        message_type = kind
+                        text = None if kind == "deleted" else (body.partition("\n")[2] or None)
+                    elif (
+                        first[:1] in _MARKER_LEADS
+                        or first[-1:] == ")"
+                        or "•" in first
+                        or first.startswith(markers.NOTICE_PREFIXES)
+                    ):
+                        message_type, text, media_name = _content_of(first, body)
+                    else:  # the common case: a plain text message
+                        message_type, text = "text", body
+                    if message_type == "system":
+                        sender_name = sender_wa_id = None
+                    elif media_name is not None:
+                        media_mime = _mime_of(media_name)
+                        found_media = media.get(media_name)
+                        if found_media is not None:
+                            media_sha, media_size = found_media.sha256, found_media.size
+                # Positional, in MessageRecord's field order: keywords cost ~30% at 1M rows.
+                append(
+                    MessageRecord(
+                        message_id,
+                        conversation_id,
+                        "export",
+                        sender_wa_id,
+                        sender_name,
+                        sent_at,
+                        message_type,
+                        text,
+                        None,  # media_id: exports carry files, not Cloud API media ids
+                        media_mime,
+                        None,  # reply_to_id: exports do not say what a message replies to
+                        message_type == "system",
+                        is_edited,
+                        name,
+                        f"line {index + 1}",
+                        title,
+                        media_name,
+                        media_sha,
+                        media_size,
+                        timezone,
+                        None,
+                        "NUL removed from the message's lines" if nul else None,
+                    )
                 )
-            )
-        return messages
+        batch = self.finished_batch()
+        if self.waiting:  # no message at all: rejected lines keep no time (their file's landing)
+            batch.quarantine = [*self.waiting, *batch.quarantine]
+            self.waiting = []
+        yield batch
 
 
 def _looks_like_notice(first: str) -> bool:

@@ -19,7 +19,7 @@ _SLACK = 1 << 20  # inflated bytes any member may have beyond the ratio (tiny me
 _READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 DEFAULT_MAX_TEXT_BYTES = 128 * 2**20  # ~2M messages; a year of a busy group is ~10 MB
 DEFAULT_MAX_COMPRESSION_RATIO = 100
-DEFAULT_MAX_ZIP_BYTES = 2 * 2**30  # a zip is read into memory whole: media make it large
+DEFAULT_MAX_ZIP_BYTES = 2 * 2**30  # read from its file, never whole: media make it large
 
 
 class ExportTooLarge(Exception):
@@ -82,27 +82,6 @@ class ExportLimits:
         """The most bytes a member may really inflate to, whatever its headers say."""
         compressed = max(1, min(info.compress_size, archive_bytes))
         return self.max_compression_ratio * compressed + _SLACK
-
-
-def read_text_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ExportLimits, archive_bytes: int
-) -> bytes:
-    """The inflated bytes of the chat member, never more than the text cap or the ratio allows."""
-    limits.check_declared(info, archive_bytes)
-    limits.check_text_size(info.file_size, f"the chat text {info.filename!r} (declared)")
-    cap = min(limits.max_text_bytes, limits.inflate_cap(info, archive_bytes))
-    blocks: list[bytes] = []
-    size = 0
-    with archive.open(info) as stream:
-        while block := stream.read(_BLOCK):
-            size += len(block)
-            if size > cap:
-                raise ExportTooLarge(
-                    f"zip member {info.filename!r} inflates past {cap:,} bytes although its "
-                    f"headers declare {info.file_size:,}: rejected while inflating"
-                )
-            blocks.append(block)
-    return b"".join(blocks)
 
 
 def hash_member(

@@ -8,10 +8,14 @@ which one is configured.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
@@ -29,6 +33,9 @@ class LandedObject:
     key: str  # relative to the zone's root, "/"-separated
     size: int
     modified_at: datetime  # UTC
+
+
+_COPY_BLOCK = 1 << 20  # bytes of an S3 object copied at a time
 
 
 def _first(pair: tuple[str, os.stat_result]) -> str:
@@ -80,6 +87,27 @@ class LandingZone(ConfigurableResource):
             return s3_client(self.s3).get_object(Bucket=bucket, Key=root + key)["Body"].read()
         with open(self._local_file(key), "rb") as file:
             return file.read()
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        """The object under `key` as a seekable binary file, never loaded whole in memory.
+
+        A local file is opened in place; an S3 object is streamed into a temporary file
+        first (a chat export is read in several passes, and a zip from its end).
+        """
+        if not self.is_s3:
+            with open(self._local_file(key), "rb") as file:
+                yield file
+            return
+        bucket, root = split_s3_uri(self.uri)
+        body = s3_client(self.s3).get_object(Bucket=bucket, Key=root + key)["Body"]
+        with tempfile.TemporaryFile() as spooled:
+            try:
+                shutil.copyfileobj(body, spooled, _COPY_BLOCK)
+            finally:
+                body.close()
+            spooled.seek(0)
+            yield spooled  # type: ignore[misc]
 
     def write(self, key: str, data: bytes) -> None:
         """Store `data` under `key` so that readers never see a partial file."""

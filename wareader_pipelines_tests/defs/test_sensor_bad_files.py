@@ -95,10 +95,10 @@ def test_the_parser_quarantines_a_corrupt_zip_instead_of_raising_zlib_error() ->
 def test_the_parser_quarantines_an_export_that_runs_out_of_memory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def exhausted(data: bytes) -> chat_export._Text:
+    def exhausted(parser: object) -> str:
         raise MemoryError
 
-    monkeypatch.setattr(chat_export, "_decoded", exhausted)
+    monkeypatch.setattr(chat_export._ExportParser, "scanned", exhausted)
     result = chat_export.parse_export(
         "exports/b-good.txt",
         GOOD.encode(),
@@ -129,14 +129,14 @@ def test_an_unexpected_parser_failure_is_logged_and_the_other_exports_imported(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    real = chat_export.parse_export
+    real = chat_export.parse_export_batches
 
-    def failing(name: str, data: bytes, **options: object) -> chat_export.ExportParseResult:
+    def failing(name: str, data: object, **options: object) -> chat_export.ExportBatches:
         if name.endswith(".zip"):
             raise MemoryError("simulated")
         return real(name, data, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(chat_export, "parse_export", failing)
+    monkeypatch.setattr(chat_export, "parse_export_batches", failing)
     result = _tick(sensors.new_chat_exports, instance, landing, tmp_path)
     assert isinstance(result, dg.SensorResult)
     assert _export_keys(result) == ["exports/a-corrupt.zip", "exports/b-good.txt"]

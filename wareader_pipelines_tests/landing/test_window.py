@@ -216,14 +216,14 @@ def test_a_file_the_parser_chokes_on_is_quarantined_not_fatal(
     zone = LandingZone(uri=str(tmp_path / "landing"))
     zone.write("exports/WhatsApp Chat with Rui.txt", EXPORT.encode())
     zone.write("exports/WhatsApp Chat with Eva.txt", b"12/05/2024, 09:15 - Eva: boom\n")
-    parse_export = chat_export.parse_export
+    parse_export_batches = chat_export.parse_export_batches
 
-    def parser_with_a_bug(name: str, data: bytes, **options: object) -> object:
+    def parser_with_a_bug(name: str, data: object, **options: object) -> object:
         if "Eva" in name:
             raise RecursionError("a parser bug")
-        return parse_export(name, data, **options)
+        return parse_export_batches(name, data, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(chat_export, "parse_export", parser_with_a_bug)
+    monkeypatch.setattr(chat_export, "parse_export_batches", parser_with_a_bug)
     landed = datetime(2024, 5, 12, 8, 0, tzinfo=UTC).timestamp()
     for path in (tmp_path / "landing" / "exports").iterdir():
         os.utime(path, (landed, landed))

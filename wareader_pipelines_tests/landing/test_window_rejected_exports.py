@@ -47,13 +47,13 @@ def test_a_rejected_export_is_remembered_and_not_parsed_again(
     assert len(first.raw_messages) == 2
 
     calls: list[str] = []
-    real = chat_export.parse_export
+    real = chat_export.parse_export_batches
 
-    def counting(name: str, data: bytes, **options: object) -> chat_export.ExportParseResult:
+    def counting(name: str, data: object, **options: object) -> chat_export.ExportBatches:
         calls.append(name)
         return real(name, data, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(chat_export, "parse_export", counting)
+    monkeypatch.setattr(chat_export, "parse_export_batches", counting)
     second = read_landing_window(zone, *window, settings=settings)
     assert calls == [], "both files come from the cache, the rejected one included"
     assert second.stats.exports_rejected_remembered == 1

@@ -4,6 +4,7 @@ import hashlib
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -120,8 +121,7 @@ def _request_for(kind: str, days: DayRange, keys: list[str], tags: dict[str, str
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=(
         "Runs the daily pipeline for exactly the days that newly landed webhook bodies touch "
-        "(a late delivery re-runs its old day); lists only keys after its cursor. The rows it "
-        "parses are cached, and ingestion reuses them instead of parsing the bodies again."
+        "(a late delivery re-runs its old day); lists only keys after its cursor."
     ),
 )
 def new_webhook_bodies(
@@ -259,34 +259,44 @@ def new_chat_exports(
         limits = settings.export_limits()
         # Over a size cap, a file is never read: ingestion quarantines it by its size alone.
         oversize = limits.file_size_problem(landed.key, landed.size) is not None
-        data = b"" if oversize else landing_zone.read(landed.key)
-        digest = f"oversize-{landed.size}" if oversize else hashlib.sha256(data).hexdigest()
-        cursor.seen[landed.key] = mark
-        if digest in cursor.imported:
-            context.log.info(f"{landed.key}: same content as an export already imported")
-            continue
-        parsed_now += 1
-        try:
-            if oversize:
-                raise ValueError(limits.file_size_problem(landed.key, landed.size))
-            # Through ingestion's export cache: the backfill's ingestion finds it parsed.
-            messages, quarantine = parsed_export(landing_zone, landed, settings, data)
-        except Exception as error:  # one bad file must not stop every other export's import
-            context.log.warning(
-                f"{landed.key}: the parser failed on it ({type(error).__name__}: {error}); "
-                "running the day it landed, whose ingestion quarantines it"
-            )
-            landed_day = landed.modified_at.astimezone(UTC).date()
-            span = DayRange(landed_day, landed_day)
-            messages = None
-        else:
-            cursor.imported.add(digest)
-            span = days_of_parsed_export(messages, quarantine)
-            if messages.empty and (quarantine["location"] == "whole file").any():
-                reason = quarantine["reason"].iloc[0]
-                context.log.warning(
-                    f"{landed.key}: rejected whole ({reason}); running the day it landed"
+        with ExitStack() as opened:
+            # Streamed, never read whole: hashed, then parsed from the same open file.
+            try:
+                file = None if oversize else opened.enter_context(landing_zone.open(landed.key))
+                digest = (
+                    f"oversize-{landed.size}"
+                    if file is None
+                    else hashlib.file_digest(file, "sha256").hexdigest()  # type: ignore[arg-type]
                 )
+            except Exception as error:  # gone since it was listed, or unreadable: next tick
+                context.log.warning(f"{landed.key}: cannot be read now ({error}); tried again")
+                continue
+            cursor.seen[landed.key] = mark
+            if digest in cursor.imported:
+                context.log.info(f"{landed.key}: same content as an export already imported")
+                continue
+            parsed_now += 1
+            try:
+                if file is None:
+                    raise ValueError(limits.file_size_problem(landed.key, landed.size))
+                # Through ingestion's export cache: the backfill's ingestion finds it parsed.
+                messages, quarantine = parsed_export(landing_zone, landed, settings, file)
+            except Exception as error:  # one bad file must not stop every other export's import
+                context.log.warning(
+                    f"{landed.key}: the parser failed on it ({type(error).__name__}: {error}); "
+                    "running the day it landed, whose ingestion quarantines it"
+                )
+                landed_day = landed.modified_at.astimezone(UTC).date()
+                span = DayRange(landed_day, landed_day)
+                messages = None
+            else:
+                cursor.imported.add(digest)
+                span = days_of_parsed_export(messages, quarantine)
+                if messages.empty and (quarantine["location"] == "whole file").any():
+                    reason = quarantine["reason"].iloc[0]
+                    context.log.warning(
+                        f"{landed.key}: rejected whole ({reason}); running the day it landed"
+                    )
         if span is None:
             context.log.warning(f"{landed.key}: no messages and no rejected lines; nothing to run")
             continue

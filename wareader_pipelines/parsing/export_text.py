@@ -1,0 +1,134 @@
+"""The chat text of an export, read in blocks of lines so that it is never held whole.
+
+An export's text can be a hundred megabytes; decoding it whole, then splitting it
+into a list of lines, cost several times its size before one row was built. The
+parser instead reads it a block at a time, as many times as it needs passes
+(once to decide the file's date order and authors, once to build rows), each
+time from the start of the raw stream: a .txt file re-read from disk, or a zip
+member inflated again. A block is decoded with an incremental decoder, so a
+character or a CRLF split across two blocks is read as if the file were whole,
+and the lines are exactly those of `text.split("\\n")` after the byte-order mark
+is dropped, CR and CRLF ends become LF and trailing empty lines are dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from wareader_pipelines.parsing.export_limits import ExportTooLarge
+
+READ_BLOCK = 1 << 18  # raw bytes decoded at a time: what one block of lines can cost
+_ESCAPED = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, kept by surrogateescape
+
+
+@dataclass(slots=True)
+class LineBlock:
+    """Consecutive lines of the text, with the lines (0-based, within the block) that held
+    NUL characters (removed here) or bytes that are not UTF-8 (kept as lone surrogates)."""
+
+    lines: list[str]
+    nul: set[int] | None = None
+    undecodable: set[int] | None = None
+
+
+class CappedReader:
+    """A binary stream that raises ExportTooLarge once more than `cap` bytes came out of it.
+
+    Zip headers can understate a member's size: the count of what really inflates is
+    what holds the cap.
+    """
+
+    def __init__(self, raw: BinaryIO, cap: int, what: str) -> None:
+        self.raw = raw
+        self.cap = cap
+        self.what = what
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.raw.read(size)
+        self.size += len(block)
+        if self.size > self.cap:
+            raise ExportTooLarge(f"{self.what} inflates past {self.cap:,} bytes: rejected")
+        return block
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def line_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[LineBlock]:
+    """The text's lines, a block at a time, from a fresh stream of its raw bytes.
+
+    UTF-16 (the caller saw its byte-order mark) is decoded strictly: a decoding error is
+    a UnicodeDecodeError. UTF-8 is decoded with surrogateescape, so a stray byte marks
+    its line instead of failing the file.
+    """
+    decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8")(
+        "strict" if utf16 else "surrogateescape"
+    )
+    raw = open_raw()
+    try:
+        partial = ""  # the start of a line whose end is in a later block
+        held_cr = False  # a block ended with CR: it may be the first half of CRLF
+        bom_checked = False
+        pending_empty = 0  # empty lines kept back: dropped if nothing follows them
+        emitted = False
+        while True:
+            data = raw.read(READ_BLOCK)
+            final = not data
+            text = decoder.decode(data, final)
+            if held_cr:
+                text = "\r" + text
+                held_cr = False
+            if not bom_checked and text:
+                bom_checked = True
+                if text[0] == "\ufeff":
+                    text = text[1:]
+            if text.endswith("\r") and not final:
+                text, held_cr = text[:-1], True
+            if "\r" in text:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            chunk = partial + text if partial else text
+            nul = "\x00" in chunk
+            undecodable = not utf16 and _ESCAPED.search(chunk) is not None
+            parts = chunk.split("\n")
+            partial = "" if final else parts.pop()
+            lines: list[str] = []
+            for line in parts:
+                if not line:
+                    pending_empty += 1
+                    continue
+                if pending_empty:
+                    lines.extend([""] * pending_empty)
+                    pending_empty = 0
+                lines.append(line)
+            if final and not emitted and not lines:
+                lines.append("")  # an empty file is one empty line, as "".split("\n")
+            if lines:
+                emitted = True
+                yield _flagged(lines, nul=nul, undecodable=undecodable)
+            if final:
+                return
+    finally:
+        raw.close()
+
+
+def _flagged(lines: list[str], *, nul: bool, undecodable: bool) -> LineBlock:
+    """`lines` as a block: NUL characters removed, and the lines they (or bad bytes) were in.
+
+    The flags say whether the decoded text of the block held any at all, so the usual
+    block costs no per-line search.
+    """
+    block = LineBlock(lines)
+    if nul:
+        block.nul = set()
+        for index, line in enumerate(lines):
+            if "\x00" in line:
+                lines[index] = line.replace("\x00", "")
+                block.nul.add(index)
+    if undecodable:
+        block.undecodable = {i for i, line in enumerate(lines) if _ESCAPED.search(line)}
+    return block

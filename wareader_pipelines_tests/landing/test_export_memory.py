@@ -1,0 +1,106 @@
+"""Parsing one accepted export stays under 4 x the text cap of memory (issue 12).
+
+An export just under a 24 MiB cap (~330k messages, multi-line bodies, emoji), as a
+.txt and as a zip with a media file, is parsed the way ingestion does it (streamed
+from the landing zone into the Parquet cache) in a child process, whose peak
+resident memory (VmHWM) is compared with what it held before: the growth must
+stay under 4 x the cap. Before the parser streamed, the same file took ~23 x its size
+(`python -m benchmarks.export_memory`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from wareader_testkit.plain_export import export_text
+
+CAP = 24 * 2**20
+LANDED = datetime(2025, 1, 2, tzinfo=UTC)
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from wareader_pipelines.landing.window import IngestionStats, _ExportCache, _export_into_cache
+    from wareader_pipelines.resources.landing_zone import LandingZone
+    from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+
+    root, key, cap = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    zone = LandingZone(uri=root + "/landing")
+    settings = PipelineSettings(
+        pseudonym_key="k", cache_dir=root + "/cache", export_max_text_bytes=cap,
+        export_workers=0,
+    )
+    pseudonyms = settings.pseudonyms()
+    cache = _ExportCache(__import__("pathlib").Path(root) / "cache" / "exports", pseudonyms)
+    landed = {item.key: item for item in zone.list("exports/")}
+    # A small export first: everything parsing imports and initialises is then in place.
+    _export_into_cache(zone, landed["exports/tiny.txt"], settings, pseudonyms, cache,
+                       IngestionStats())
+
+    def status(field):
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+
+    before = status("VmRSS")
+    stats = IngestionStats()
+    digest = _export_into_cache(zone, landed[key], settings, pseudonyms, cache, stats)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked parent (pytest).
+    peak = status("VmHWM")
+    import pyarrow.parquet as pq
+    messages_path = cache._paths(digest)[0]
+    print(json.dumps({
+        "growth": peak - before,
+        "messages": pq.ParquetFile(messages_path).metadata.num_rows,
+        "rejected": stats.exports_rejected,
+    }))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    root = tmp_path_factory.mktemp("memory")
+    exports = root / "landing" / "exports"
+    exports.mkdir(parents=True)
+    text = export_text(CAP - 2**20)
+    (exports / "WhatsApp Chat with Big.txt").write_bytes(text)
+    with zipfile.ZipFile(exports / "WhatsApp Chat with Big.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("WhatsApp Chat with Big.txt", text)
+        z.writestr("IMG-20240513-WA0001.jpg", random.Random(1).randbytes(2**20))
+    (exports / "tiny.txt").write_bytes(export_text(4096, seed=1))
+    for path in exports.iterdir():
+        os.utime(path, (LANDED.timestamp(),) * 2)
+    headers = sum(1 for line in text.split(b"\n") if line[:2].isdigit())
+    return root, headers
+
+
+@pytest.mark.parametrize(
+    "key", ["exports/WhatsApp Chat with Big.txt", "exports/WhatsApp Chat with Big.zip"]
+)
+def test_parsing_an_export_at_the_cap_takes_under_four_times_the_cap(
+    landing: tuple[Path, int], key: str
+) -> None:
+    root, headers = landing
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(root), key, str(CAP)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["rejected"] == [] and report["messages"] == headers
+    assert report["growth"] < 4 * CAP, (
+        f"{report['growth'] / 2**20:.0f} MiB for a {CAP // 2**20} MiB cap"
+    )
