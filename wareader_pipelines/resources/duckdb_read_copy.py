@@ -59,5 +59,21 @@ def publish_read_copy(
         connection.execute("DETACH copy")
     finally:
         connection.close()
+    _bare_names(temporary, chosen, marts_schema)
     os.replace(temporary, target)
     return target
+
+
+def _bare_names(copy: Path, chosen: Sequence[tuple[str, str]], marts_schema: str) -> None:
+    """Views in the copy's default schema, so `SELECT … FROM fct_messages` works too.
+
+    A mart wins a name it shares with an analyst table (the schema-qualified names
+    always work). Made with the copy as the default database, so the views' text names
+    no catalog and resolves whatever name the file is opened or attached under.
+    """
+    names: dict[str, str] = {}
+    for schema_name, table in sorted(chosen, key=lambda st: st[0] != marts_schema):
+        names.setdefault(table, f"{_quoted(schema_name)}.{_quoted(table)}")
+    with duckdb.connect(str(copy)) as connection:
+        for table, qualified in sorted(names.items()):
+            connection.execute(f"CREATE VIEW main.{_quoted(table)} AS SELECT * FROM {qualified}")

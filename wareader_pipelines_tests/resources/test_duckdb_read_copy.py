@@ -92,4 +92,10 @@ def test_the_copy_holds_the_analyst_tables_and_marts_but_not_the_raw_layer(
         ).fetchall()
         # the copy's file name is its catalog: the marts' schema must not be called that
         assert connection.execute("select n from marts.fct_messages").fetchone() == (1,)
+        # and by bare name, as analysts write it (issue 16: `SELECT … FROM fct_messages`)
+        assert connection.execute("select n from fct_messages").fetchone() == (1,)
+        assert connection.execute("select count(*) from cleaned_messages").fetchone() == (2,)
     assert sorted(t for (t,) in tables) == ["marts.fct_messages", "wareader.cleaned_messages"]
+    with duckdb.connect() as connection:  # attached under another name, the views still resolve
+        connection.execute(f"ATTACH '{copy}' AS elsewhere (READ_ONLY)")
+        assert connection.execute("select n from elsewhere.fct_messages").fetchone() == (1,)
