@@ -121,6 +121,7 @@ def run_pipeline(
     started = time.perf_counter()
     window = read_landing_window(zone, start, end, settings=settings)
     parsed = time.perf_counter()
+    cpu_parsed = _cpu_seconds(resource.RUSAGE_SELF)
     rss_after_parse = _peak_rss_mib()
 
     # One-time costs every run process pays, whatever its size: the language model, and
@@ -131,6 +132,7 @@ def run_pipeline(
     tokenizers = Tokenizers()
     tokenizers.word_counts(["warm up"] * len(WARM_LANGUAGES), WARM_LANGUAGES)
     set_up = time.perf_counter()
+    cpu_set_up = _cpu_seconds(resource.RUSAGE_SELF)
 
     cleaned = clean_messages(
         window.raw_messages,
@@ -140,6 +142,7 @@ def run_pipeline(
         default_region=settings.phone_region,
     )
     clean_done = time.perf_counter()
+    cpu_cleaned = _cpu_seconds(resource.RUSAGE_SELF)
     rss_after_clean = _peak_rss_mib()
 
     backend = DuckDBBackend(str(work / "warehouse.duckdb"), schema="wareader")
@@ -174,6 +177,11 @@ def run_pipeline(
         "peak_rss_mib": _peak_rss_mib(),
         "worker_peak_rss_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
         "cpu_s": cpu_self,
+        # CPU seconds of the run process per stage (parse excludes the export workers)
+        "parse_cpu_s": cpu_parsed - cpu_before,
+        "setup_cpu_s": cpu_set_up - cpu_parsed,
+        "clean_cpu_s": cpu_cleaned - cpu_set_up,
+        "write_cpu_s": cpu_before + cpu_self - cpu_cleaned,
         "worker_cpu_s": _cpu_seconds(resource.RUSAGE_CHILDREN),
         # Other work on the machine slows every stage: the 1-minute load around the run.
         "load_average": [load_before, os.getloadavg()[0]],
@@ -238,8 +246,9 @@ def report_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
     """The results table, then the comparison with the named baselines."""
     lines = [
         "| size | msg/s | wall s | parse s | setup s | clean s | of which lang-det s "
-        "| write s | CPU s (+ workers) | peak RSS MiB (worker) | 1M projected s | load |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| write s | CPU s (+ workers) | CPU s parse/setup/clean/write | peak RSS MiB (worker) "
+        "| 1M projected s | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size, _, r in rows:
         wall = r["wall_s"]
@@ -250,6 +259,8 @@ def report_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
             f"| {size:,} | {r['messages'] / wall:,.0f} | {wall:.1f} | {r['parse_s']:.1f} "
             f"| {r['setup_s']:.1f} | {r['clean_s']:.1f} | {detect:.1f} ({detect / wall:.1%}) "
             f"| {r['write_s']:.1f} | {r['cpu_s']:.1f} (+{r['worker_cpu_s']:.1f}) "
+            f"| {r['parse_cpu_s']:.1f}/{r['setup_cpu_s']:.1f}/{r['clean_cpu_s']:.1f}"
+            f"/{r['write_cpu_s']:.1f} "
             f"| {r['peak_rss_mib']:,.0f} ({r['worker_peak_rss_mib']:,.0f}) | {projected:,.0f} "
             f"| {r['load_average'][0]:.1f}–{r['load_average'][1]:.1f} |"
         )

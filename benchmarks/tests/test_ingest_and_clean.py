@@ -64,3 +64,6 @@ def test_run_pipeline_writes_every_message_and_times_each_stage(tmp_path: Path) 
     assert "1,000,000 messages in 60 s" in table
     assert "peak RSS < 1,536 MiB" in table
     assert result["cpu_s"] > 0 and result["worker_cpu_s"] >= 0
+    stages = ("parse_cpu_s", "setup_cpu_s", "clean_cpu_s", "write_cpu_s")
+    assert all(result[stage] >= 0 for stage in stages)
+    assert abs(sum(result[stage] for stage in stages) - result["cpu_s"]) < 1e-6

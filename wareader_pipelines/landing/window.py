@@ -19,6 +19,7 @@ are then read back from the cache exactly as on a later run.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import multiprocessing
@@ -489,7 +490,10 @@ def read_landing_window(
             pool.shutdown(wait=False, cancel_futures=True)
         raise
 
+    # Each list of records is dropped once it is a frame, and the frames once concatenated:
+    # at a million rows every copy held to the end of the read costs hundreds of MiB.
     message_frames = [frame_of(messages, MessageRecord)]
+    messages.clear()
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
     parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
@@ -511,13 +515,20 @@ def read_landing_window(
     raw = raw[in_window(raw["sent_at"], start, end)]
     before = len(raw)
     # Keep each message's first delivery: sort by arrival, then by id for a stable order.
-    raw = raw.sort_values(["message_id", "source_file", "location"], kind="stable")
-    raw = raw.drop_duplicates("message_id", keep="first")
+    # Only the ids delivered more than once (a few in a hundred) need that sort: the order
+    # by (sent_at, message_id) below is total once ids are unique.
+    repeated = raw["message_id"].duplicated(keep=False)
+    if repeated.any():
+        deliveries = raw[repeated].sort_values(
+            ["message_id", "source_file", "location"], kind="stable"
+        )
+        raw = pd.concat([raw[~repeated], deliveries.drop_duplicates("message_id", keep="first")])
     stats.duplicate_messages = before - len(raw)
     raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
     raw = _with_webhook_participant_names(raw, webhook_names, NAME_LOOKBACK_DAYS, lookback)
 
     status_frame = frame_of(statuses, StatusRecord)
+    statuses.clear()
     status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
     before = len(status_frame)
     status_frame = status_frame.sort_values(
@@ -605,26 +616,44 @@ def _with_webhook_participant_names(
     conversations = raw["conversation_id"].to_numpy()[positions].tolist()
     days = pd.to_datetime(raw["sent_at"].iloc[positions], utc=True).dt.date.tolist()
     cache: dict[tuple[str, date], str | None] = {}
+    by_day: dict[str, list[tuple[date, str]]] = {}  # each conversation's names, by day
     for position, conversation, day in zip(positions.tolist(), conversations, days, strict=True):
         key = (conversation, day)
         value = cache.get(key, _MISSING)
         if value is _MISSING:
+            dated = by_day.get(conversation)
+            if dated is None:
+                dated = by_day[conversation] = sorted(names.get(conversation, ()))
             first, last = day - timedelta(days=before), day + timedelta(days=after)
-            found = {n for d, n in names.get(conversation, ()) if first <= d <= last}
+            lower = bisect.bisect_left(dated, first, key=_first_of)
+            upper = bisect.bisect_right(dated, last, key=_first_of)
+            found = {n for _, n in dated[lower:upper]}
             value = cache[key] = json.dumps(sorted(found), ensure_ascii=False) if found else None
         column[position] = value
     return raw.assign(participant_names=pd.Series(column, index=raw.index, dtype=object))
 
 
+def _first_of(pair: tuple[date, str]) -> date:
+    return pair[0]
+
+
 def _concat(frames: list[pd.DataFrame], record_type: type) -> pd.DataFrame:
     # All-null columns are left out before concat (whose dtype choice would otherwise depend
     # on which file happened to leave a column empty) and come back as nulls.
-    non_empty = [frame.dropna(axis=1, how="all") for frame in frames if not frame.empty]
+    # `frames` is emptied as it is read, so the inputs do not live beside their copies.
+    non_empty = []
+    frames.reverse()
+    while frames:
+        frame = frames.pop()
+        if not frame.empty:
+            non_empty.append(frame.dropna(axis=1, how="all"))
+        del frame
     if not non_empty:
         return frame_of([], record_type)
     columns = list(frame_of([], record_type).columns)
     # Missing values come back as NaN, which both warehouse backends store as NULL.
     combined = pd.concat(non_empty, ignore_index=True).reindex(columns=columns)
+    non_empty.clear()
     for column in combined.columns:
         if column.endswith("_at"):
             combined[column] = pd.to_datetime(combined[column], utc=True)

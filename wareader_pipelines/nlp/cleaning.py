@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from wareader_pipelines.nlp.language import LanguageDetector, assign_languages
@@ -134,8 +135,8 @@ def clean_messages(
     sender_ids = [pseudonyms.id_of(k, prefix="u_") if k else None for k in keys]
     regions = _regions_of(keys, default_region)
     counts = _per_distinct(texts, lambda t: (emoji_count(t), len(urls_in(t))))
-    days = [str(day) for day in pd.to_datetime(raw["sent_at"], utc=True).dt.date.tolist()]
-    contexts = [f"{c}|{d}" for c, d in zip(conversation_ids, days, strict=True)]
+    days = _utc_days(raw["sent_at"])
+    contexts = _joined(conversation_ids, days, blank_if_no_key=False)
     names = _participant_names(raw, contexts)
     masker = PiiMasker(phone_regions, default_region)
     masked_of: dict[tuple[str, str, frozenset[str]], str] = {}
@@ -153,7 +154,7 @@ def clean_messages(
         for t, system, kind in zip(redacted, is_system, message_types, strict=True)
     ]
     # The fallbacks' context is the conversation's day (see the module docstring).
-    sender_contexts = [f"{k}|{d}" if k else "" for k, d in zip(keys, days, strict=True)]
+    sender_contexts = _joined(keys, days, blank_if_no_key=True)
     languages, confidences, methods = assign_languages(written, sender_contexts, contexts, detector)
     words = tokenizers.word_counts(texts, languages)
 
@@ -225,20 +226,64 @@ def _participant_names(raw: pd.DataFrame, contexts: Sequence[str]) -> dict[str, 
     titles = raw["conversation_name"].tolist() if "conversation_name" in raw else empty
     sources = raw["source"].tolist() if "source" in raw else empty
     everyone = raw["participant_names"].tolist() if "participant_names" in raw else empty
-    for i, context in enumerate(contexts):
-        found = names.setdefault(context, set())
-        if isinstance(sender_names[i], str) and sender_names[i]:
-            found.add(normalize_text(sender_names[i]))
-        if sources[i] == "webhook" and isinstance(titles[i], str) and titles[i]:
-            found.add(normalize_text(titles[i]))
-        if isinstance(everyone[i], str) and everyone[i]:
-            found.update(normalize_text(name) for name in _json_names(everyone[i]))
+    # A chat's rows repeat the same few names: each is normalized once, and each list of
+    # participants is added once per conversation-day.
+    normalized: dict[str, str] = {}
+    listed: dict[str, tuple[str, ...]] = {}
+    added: set[tuple[str, str]] = set()
+
+    def normal(name: str) -> str:
+        value = normalized.get(name)
+        if value is None:
+            value = normalized[name] = normalize_text(name)
+        return value
+
+    for context, sender, title, source, listing in zip(
+        contexts, sender_names, titles, sources, everyone, strict=True
+    ):
+        found = names.get(context)
+        if found is None:
+            found = names[context] = set()
+        if isinstance(sender, str) and sender:
+            found.add(normal(sender))
+        if source == "webhook" and isinstance(title, str) and title:
+            found.add(normal(title))
+        if isinstance(listing, str) and listing and (context, listing) not in added:
+            added.add((context, listing))
+            people = listed.get(listing)
+            if people is None:
+                people = listed[listing] = tuple(normal(name) for name in _json_names(listing))
+            found.update(people)
     return {context: frozenset(found) for context, found in names.items()}
 
 
 @lru_cache(maxsize=1024)
 def _json_names(names: str) -> tuple[str, ...]:
     return tuple(n for n in json.loads(names) if isinstance(n, str))
+
+
+def _utc_days(sent_at: pd.Series) -> list[str]:
+    """Each time's UTC day as "YYYY-MM-DD", one string object per distinct day."""
+    utc = pd.to_datetime(sent_at, utc=True)
+    instants = utc.dt.tz_localize(None).to_numpy()
+    if np.isnat(instants).any():  # not in raw_messages; kept as pandas writes a missing day
+        return [str(day) for day in utc.dt.date.tolist()]
+    distinct, positions = np.unique(instants.astype("datetime64[D]"), return_inverse=True)
+    texts = [str(day) for day in distinct.astype(object)]  # datetime.date's own str()
+    return [texts[p] for p in positions.tolist()]
+
+
+def _joined(keys: Sequence[str], days: Sequence[str], *, blank_if_no_key: bool) -> list[str]:
+    """`f"{key}|{day}"` per row ("" for an empty key with `blank_if_no_key`), one string per
+    distinct pair: a million rows hold a few thousand conversation-days."""
+    cache: dict[tuple[str, str], str] = {}
+    out: list[str] = []
+    for key, day in zip(keys, days, strict=True):
+        value = cache.get((key, day))
+        if value is None:
+            value = cache[(key, day)] = f"{key}|{day}" if key or not blank_if_no_key else ""
+        out.append(value)
+    return out
 
 
 def _regions_of(keys: Sequence[str], default_region: str) -> list[str]:

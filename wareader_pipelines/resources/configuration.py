@@ -96,7 +96,9 @@ def server_problems(environment: Mapping[str, str] = os.environ) -> list[str]:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
 
-        bucket = landing.removeprefix("s3://").split("/", 1)[0]
+        from wareader_pipelines.resources.s3 import split_s3_uri
+
+        bucket, _ = split_s3_uri(landing)
         client = boto3.client(
             "s3",
             endpoint_url=environment.get("WAREADER_S3_ENDPOINT_URL") or None,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import UTC, datetime
 
 import pandas as pd
 
 from wareader_pipelines.lib import tables
+from wareader_pipelines_tests.zips import zip_of
 
 PHONE_TEXT = "call me on +34 612 34 56 78 tomorrow"
 
@@ -109,9 +108,4 @@ def summaries(conversation_id: str = "conv-1") -> pd.DataFrame:
 
 def export_zip(members: dict[str, bytes]) -> bytes:
     """A chat-export zip: a `_chat.txt` and `members` under their names exactly as given."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("_chat.txt", "chat")
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name), data)
-    return buffer.getvalue()
+    return zip_of({"_chat.txt": b"chat", **members})

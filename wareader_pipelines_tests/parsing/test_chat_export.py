@@ -4,9 +4,7 @@ peer parsers' fixtures (whatstk, chat-miner) in ../shared/fixtures/peer_exports.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from wareader_pipelines.parsing.chat_export import (
     safe_member_name,
 )
 from wareader_pipelines.parsing.records import MESSAGE_TYPES
+from wareader_pipelines_tests.zips import zip_of
 
 LANDED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 PSEUDONYMS = Pseudonymizer("test-key")
@@ -420,14 +419,6 @@ def test_ids_are_stable_across_re_import_and_a_longer_overlapping_export() -> No
 
 
 # ----------------------------------------------------------------------------- zip
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for member, payload in members.items():
-            archive.writestr(member, payload)
-    return buffer.getvalue()
 
 
 def test_zip_media_is_indexed_and_matched_to_messages() -> None:

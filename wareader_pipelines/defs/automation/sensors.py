@@ -121,7 +121,8 @@ def _request_for(kind: str, days: DayRange, keys: list[str], tags: dict[str, str
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=(
         "Runs the daily pipeline for exactly the days that newly landed webhook bodies touch "
-        "(a late delivery re-runs its old day); lists only keys after its cursor."
+        "(a late delivery re-runs its old day); lists only keys after its cursor. The rows it "
+        "parses are cached, and ingestion reuses them instead of parsing the bodies again."
     ),
 )
 def new_webhook_bodies(

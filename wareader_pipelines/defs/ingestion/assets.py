@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import pandas as pd
 
-from wareader_pipelines.landing import outside_partitions, window
+from wareader_pipelines.landing import outside_partitions, parsed_bodies, window
 from wareader_pipelines.landing.run_planning import WEBHOOK_LOOKBACK_TAG
 from wareader_pipelines.landing.window import IngestedWindow, read_landing_window
 from wareader_pipelines.lib import tables
@@ -20,7 +20,15 @@ from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
 _this = sys.modules[__name__]
 # What shapes this stage's rows: a change to any of them marks its assets stale in the UI.
-SHAPED_BY = (_this, window, outside_partitions, chat_export, webhook_payload, records)
+SHAPED_BY = (
+    _this,
+    window,
+    outside_partitions,
+    parsed_bodies,  # rows taken from the sensor's cache instead of parsed
+    chat_export,
+    webhook_payload,
+    records,
+)
 
 
 # A table's figures computed from some of its rows (one day's, in a ranged run).
