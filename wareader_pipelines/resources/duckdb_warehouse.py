@@ -22,6 +22,7 @@ from wareader_pipelines.resources.warehouse_backend import (
     TimeWindowFilter,
     columns_of,
     quoted,
+    storable_frame,
     table_ddl,
 )
 
@@ -112,7 +113,8 @@ class DuckDBBackend:
         schema: TableSchema,
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
-    ) -> None:
+    ) -> dict[str, int]:
+        frame, repairs = storable_frame(frame)
         names = ", ".join(quoted(c) for c in columns_of(schema))
         casts = ", ".join(f"CAST({quoted(c.name)} AS {c.type})" for c in schema.columns)
         with self._connection() as connection:
@@ -137,6 +139,7 @@ class DuckDBBackend:
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
+        return repairs
 
     def read_rows(
         self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]

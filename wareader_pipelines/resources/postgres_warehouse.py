@@ -22,6 +22,7 @@ from wareader_pipelines.resources.warehouse_backend import (
     TimeWindowFilter,
     columns_of,
     quoted,
+    storable_frame,
     table_ddl,
 )
 
@@ -217,7 +218,8 @@ class PostgresBackend:
         schema: TableSchema,
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
-    ) -> None:
+    ) -> dict[str, int]:
+        frame, repairs = storable_frame(frame)
         names = ", ".join(quoted(c) for c in columns_of(schema))
         with self._connection() as connection:
             self._ensure_table(connection, table, schema, window)
@@ -234,6 +236,7 @@ class PostgresBackend:
                     with cursor.copy(f"COPY {self._name(table)} ({names}) FROM STDIN") as copy:
                         for row in copy_rows(frame, schema):
                             copy.write_row(row)
+        return repairs
 
     def read_rows(
         self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]

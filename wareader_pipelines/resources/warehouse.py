@@ -89,7 +89,14 @@ class WarehouseIOManager(ConfigurableIOManager):
             backend=self.url.split(":", 1)[0] if "://" in self.url else "duckdb",
             rows=len(frame),
         ):
-            backend.replace_rows(table, schema, frame, window)
+            repairs = backend.replace_rows(table, schema, frame, window)
+        if repairs:
+            context.log.warning(
+                f"{table}: text no warehouse can store (NUL, lone surrogates) was repaired "
+                f"in {sum(repairs.values())} values: {repairs}"
+            )
+            # Values whose NUL was removed or lone surrogates replaced, per column.
+            context.add_output_metadata({"text_repairs": MetadataValue.json(repairs)})
         context.add_output_metadata(
             {
                 **_row_counts(frame, window, _partition_count(context)),

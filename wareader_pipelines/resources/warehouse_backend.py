@@ -14,6 +14,8 @@ from typing import Protocol
 import pandas as pd
 from dagster import TableSchema
 
+from wareader_pipelines.parsing.storable_text import is_storable, storable
+
 
 @dataclass(frozen=True, slots=True)
 class TimeWindowFilter:
@@ -33,8 +35,12 @@ class WarehouseBackend(Protocol):
         schema: TableSchema,
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
-    ) -> None:
-        """Make `frame` the table's rows in `window` (the whole table if None), atomically."""
+    ) -> dict[str, int]:
+        """Make `frame` the table's rows in `window` (the whole table if None), atomically.
+
+        Text neither engine can store (a NUL, a lone surrogate) is repaired first
+        (`storable_frame`); returns how many values were repaired per column.
+        """
         ...
 
     def read_rows(
@@ -74,3 +80,36 @@ def table_ddl(table_sql: str, schema: TableSchema, existing_columns: set[str]) -
         for c in schema.columns
         if existing_columns and c.name not in existing_columns
     ]
+
+
+def storable_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """`frame` with every text value both engines can store, and how many were repaired
+    per column (only columns with repairs).
+
+    PostgreSQL refuses NUL in `text` and DuckDB refuses a lone surrogate when it
+    encodes UTF-8: one such value in an LLM summary, a quarantine excerpt or a report
+    would fail the whole write. NUL is removed and a lone surrogate becomes U+FFFD
+    (`storable_text.storable`). Each column is searched once as one joined string, so a
+    clean frame costs one scan of its text.
+    """
+    repairs: dict[str, int] = {}
+    repaired = frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+            continue
+        texts = [value for value in values.tolist() if isinstance(value, str)]
+        if not texts or is_storable("\x1f".join(texts)):
+            continue
+        fixed: list[object] = []
+        count = 0
+        for value in values.tolist():
+            if isinstance(value, str) and not is_storable(value):
+                value = storable(value)[0]
+                count += 1
+            fixed.append(value)
+        if repaired is frame:
+            repaired = frame.copy()
+        repaired[column] = pd.Series(fixed, index=frame.index, dtype=values.dtype)
+        repairs[column] = count
+    return repaired, repairs

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 
+from wareader_pipelines.webhook_receiver.connection_limits import ConnectionLimits
+from wareader_pipelines.webhook_receiver.settings import DEFAULT_MAX_BODY_BYTES
 from wareader_pipelines_tests.servers.aws import REGION, MotoServer
 from wareader_pipelines_tests.servers.postgres import PostgresServer
 
@@ -109,6 +111,32 @@ def test_helm_pieces_agree_with_each_other_and_the_project() -> None:
     )
     paths = kinds["Ingress"]["spec"]["rules"][0]["http"]["paths"]
     assert [(p["path"], p["pathType"]) for p in paths] == [("/webhook", "Exact")]
+
+
+def test_the_proxies_in_front_of_the_receiver_hold_its_own_limits() -> None:
+    """The Ingress and the documented nginx block cap what the receiver caps, with its defaults.
+
+    The receiver's limits are per process; the proxy is where a deployment with several
+    workers or replicas gets one line for all of them, so the two must not drift apart.
+    """
+    limits = ConnectionLimits()
+    body_mib = DEFAULT_MAX_BODY_BYTES // (1024 * 1024)
+    receiver = list(yaml.safe_load_all((DEPLOY / "helm" / "receiver.yaml").read_text()))
+    ingress = {doc["kind"]: doc for doc in receiver}["Ingress"]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == f"{body_mib}m"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    assert int(annotations["nginx.ingress.kubernetes.io/limit-connections"]) > 0
+
+    docs = (DEPLOY.parent / "docs" / "live_ingestion.md").read_text()
+    nginx = docs.split("```nginx", 1)[1].split("```", 1)[0]
+    directives = dict(re.findall(r"^\s*(\w+)\s+([^;]+);", nginx, re.MULTILINE))
+    assert directives["client_header_timeout"] == f"{limits.header_timeout:g}s"
+    assert directives["client_body_timeout"] == f"{limits.body_timeout:g}s"
+    assert directives["keepalive_timeout"] == f"{limits.keep_alive_timeout:g}s"
+    assert directives["keepalive_requests"] == str(limits.max_requests_per_connection)
+    assert directives["client_max_body_size"] == f"{body_mib}m"
+    assert directives["proxy_request_buffering"] == "on"
 
 
 def test_the_bundle_instance_config_loads_on_postgres_and_s3(
