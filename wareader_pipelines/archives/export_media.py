@@ -8,12 +8,15 @@ have the `media_sha256` the parser recorded. Everything else is skipped with a n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
 import zipfile
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -74,15 +77,23 @@ def wanted_media(messages: pd.DataFrame) -> dict[str, list[WantedMedia]]:
 
 # What one zip gave for one wanted attachment: its verified bytes (or None) and the notes.
 _Outcome = tuple[bytes | None, list[str]]
+# Opens a landing-zone key as a seekable binary file (LandingZone.open).
+OpenExport = Callable[[str], AbstractContextManager[BinaryIO]]
+
+
+def opener_of(read: Callable[[str], bytes]) -> OpenExport:
+    """An `OpenExport` over a reader of whole bytes (tests, small callers)."""
+    return lambda key: contextlib.nullcontext(io.BytesIO(read(key)))
 
 
 def _read_wanted(
-    source_file: str, data: bytes, wanted: list[WantedMedia]
+    source_file: str, file: BinaryIO, wanted: list[WantedMedia]
 ) -> dict[WantedMedia, _Outcome] | str:
     """Each wanted attachment's verified bytes and notes, or the note of a zip that cannot
-    be read at all."""
+    be read at all. The zip is read from `file` member by member, never whole: only the
+    wanted members of the right size are inflated."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(file)
         members = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
         return f"{source_file}: the zip cannot be read ({error})"
@@ -142,7 +153,7 @@ def media_in_export(
     Several members may reduce to the same base name (`x.jpg`, `../../x.jpg`); the one
     whose bytes match the digest wins. Members of the wrong size are not even read.
     """
-    return _found_and_notes(_read_wanted(source_file, data, wanted), wanted)
+    return _found_and_notes(_read_wanted(source_file, io.BytesIO(data), wanted), wanted)
 
 
 class ExportZips:
@@ -150,22 +161,22 @@ class ExportZips:
     read (and opened) once, however many conversations or months then use it.
 
     Only the wanted attachments are kept, not the zips, so a build over many months holds
-    at most what its archives will contain.
+    at most what its archives will contain; each zip is read from its file (`open_export`,
+    e.g. `LandingZone.open`), never loaded whole.
     """
 
-    def __init__(self, messages: pd.DataFrame, read: Callable[[str], bytes]) -> None:
+    def __init__(self, messages: pd.DataFrame, open_export: OpenExport) -> None:
         self._outcomes: dict[str, dict[WantedMedia, _Outcome] | str] = {}
         self.reads = 0
         for source_file, wanted in wanted_media(messages).items():
             try:
-                data = read(source_file)
+                with open_export(source_file) as file:
+                    self.reads += 1
+                    self._outcomes[source_file] = _read_wanted(source_file, file, wanted)
             except FileNotFoundError:
                 self._outcomes[source_file] = (
                     f"{source_file}: the export is no longer in the landing zone"
                 )
-                continue
-            self.reads += 1
-            self._outcomes[source_file] = _read_wanted(source_file, data, wanted)
 
     def media_in(
         self, source_file: str, wanted: list[WantedMedia]
@@ -191,7 +202,7 @@ def collect_export_media(
     for conversation_id, conversation in messages.groupby("conversation_id", sort=True):
         for source_file, wanted in wanted_media(conversation).items():
             by_source.setdefault(source_file, []).append((str(conversation_id), wanted))
-    zips = read if isinstance(read, ExportZips) else ExportZips(messages, read)
+    zips = read if isinstance(read, ExportZips) else ExportZips(messages, opener_of(read))
     for source_file, users in sorted(by_source.items()):
         for conversation_id, wanted in users:
             media = result.setdefault(conversation_id, ExportMedia())

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
+import tracemalloc
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -17,6 +20,7 @@ from wareader_pipelines.archives.export_media import (
     ExportZips,
     collect_export_media,
     media_in_export,
+    opener_of,
     wanted_media,
 )
 from wareader_pipelines_tests.archives.frames import export_zip, raw_messages
@@ -184,7 +188,7 @@ def test_a_build_over_several_months_reads_each_zip_once_and_archives_the_same_m
         reads.append(key)
         return zip_bytes
 
-    zips = ExportZips(both, read)
+    zips = ExportZips(both, opener_of(read))
     by_month = [collect_export_media(month, zips)["conv-1"] for month in (may, june)]
     assert reads == [EXPORT_KEY] and zips.reads == 1
     # Exactly what each month gets when it reads the zip itself.
@@ -192,3 +196,32 @@ def test_a_build_over_several_months_reads_each_zip_once_and_archives_the_same_m
     assert [(m.files, m.skipped) for m in by_month] == [(m.files, m.skipped) for m in alone]
     assert sorted(by_month[0].files) == ["x.jpg"] and sorted(by_month[1].files) == ["y.jpg"]
     assert by_month[0].skipped == [f"{EXPORT_KEY}: gone.jpg is not in the zip"]
+
+
+def test_a_build_reads_each_zip_from_its_file_without_loading_it_whole(tmp_path: Path) -> None:
+    """A zip of 24 MiB whose wanted attachment is small costs the attachment, not the zip.
+
+    The archive asset opens exports with `LandingZone.open` (a local file in place, an S3
+    object through a temporary file); only the wanted members of the right size are
+    inflated, so a large export (videos the month does not reference) never sits in memory.
+    """
+    large = random.Random(7).randbytes(24 * 1024 * 1024)  # incompressible: stored as is
+    path = tmp_path / "export.zip"
+    path.write_bytes(export_zip({"x.jpg": b"x bytes", "video.mp4": large}))
+    del large
+    messages = _messages({"x.jpg": b"x bytes"})
+    opened: list[str] = []
+
+    def open_export(key: str) -> BinaryIO:
+        opened.append(key)
+        return path.open("rb")
+
+    tracemalloc.start()
+    try:
+        zips = ExportZips(messages, open_export)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    media = collect_export_media(messages, zips)["conv-1"]
+    assert media.files == {"x.jpg": b"x bytes"} and opened == [EXPORT_KEY]
+    assert peak < 2 * 1024 * 1024, f"{peak / 2**20:.1f} MiB traced while reading the zip"

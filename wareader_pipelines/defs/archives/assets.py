@@ -120,9 +120,10 @@ def conversation_archives(
     )
     lifecycle_written = blob_store.ensure_lifecycle_rules()
     now = datetime.now(UTC).replace(microsecond=0)
-    # Each export zip is read once for the whole build, however many months it spans.
+    # Each export zip is read once for the whole build, however many months it spans,
+    # from its file (an S3 object through a temporary file), never loaded whole.
     export_zips = ExportZips(
-        _in_window(raw_messages, "sent_at", window.start, window.end), landing_zone.read
+        _in_window(raw_messages, "sent_at", window.start, window.end), landing_zone.open
     )
     published = []
     for key in context.partition_keys:
