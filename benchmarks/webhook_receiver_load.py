@@ -40,7 +40,8 @@ SECRET = "benchmark-app-secret"
 LEVELS = (1, 50, 200)
 
 
-def _body(level: int, client: int, number: int) -> bytes:
+def webhook_body(message_id: str) -> bytes:
+    """A realistic Cloud API text-message body carrying `message_id`."""
     payload = {
         "object": "whatsapp_business_account",
         "entry": [
@@ -56,7 +57,7 @@ def _body(level: int, client: int, number: int) -> bytes:
                             "messages": [
                                 {
                                     "from": "16505551234",
-                                    "id": f"wamid.BENCH{level:03d}{client:04d}{number:08d}",
+                                    "id": message_id,
                                     "timestamp": str(int(time.time())),
                                     "type": "text",
                                     "text": {"body": "Olá! Queria saber o horário de amanhã 🙂"},
@@ -87,7 +88,9 @@ async def _client(
     number = 0
     try:
         while time.perf_counter() < deadline:
-            request = _request("127.0.0.1", port, _body(level, client, number))
+            request = _request(
+                "127.0.0.1", port, webhook_body(f"wamid.BENCH{level:03d}{client:04d}{number:08d}")
+            )
             number += 1
             started = time.perf_counter()
             writer.write(request)

@@ -20,7 +20,6 @@ with the 1-minute load average at start and end.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -31,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.webhook_receiver_load import SECRET, _cpu_seconds, _serve, _stop
+from benchmarks.webhook_receiver_load import SECRET, _cpu_seconds, _serve, _stop, webhook_body
 from wareader_pipelines.webhook_receiver.signature import sign
 
 TARGET_RPS = 3_000
@@ -84,43 +83,12 @@ end
 """
 
 
-def _body(number: int) -> bytes:
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {"phone_number_id": "106540352242922"},
-                            "contacts": [{"profile": {"name": "Ana"}, "wa_id": "16505551234"}],
-                            "messages": [
-                                {
-                                    "from": "16505551234",
-                                    "id": f"wamid.WRK{number:010d}",
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": "Olá! Queria saber o horário de amanhã 🙂"},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
-
-
 def write_requests(path: Path, count: int) -> None:
     """`count` distinct signed bodies, one `signature TAB body` line each."""
     key = SECRET.encode()
     with path.open("wb") as stream:
         for number in range(count):
-            body = _body(number)
+            body = webhook_body(f"wamid.WRK{number:010d}")
             stream.write(sign(body, key).encode("ascii") + b"\t" + body + b"\n")
 
 
