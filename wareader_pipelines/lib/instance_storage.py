@@ -18,6 +18,17 @@ Dagster's webserver follows a live run by watching its `<run_id>.db` file for
 modifications; with the connection kept open a commit writes only to the
 `-wal` file, so after each write to a run's shard its `.db` file's mtime is
 touched to keep the live log in the UI moving as before.
+
+Dagster hands a storage whole batches of asset events (the per-partition
+materializations of one output, the planned events of a new run) when
+`DAGSTER_EVENT_BATCH_SIZE` is set, and its SQLite storage then still writes them
+one by one. `store_event_batch` here writes a batch the way Dagster's PostgreSQL
+storage does: one multi-row insert per shard in one transaction, the tags in one
+statement, and the asset's row in the asset-key table updated once with the
+batch's last event (each event would overwrite the same columns). Dagster reads
+the batch size from the environment of the process that stores the events; this
+storage is built in every such process of the instance (webserver, daemon, run
+worker), so it switches batching on there unless the environment already sets it.
 """
 
 from __future__ import annotations
@@ -25,15 +36,24 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as db
-from dagster import StringSource
+from dagster import DagsterEventType, StringSource
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,
+)
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    SqlEventLogStorageTable,
+)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
@@ -42,6 +62,19 @@ from sqlalchemy.pool import QueuePool
 _ENGINES_KEPT = 8
 # pysqlite's busy timeout, as Dagster's own SQLite storages set it (dagster._core.storage.sqlite).
 _BUSY_TIMEOUT_SECONDS = 30
+# Dagster's switch for batched event writes (dagster._core.instance.utils), and the batch
+# size set when the environment leaves it unset: a year of daily partitions is one batch.
+EVENT_BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
+DEFAULT_EVENT_BATCH_SIZE = 1000
+# The asset events this storage writes as one batch (Dagster's own batches hold only these,
+# plus planned checks, which go one by one as in Dagster's storage).
+_BATCHED_TYPES = frozenset(
+    {
+        DagsterEventType.ASSET_MATERIALIZATION,
+        DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        DagsterEventType.ASSET_OBSERVATION,
+    }
+)
 
 
 def _events_folder(dagster_home: str) -> str:
@@ -64,6 +97,7 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables_present: set[str] = set()
         self._asset_key_columns_present: set[str] = set()
         super().__init__(base_dir=_events_folder(dagster_home), inst_data=inst_data)
+        os.environ.setdefault(EVENT_BATCH_SIZE_VARIABLE, str(DEFAULT_EVENT_BATCH_SIZE))
 
     @classmethod
     def config_type(cls) -> dict[str, Any]:
@@ -136,6 +170,80 @@ class KeptOpenSqliteEventLogStorage(SqliteEventLogStorage):
         if present:
             self._asset_key_columns_present.add(column_name)
         return present
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store Dagster's batch of asset events of one run: one transaction per shard.
+
+        The rows are the ones `store_event` would write, in the same order; consecutive
+        events of another kind (planned checks) go through `store_event` one by one.
+        """
+        pending: list[EventLogEntry] = []
+        for event in events:
+            if event.dagster_event_type in _BATCHED_TYPES and (
+                not pending or pending[0].run_id == event.run_id
+            ):
+                pending.append(event)
+                continue
+            self._store_asset_events(pending)
+            pending = []
+            if event.dagster_event_type in _BATCHED_TYPES:
+                pending.append(event)
+            else:
+                self.store_event(event)
+        self._store_asset_events(pending)
+
+    def _store_asset_events(self, events: Sequence[EventLogEntry]) -> None:
+        if len(events) <= 1:
+            for event in events:
+                self.store_event(event)
+            return
+        rows = [self._event_to_row(event) for event in events]  # each event serialized once
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+        # The index shard mirrors asset events; their ids there are the storage ids.
+        insert = SqlEventLogStorageTable.insert().returning(
+            SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+        )
+        with self.index_transaction() as conn:
+            event_ids = [int(row[0]) for row in conn.execute(insert, rows)]
+            self._store_asset_event_tags(conn, events, event_ids)
+            last_of_asset: dict[str, tuple[EventLogEntry, int]] = {}
+            for event, event_id in zip(events, event_ids, strict=True):
+                asset_key = event.get_dagster_event().asset_key
+                if asset_key is not None:
+                    last_of_asset[asset_key.to_string()] = (event, event_id)
+            for event, event_id in last_of_asset.values():
+                self._store_asset_event(conn, event, event_id)
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """Dagster's rows for a planned check, one per partition, with the event serialized once
+        (Dagster serializes it again for each of the range's partitions)."""
+        planned = event.get_dagster_event().event_specific_data
+        assert isinstance(planned, AssetCheckEvaluationPlanned)
+        partition_keys = (
+            planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        )
+        serialized = serialize_value(event)
+        timestamp = self._event_insert_timestamp(event)
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert(),
+                [
+                    {
+                        "asset_key": planned.asset_key.to_string(),
+                        "check_name": planned.check_name,
+                        "partition": partition_key,
+                        "run_id": event.run_id,
+                        "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                        "evaluation_event": serialized,
+                        "evaluation_event_timestamp": timestamp,
+                        "evaluation_event_storage_id": event_id,
+                    }
+                    for partition_key in partition_keys
+                ],
+            )
 
     def dispose(self) -> None:
         """Close the kept connections (and stop the file watcher, as Dagster's does)."""

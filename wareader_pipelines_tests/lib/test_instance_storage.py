@@ -1,11 +1,12 @@
 """The local instance's event log (kept-open SQLite) under a real ranged run."""
 
-from __future__ import annotations
-
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
 from wareader_pipelines.cli.sample_run import prepare_dagster_home
 from wareader_pipelines.lib.instance_storage import KeptOpenSqliteEventLogStorage
@@ -50,3 +51,132 @@ def test_a_ranged_run_is_stored_and_readable_by_another_instance(
     # Commits go to the -wal file; the .db file is touched after each write all the same,
     # so Dagster's file watcher (the UI's live run log) sees the run's last event arrive.
     assert touched >= success.timestamp - 0.05
+
+
+@dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+def daily_counts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """One materialization per day of the range, each with its own metadata and a tag."""
+    for key in context.partition_keys:
+        context.add_asset_metadata({"day": key}, partition_key=key)
+    return dg.MaterializeResult(tags={"dagster/data_version": "v1"})
+
+
+@dg.asset_check(asset=daily_counts, partitions_def=days)
+def daily_counts_checked(
+    context: dg.AssetCheckExecutionContext,
+) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
+    """A partitioned check of the range, one evaluation per day as lib/asset_checks.py yields."""
+    for key in context.partition_keys:
+        yield dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("daily_counts"),
+            check_name="daily_counts_checked",
+            passed=True,
+            partition=key,
+        )
+    yield dg.Output(None)
+
+
+@dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+def daily_failure(context: dg.AssetExecutionContext) -> None:
+    """Fails, so none of the range's days is materialized."""
+    raise RuntimeError(f"no data for {context.partition_key_range}")
+
+
+RANGE_TAGS = {
+    "dagster/asset_partition_range_start": "2024-01-02",
+    "dagster/asset_partition_range_end": "2024-01-06",
+}
+RANGE_DAYS = {f"2024-01-0{day}" for day in range(2, 7)}
+
+
+def _ranged_run_as_stored(
+    home: Path, monkeypatch: pytest.MonkeyPatch, batch_size: str
+) -> dict[str, object]:
+    """A ranged run on a fresh instance, and what the UI reads of it back."""
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+    prepare_dagster_home(home)
+    definitions = dg.Definitions(assets=[daily_counts], asset_checks=[daily_counts_checked])
+    batches: list[int] = []
+    original = KeptOpenSqliteEventLogStorage.store_event_batch
+
+    def counted(self: KeptOpenSqliteEventLogStorage, events: list[dg.EventLogEntry]) -> None:
+        batches.append(len(events))
+        original(self, events)
+
+    monkeypatch.setattr(KeptOpenSqliteEventLogStorage, "store_event_batch", counted)
+    with dg.DagsterInstance.get() as instance:
+        result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, tags=RANGE_TAGS
+        )
+        assert result.success
+    key = dg.AssetKey("daily_counts")
+    with dg.DagsterInstance.from_config(str(home)) as reader:
+        records = reader.fetch_materializations(key, limit=100).records
+        planned = reader.get_event_records(
+            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, key)
+        )
+        (asset_record,) = reader.get_asset_records([key])
+        checks = reader.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(key, "daily_counts_checked"), limit=100
+        )
+        tagged = reader.get_event_tags_for_asset(key)
+    last = asset_record.asset_entry.last_materialization_record
+    assert last is not None
+    return {
+        "batches": list(batches),
+        "materialized": sorted(
+            (
+                r.partition_key,
+                r.asset_materialization.metadata["day"].value,
+                r.run_id == result.run_id,
+            )  # type: ignore[union-attr]
+            for r in records
+        ),
+        "planned": sorted(r.partition_key for r in planned),
+        "last_materialization": (last.partition_key, last.storage_id == records[0].storage_id),
+        "last_run_is_the_run": asset_record.asset_entry.last_run_id == result.run_id,
+        "checks": sorted((c.partition, c.status.value) for c in checks),
+        "tags": sorted(tuple(sorted(tags.items())) for tags in tagged),
+    }
+
+
+def test_batched_event_writes_store_what_single_writes_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_by_one = _ranged_run_as_stored(tmp_path / "single", monkeypatch, "0")
+    batched = _ranged_run_as_stored(tmp_path / "batched", monkeypatch, "1000")
+    assert one_by_one.pop("batches") == []
+    # Dagster's batches: the run's planned events (5 days + the check's row), then the 5 days.
+    assert batched.pop("batches") == [6, 5]
+    assert batched == one_by_one
+    assert batched["planned"] == sorted(RANGE_DAYS)
+    assert batched["materialized"] == sorted((day, day, True) for day in RANGE_DAYS)
+    assert batched["last_materialization"] == ("2024-01-06", True)
+    assert batched["last_run_is_the_run"] is True
+    assert batched["checks"] == [(day, "SUCCEEDED") for day in sorted(RANGE_DAYS)]
+
+
+def test_a_failed_ranged_run_marks_each_of_its_days_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-day planned events (batched) are what the UI's partition status reads failures from."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    monkeypatch.delenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", raising=False)
+    prepare_dagster_home(home)
+    definitions = dg.Definitions(assets=[daily_failure])
+    with dg.DagsterInstance.get() as instance:
+        result = definitions.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, tags=RANGE_TAGS, raise_on_error=False
+        )
+        assert not result.success
+    assert os.environ["DAGSTER_EVENT_BATCH_SIZE"] == "1000"  # set by the storage
+    with dg.DagsterInstance.from_config(str(home)) as reader:
+        status = get_and_update_asset_status_cache_value(reader, dg.AssetKey("daily_failure"), days)
+    assert status is not None
+    assert set(status.deserialize_failed_partition_subsets(days).get_partition_keys()) == (
+        RANGE_DAYS
+    )
+    assert not status.deserialize_materialized_partition_subsets(days).get_partition_keys()

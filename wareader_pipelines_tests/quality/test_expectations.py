@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
-from wareader_pipelines.quality import rules
+from wareader_pipelines.quality import expectations, rules
 from wareader_pipelines.quality.expectations import (
     Between,
     InSet,
@@ -87,6 +88,43 @@ def test_a_clean_frame_passes_and_an_empty_one_too() -> None:
     rules_ = [Unique("id"), NotNull("id"), InWindow("sent_at", START, END)]
     assert validate(clean, rules_).passed
     assert validate(clean.iloc[:0], rules_).passed
+
+
+EVERY_KIND_OF_RULE = [
+    Unique("id"),
+    UniqueTogether(("id", "language")),
+    NotNull("id"),
+    Between("score", -1, 1),
+    InWindow("sent_at", START, END),
+    InSet("language", ISO_639_1),
+    Matches("sha256", rules.SHA256_HEX),
+]
+
+
+def test_an_empty_frame_is_told_what_great_expectations_says_without_running_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Empty days (an empty range run) skip GX; its own verdict on empty frames is the same."""
+    typed = frame().astype({"id": "string", "language": "string", "sha256": "string"})
+    for empty in (frame().iloc[:0], typed.iloc[:0]):
+        prepared = expectations._prepared(empty, EVERY_KIND_OF_RULE)
+        by_gx = [
+            expectations._outcome(rule, result, prepared, ["id"])
+            for rule, result in zip(
+                EVERY_KIND_OF_RULE,
+                expectations._run_suite(prepared, EVERY_KIND_OF_RULE),
+                strict=True,
+            )
+        ]
+        with monkeypatch.context() as patched:
+            patched.setattr(expectations, "_run_suite", None)  # any call would fail
+            told = validate(empty, EVERY_KIND_OF_RULE, example_columns=["id"])
+            by_day = validate_by_partition(
+                empty, EVERY_KIND_OF_RULE, [], ["2024-05-13"], example_columns=["id"]
+            )
+        assert told.outcomes == by_gx
+        assert told.row_count == 0 and told.passed
+        assert by_day["2024-05-13"].outcomes == by_gx
 
 
 def test_a_missing_column_fails_that_rule_only() -> None:
