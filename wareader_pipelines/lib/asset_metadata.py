@@ -82,16 +82,25 @@ def partition_figures(
         raise TypeError(f"{key.to_user_string()}: per-partition figures need time partitions")
     windows = [partitions_def.time_window_for_partition_key(k) for k in keys]
     column = context.assets_def.metadata_by_key[key]["partition_expr"]
-    labels = pd.Series(
-        partition_of_rows(frame[column], keys, [(w.start, w.end) for w in windows]),
-        index=frame.index,
-        dtype=object,
-    )
+    labels = partition_of_rows(frame[column], keys, [(w.start, w.end) for w in windows])
+    # Each partition's rows (positions, in frame order), found in one pass over the labels
+    # instead of one comparison of every label per partition.
+    positions: dict[str, list[int]] = {}
+    for position, label in enumerate(labels):
+        if label is not None:
+            positions.setdefault(label, []).append(position)
+    empty_day: dict[str, Any] | None = None  # every day without rows has the same figures
     for partition in keys:
-        rows = frame.loc[labels == partition]
-        own = dict(figures(rows))
+        if partition in positions:
+            rows = frame.iloc[positions[partition]]
+            own = dict(figures(rows))
+            row_count = len(rows)
+        else:
+            if empty_day is None:
+                empty_day = dict(figures(frame.iloc[:0]))
+            own, row_count = dict(empty_day), 0
         if count_rows:
-            own["dagster/row_count"] = len(rows)
+            own["dagster/row_count"] = row_count
         context.add_asset_metadata(own, asset_key=key, partition_key=partition)
     return {
         RUN_RANGE: MetadataValue.text(

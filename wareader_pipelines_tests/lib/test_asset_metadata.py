@@ -25,7 +25,7 @@ from wareader_pipelines.resources.warehouse import WarehouseIOManager
     },
 )
 def messages(context: dg.AssetExecutionContext) -> dg.Output:
-    """Two messages on the 1st, none on the 2nd, one on the 3rd."""
+    """Two messages on the 1st, none on the 2nd, one on the 3rd, none on the 4th."""
     frame = pd.DataFrame(
         {
             "id": ["a", "b", "c"],
@@ -33,7 +33,8 @@ def messages(context: dg.AssetExecutionContext) -> dg.Output:
             "sent_at": pd.to_datetime(
                 ["2024-05-01T08:00Z", "2024-05-01T09:00Z", "2024-05-03T10:00Z"], utc=True
             ),
-        }
+        },
+        index=[7, 3, 5],  # rows are placed by position, whatever the index
     )
     if context.has_partition_key:
         day = context.partition_key
@@ -64,16 +65,17 @@ def _materialize(tmp_path: Path, **kwargs: object) -> dict[str, dict]:
 def test_each_day_of_a_range_shows_its_own_figures_and_the_run_totals_are_named(
     tmp_path: Path,
 ) -> None:
-    days = _materialize(tmp_path, tags={RANGE_START_TAG: "2024-05-01", RANGE_END_TAG: "2024-05-03"})
-    assert sorted(days) == ["2024-05-01", "2024-05-02", "2024-05-03"]
-    assert [days[d]["dagster/row_count"] for d in sorted(days)] == [2, 0, 1]
+    days = _materialize(tmp_path, tags={RANGE_START_TAG: "2024-05-01", RANGE_END_TAG: "2024-05-04"})
+    assert sorted(days) == ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"]
+    assert [days[d]["dagster/row_count"] for d in sorted(days)] == [2, 0, 1, 0]
     assert days["2024-05-01"]["kinds"] == {"text": 1, "image": 1}
-    assert days["2024-05-02"]["kinds"] == {}
+    assert days["2024-05-03"]["kinds"] == {"text": 1}
+    assert days["2024-05-02"]["kinds"] == days["2024-05-04"]["kinds"] == {}
     for day in days.values():
         assert day["model"] == "m1", "a constant is true of every day"
         assert day[WHOLE_RUN + "files_read"] == 7 and "files_read" not in day
         assert day[WHOLE_RUN + "rows"] == 3
-        assert "2024-05-01..2024-05-03 (3 partitions)" in day["run_range"]
+        assert "2024-05-01..2024-05-04 (4 partitions)" in day["run_range"]
 
 
 def test_a_single_day_shows_its_figures_under_their_plain_names(tmp_path: Path) -> None:
