@@ -82,6 +82,7 @@ def resources() -> Definitions:
                         ("export_max_text_bytes", "WAREADER_EXPORT_MAX_TEXT_BYTES"),
                         ("export_max_compression_ratio", "WAREADER_EXPORT_MAX_COMPRESSION_RATIO"),
                         ("export_max_zip_bytes", "WAREADER_EXPORT_MAX_ZIP_BYTES"),
+                        ("export_max_authors", "WAREADER_EXPORT_MAX_AUTHORS"),
                         ("webhook_max_bytes", "WAREADER_WEBHOOK_FILE_MAX_BYTES"),
                     )
                     if os.environ.get(variable)

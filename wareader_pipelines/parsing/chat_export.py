@@ -21,8 +21,9 @@ what their decision needs:
    offset is cached per local day, so only days with a DST change pay for a
    zoneinfo conversion per line.
 
-A line that cannot be used (a header with an impossible date such as 31/02,
-text before the first header, undecodable bytes) becomes one quarantine row
+A line that cannot be used (a header with an impossible date such as 31/02 or
+a year no table stores, text before the first header, undecodable bytes, a
+sender beyond the export's cap of distinct senders) becomes one quarantine row
 and never stops the file. A file that is not an export at all gives one
 quarantine row for the whole file and no messages.
 
@@ -45,6 +46,7 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -76,6 +78,10 @@ _MARKER_LEADS = "<\u200e\u200f \u00a0"  # a first line starting so may be a mark
 _SPACES = " \u00a0\u202f\u2009"
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _INVALID_DAY = (0, None, date.min)  # day cache entry of an impossible date
+_OUT_OF_RANGE_DAY = (0, None, date.max)  # day cache entry of a date no table can store
+# The years whose times a table stores (nanosecond timestamps reach 1677-09-21 to 2262-04-11).
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261
+_DAY_CACHE_LIMIT = 4096  # distinct dates cached at once: a file of new dates is not held whole
 
 # Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
 _DATE_TIME_JOINER = r"(?:,|[ \u00a0](?:à|um|alle|às|a las|klo|kl\.))?[ \u00a0\u202f]"
@@ -414,6 +420,7 @@ def parse_export_batches(
             landed_at=landed_at,
             forced_order=forced_order,
             media=media,
+            max_authors=limits.max_authors,
         )
         decided_order = parser.scanned()
     except (_NotAnExport, ExportTooLarge) as error:
@@ -616,6 +623,26 @@ def _detected_layout(blocks: Iterator[LineBlock]) -> tuple[_Layout, int]:
     return _Layout(bracketed, sep, tsep, close, twelve * 2 > sum(styles.values())), first
 
 
+class _DateRuns:
+    """A file's header dates, one entry per run of equal dates, as deciding the date order
+    needs them: their three numbers in arrays of 2 bytes each (a date has at most four
+    digits a number), and how many were written with a long first or last number. A file
+    whose every line has a new date costs 6 bytes a line, not three strings."""
+
+    def __init__(self) -> None:
+        self.numbers = (array("H"), array("H"), array("H"))
+        self.first_long = 0
+        self.last_long = 0
+
+    def add(self, a: str, b: str, c: str) -> None:
+        first, second, third = self.numbers
+        first.append(int(a))
+        second.append(int(b))
+        third.append(int(c))
+        self.first_long += len(a) >= 3
+        self.last_long += len(c) >= 3
+
+
 def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
     """The date order ("DMY", "MDY", "YMD") that best explains a file's dates, in file order.
 
@@ -626,10 +653,17 @@ def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
     `dates` are the three numbers of each header's date as written,
     preferably one entry per run of equal dates.
     """
-    if not dates:
+    runs = _DateRuns()
+    for a, b, c in dates:
+        runs.add(a, b, c)
+    return _decided_order(runs)
+
+
+def _decided_order(runs: _DateRuns) -> str:
+    """`decided_date_order` of dates already read into `runs`."""
+    if not runs.numbers[0]:
         return "DMY"
-    first_long = sum(len(a) >= 3 for a, _, _ in dates)
-    last_long = sum(len(c) >= 3 for _, _, c in dates)
+    first_long, last_long = runs.first_long, runs.last_long
     if first_long > last_long:
         candidates: tuple[str, ...] = ("YMD",)
     elif last_long:
@@ -638,9 +672,8 @@ def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
         candidates = DATE_ORDERS
     if len(candidates) == 1:
         return candidates[0]
-    numbers = [(int(a), int(b), int(c)) for a, b, c in dates]
     changes = [0, 0, 0]
-    for previous, current in itertools.pairwise(numbers):
+    for previous, current in itertools.pairwise(zip(*runs.numbers, strict=True)):
         for position in range(3):
             changes[position] += previous[position] != current[position]
     scores = []
@@ -648,7 +681,7 @@ def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
         y_pos, m_pos, d_pos = order.index("Y"), order.index("M"), order.index("D")
         invalid = backwards = 0
         previous_key: tuple[int, int, int] | None = None
-        for triple in numbers:
+        for triple in zip(*runs.numbers, strict=True):  # read again, never held as objects
             key = (_full_year(triple[y_pos]), triple[m_pos], triple[d_pos])
             try:
                 date(*key)
@@ -702,6 +735,7 @@ class _ExportParser:
         landed_at: datetime,
         forced_order: str | None,
         media: dict[str, MediaFile],
+        max_authors: int,
     ) -> None:
         self.name = name
         self.open_chat = open_chat
@@ -716,7 +750,10 @@ class _ExportParser:
         self.media = media
         self.layout: _Layout | None = None
         self.first = 0  # index of the first header-like line
-        self.judged: dict[str, list[int]] = {}  # author -> [lines judged, lines read as notices]
+        # author -> [lines judged, lines read as notices]; the first `max_authors` authors only
+        self.judged: dict[str, list[int]] = {}
+        self.max_authors = max_authors
+        self.crowded = False  # the text has more distinct authors than `max_authors`
         self.group_authors: set[str] = set()
         self.quarantine: list[QuarantineRecord] = []  # rows of the batch being built
         self.waiting: list[QuarantineRecord] = []  # rows before the first message: no time yet
@@ -766,9 +803,7 @@ class _ExportParser:
         match = self.layout.header_pattern().match if self.layout is not None else None
         first = self.first
         judged = self.judged
-        # One entry per run of equal dates, each date's numbers shared: few distinct objects.
-        runs: list[tuple[str, str, str]] = []
-        numbers_of: dict[str, tuple[str, str, str]] = {}
+        runs = _DateRuns()  # one entry per run of equal dates
         last_date = None
         headers = lines = undecodable = 0
         try:
@@ -791,10 +826,7 @@ class _ExportParser:
                         date_text = found[1]
                         if date_text != last_date:
                             last_date = date_text
-                            numbers = numbers_of.get(date_text)
-                            if numbers is None:
-                                numbers = numbers_of[date_text] = found.group(2, 3, 4)
-                            runs.append(numbers)
+                            runs.add(*found.group(2, 3, 4))
                         rest = found[9]
                         cut = rest.find(": ")
                         if cut > 0:
@@ -821,7 +853,7 @@ class _ExportParser:
                 notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
             )
         }
-        return self.forced_order or decided_date_order(runs)
+        return self.forced_order or _decided_order(runs)
 
     def tally(self, rest: str) -> None:
         """Count a header's author among those judged: newer exports write group events
@@ -829,12 +861,16 @@ class _ExportParser:
 
         Encryption notices are not judged: they are system lines on their own, and iOS
         writes them under the contact's name in a one-to-one chat, whose title is that
-        name too.
+        name too. Only the first `max_authors` distinct authors are kept, so that what
+        is held per author is bounded whatever the file (see `batches`).
         """
         cut = rest.find(": ")
         if cut > 0 and _AUTHOR_QUOTES.isdisjoint(author := rest[:cut]):
             tally = self.judged.get(author)
             if tally is None:
+                if len(self.judged) >= self.max_authors:  # kept out: its lines are quarantined
+                    self.crowded = True
+                    return
                 tally = self.judged[author] = [0, 0]
             body = rest[cut + 2 :]
             if tally[0] < _AUTHOR_LINES_JUDGED and not markers.NOTICE.match(body.lstrip(_MARKS)):
@@ -915,13 +951,20 @@ class _ExportParser:
     def day_of(self, text: str, a: str, b: str, c: str, order: str) -> tuple[int, int | None, date]:
         """(local midnight as epoch seconds, UTC midnight epoch seconds if the day has one UTC
         offset else None, the date) of a header's date text, cached per file;
-        `_INVALID_DAY` if the date is impossible (31/02)."""
+        `_INVALID_DAY` if the date is impossible (31/02), `_OUT_OF_RANGE_DAY` if its
+        year is outside what a table can store. The cache is emptied when it holds
+        `_DAY_CACHE_LIMIT` dates (a real export has a few thousand days at most)."""
+        if len(self.day_cache) >= _DAY_CACHE_LIMIT:
+            self.day_cache.clear()
         numbers = {order[0]: int(a), order[1]: int(b), order[2]: int(c)}
         try:
             day = date(_full_year(numbers["Y"]), numbers["M"], numbers["D"])
         except ValueError:
             self.day_cache[text] = _INVALID_DAY
             return _INVALID_DAY
+        if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+            self.day_cache[text] = _OUT_OF_RANGE_DAY
+            return _OUT_OF_RANGE_DAY
         local_midnight = (day.toordinal() - _EPOCH_ORDINAL) * 86400
         start = datetime(day.year, day.month, day.day, tzinfo=self.zone).utcoffset()
         end = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=self.zone).utcoffset()
@@ -958,10 +1001,20 @@ class _ExportParser:
         id depends on how often the same (time, author, body) came before it in the
         file: counted by an 8-byte digest of that key, not the key itself, so the
         count costs a few dozen bytes per message whatever the bodies' length.
+
+        What is held per author (judged, sender_cache) is bounded by `max_authors`: the
+        messages of authors met after that many distinct ones are quarantined, and a
+        batch is also handed out once it holds `BATCH_ROWS` rejected lines.
         """
         assert self.layout is not None, "scanned() first"
         twelve_hour = self.layout.twelve_hour
         judged = self.judged
+        crowded = self.crowded
+        too_many_authors = (
+            f"the export has more than {self.max_authors:,} distinct senders, the most one "
+            "export may have (export_max_authors; a WhatsApp group holds at most 1,024 "
+            "members): the message of a sender beyond them is dropped"
+        )
         group_authors = self.group_authors
         occurrences: dict[bytes, int] = {}
         from_ts = datetime.fromtimestamp
@@ -1013,16 +1066,29 @@ class _ExportParser:
                     problem = "the message holds bytes that are not UTF-8 text"
                 elif day is _INVALID_DAY:
                     problem = f"impossible date {date_text!r} for date order {order}"
+                elif day is _OUT_OF_RANGE_DAY:
+                    problem = (
+                        f"date {date_text!r} is outside the years {_FIRST_YEAR}-{_LAST_YEAR} "
+                        "a message time can be stored in"
+                    )
                 elif ampm is None and twelve_hour:
                     problem = (
                         "message header without AM/PM in a 12-hour export: the hour is ambiguous"
                     )
                 elif hour > 23 or minute > 59 or second > 59:
                     problem = f"impossible time in the message header of {date_text}"
+                elif crowded and author is not None and author not in judged:
+                    problem = too_many_authors
                 if problem is not None:
                     self.reject(
-                        index, f"{problem}: message dropped", "\n".join([header_line, *extra])
+                        index,
+                        problem if problem is too_many_authors else f"{problem}: message dropped",
+                        "\n".join([header_line, *extra]),
                     )
+                    if len(self.quarantine) + len(self.waiting) >= BATCH_ROWS:
+                        yield self.finished_batch()  # rejected lines are not held by the file
+                        batch_messages = self.messages
+                        append = batch_messages.append
                     continue
                 seconds_of_day = hour * 3600 + minute * 60 + second
                 local_midnight, utc_midnight, local_day = day

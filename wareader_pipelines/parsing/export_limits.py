@@ -20,6 +20,11 @@ _READABLE = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 DEFAULT_MAX_TEXT_BYTES = 128 * 2**20  # ~2M messages; a year of a busy group is ~10 MB
 DEFAULT_MAX_COMPRESSION_RATIO = 100
 DEFAULT_MAX_ZIP_BYTES = 2 * 2**30  # read from its file, never whole: media make it large
+DEFAULT_MAX_AUTHORS = 10_000
+"""Distinct senders one export may have: a WhatsApp group holds at most 1,024 members at a
+time, so ten times that leaves room for years of members coming and going and for senders
+shown by number, while a file with an author on every line cannot make the parser keep
+state for each of its hundreds of thousands of lines."""
 
 
 class ExportTooLarge(Exception):
@@ -32,12 +37,15 @@ class ExportLimits:
 
     `max_text_bytes` caps the chat text (a .txt file, or the zip's chat member
     once inflated); `max_compression_ratio` caps inflated ÷ compressed size of
-    every zip member (text compresses ~3-10:1, media ~1:1, bombs 1000:1).
+    every zip member (text compresses ~3-10:1, media ~1:1, bombs 1000:1);
+    `max_authors` caps the distinct senders of one export: the messages of senders
+    met after that many are quarantined, the rest of the export is kept.
     """
 
     max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES
     max_compression_ratio: int = DEFAULT_MAX_COMPRESSION_RATIO
     max_zip_bytes: int = DEFAULT_MAX_ZIP_BYTES
+    max_authors: int = DEFAULT_MAX_AUTHORS
 
     def file_size_problem(self, name: str, size: int) -> str | None:
         """Why a landed export of `size` bytes must be rejected unread, or None."""

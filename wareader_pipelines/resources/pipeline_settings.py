@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing.export_limits import (
+    DEFAULT_MAX_AUTHORS,
     DEFAULT_MAX_COMPRESSION_RATIO,
     DEFAULT_MAX_TEXT_BYTES,
     DEFAULT_MAX_ZIP_BYTES,
@@ -76,6 +77,13 @@ class PipelineSettings(ConfigurableResource):
         default=DEFAULT_MAX_ZIP_BYTES,
         description="Largest export zip (media included) that is read; larger is quarantined unread.",
     )
+    export_max_authors: int = Field(
+        default=DEFAULT_MAX_AUTHORS,
+        description=(
+            "Most distinct senders one export may have; the messages of senders beyond them are "
+            "quarantined (a WhatsApp group holds at most 1,024 members)."
+        ),
+    )
     webhook_max_bytes: int = Field(
         default=16 * 2**20,
         description=(
@@ -119,6 +127,7 @@ class PipelineSettings(ConfigurableResource):
             max_text_bytes=self.export_max_text_bytes,
             max_compression_ratio=self.export_max_compression_ratio,
             max_zip_bytes=self.export_max_zip_bytes,
+            max_authors=self.export_max_authors,
         )
 
     def timezone_for(self, export_key: str) -> str:

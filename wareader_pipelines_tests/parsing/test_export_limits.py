@@ -12,7 +12,7 @@ import zipfile
 from datetime import UTC, datetime
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-from wareader_pipelines.parsing.chat_export import parse_export
+from wareader_pipelines.parsing.chat_export import BATCH_ROWS, parse_export, parse_export_batches
 from wareader_pipelines.parsing.export_limits import ExportLimits
 
 LANDED = datetime(2024, 6, 1, tzinfo=UTC)
@@ -95,6 +95,62 @@ def test_a_bomb_among_the_media_rejects_the_export() -> None:
     assert result.messages == [] and "zip bomb" in result.quarantine[0].reason
 
 
+def test_senders_beyond_the_cap_are_quarantined_and_the_rest_is_kept() -> None:
+    """The first `max_authors` distinct senders keep their messages, also after the cap is
+    met; each message of a later sender is one quarantine row; system lines stay."""
+    lines = [
+        "13/05/2024, 09:00 - Messages and calls are end-to-end encrypted.",
+        "13/05/2024, 09:01 - Ana: one",
+        "13/05/2024, 09:02 - Ben: two",
+        "13/05/2024, 09:03 - Cleo: three",
+        "13/05/2024, 09:04 - Ana: four",
+        "13/05/2024, 09:05 - Dan: five",
+        "and its second line",
+        "13/05/2024, 09:06 - Ben: six",
+        "13/05/2024, 09:07 - Eve: seven",
+    ]
+    result = parse("exports/crowd.txt", "\n".join(lines).encode(), ExportLimits(max_authors=2))
+    assert [m.text for m in result.messages] == [
+        "Messages and calls are end-to-end encrypted.",
+        "one",
+        "two",
+        "four",
+        "six",
+    ]
+    assert [(row.location, row.excerpt) for row in result.quarantine] == [
+        ("line 4", lines[3]),
+        ("line 6", "\n".join(lines[5:7])),
+        ("line 9", lines[8]),
+    ]
+    assert all("more than 2 distinct senders" in row.reason for row in result.quarantine)
+    assert result.quarantine[0].partition_at == result.messages[2].sent_at
+
+
+def test_a_year_no_table_can_store_quarantines_its_line_only() -> None:
+    """Nanosecond timestamps end in 2262: a header dated 9999 used to fail the whole export
+    when its rows were stored."""
+    text = b"13/05/2024, 09:00 - Ana: kept\n13/05/9999, 09:01 - Ana: dropped\n"
+    result = parse("exports/years.txt", text + b"14/05/2024, 09:02 - Ben: kept\n", ExportLimits())
+    assert [m.text for m in result.messages] == ["kept", "kept"]
+    (row,) = result.quarantine
+    assert row.location == "line 2" and "outside the years 1678-2261" in row.reason
+
+
+def test_rejected_lines_are_handed_out_in_batches() -> None:
+    """A file of rejected lines is not held whole: its quarantine rows come in batches."""
+    text = "".join(f"13/05/2024, 09:00 - Person {n}: hi\n" for n in range(12_000)).encode()
+    opened = parse_export_batches(
+        "exports/crowd.txt",
+        text,
+        pseudonyms=Pseudonymizer(DEVELOPMENT_KEY),
+        landed_at=LANDED,
+        limits=ExportLimits(max_authors=10),
+    )
+    sizes = [(len(batch.messages), len(batch.quarantine)) for batch in opened.batches]
+    assert sum(m for m, _ in sizes) == 10 and sum(q for _, q in sizes) == 11_990
+    assert max(q for _, q in sizes) <= BATCH_ROWS
+
+
 def test_junk_text_is_rejected_from_its_first_64_kib() -> None:
     junk = b"lorem ipsum dolor sit amet, no header here\n" * (4 * MIB // 43)
     result = parse("exports/junk.txt", junk, ExportLimits())
@@ -109,7 +165,7 @@ _CHILD = textwrap.dedent(
     import json, resource, sys
     from datetime import UTC, datetime
     from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-    from wareader_pipelines.parsing.chat_export import parse_export
+    from wareader_pipelines.parsing.chat_export import BATCH_ROWS, parse_export, parse_export_batches
     from wareader_pipelines.parsing.export_limits import ExportLimits
     from wareader_pipelines_tests.parsing.test_export_limits import LINE, MIB, bomb, lying
 
