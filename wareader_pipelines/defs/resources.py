@@ -8,16 +8,15 @@ applies, and the sample pipeline needs nothing set at all.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from dagster import Definitions, EnvVar, definitions
 from dagster_aws.s3 import S3Resource
-from dagster_dbt import DbtCliResource
 
 from wareader_pipelines.defs.analytics.project import dbt_project
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY
 from wareader_pipelines.resources.blob_store import BlobStore
+from wareader_pipelines.resources.dbt_cli import VenvDbtCliResource, venv_dbt
 from wareader_pipelines.resources.email import EmailNotifier
 from wareader_pipelines.resources.export_webhooks import ExportWebhooks
 from wareader_pipelines.resources.landing_zone import LandingZone
@@ -26,7 +25,7 @@ from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse, WarehouseIOManager
 from wareader_pipelines.resources.whatsapp import DEFAULT_API_VERSION, WhatsAppCloudAPI
 
-_venv_dbt = str(Path(sys.executable).with_name("dbt"))
+_venv_dbt = str(venv_dbt())
 
 
 def from_env(name: str, default: str) -> str | EnvVar:
@@ -59,7 +58,7 @@ def resources() -> Definitions:
             "io_manager": WarehouseIOManager(url=warehouse_url),
             "warehouse": Warehouse(url=warehouse_url),
             # dbt reads the same WAREADER_WAREHOUSE_URL (and PG* variables) in dbt/profiles.yml
-            "dbt": DbtCliResource(
+            "dbt": VenvDbtCliResource(
                 project_dir=dbt_project,
                 # The locked dbt beside this interpreter (an inactive venv still finds it),
                 # not whichever dbt comes first on PATH.
