@@ -34,7 +34,7 @@ outbound as (
             as billable_authentication,
         sum(case when billable and pricing_category = 'service' then 1 else 0 end)
             as billable_service,
-        sum(estimated_cost_usd) as estimated_cost_usd
+        {{ exact_sum('estimated_cost_usd') }} as estimated_cost_usd
     from {{ ref('fct_outbound_messages') }}
     where sent_date is not null
     group by 1, 2

@@ -34,7 +34,7 @@ days as (
             as media_share,
         count(distinct language) as language_count,
         string_agg(distinct language, ',' order by language) as languages,
-        avg(sentiment_score) as mean_sentiment,
+        {{ exact_mean('sentiment_score') }} as mean_sentiment,
         count(sentiment_score) as scored_messages,
         count(reply_seconds) as reply_count,
         percentile_cont(0.5) within group (order by reply_seconds) as median_reply_seconds

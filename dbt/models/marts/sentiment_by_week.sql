@@ -25,7 +25,7 @@ select
     cast(extract(week from week_start) as integer) as iso_week,
     method,
     count(*) as messages_scored,
-    avg(sentiment_score) as mean_score,
+    {{ exact_mean('sentiment_score') }} as mean_score,
     sum(case when sentiment_label = 'positive' then 1 else 0 end) as positive,
     sum(case when sentiment_label = 'neutral' then 1 else 0 end) as neutral,
     sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative
