@@ -167,7 +167,7 @@ class _ExportCache:
                 pq.ParquetWriter(temporary[1], QUARANTINE_SCHEMA) as quarantine,
             ):
                 for batch in batches:
-                    messages.write_table(arrow_of(batch.messages, MESSAGE_SCHEMA))
+                    messages.write_table(batch.message_table())
                     quarantine.write_table(arrow_of(batch.quarantine, QUARANTINE_SCHEMA))
             for path, done in zip(temporary, final, strict=True):
                 path.replace(done)
@@ -275,6 +275,7 @@ def _export_into_cache(
                 timezone=timezone,
                 date_order=date_order,
                 limits=limits,
+                columnar=True,
             )
         except ValueError:
             raise  # a configuration error (unknown zone, bad date order): fix the settings

@@ -19,7 +19,9 @@ what their decision needs:
    consumer that stores each batch holds one batch, not the file's rows. Local
    times are read in the configured IANA zone and stored in UTC; the zone's
    offset is cached per local day, so only days with a DST change pay for a
-   zoneinfo conversion per line.
+   zoneinfo conversion per line. Ingestion uses the whole-block parser
+   (`columnar=True`): one regex search per block of text finds every header,
+   and each message's values go into Arrow columns, not a record object.
 
 A line that cannot be used (a header with an impossible date such as 31/02 or
 a year no table stores, text before the first header, undecodable bytes, a
@@ -55,6 +57,9 @@ from datetime import UTC, date, datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+import pyarrow as pa
+
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import export_markers as markers
 from wareader_pipelines.parsing.export_limits import (
@@ -62,7 +67,13 @@ from wareader_pipelines.parsing.export_limits import (
     ExportTooLarge,
     hash_member,
 )
-from wareader_pipelines.parsing.export_text import CappedReader, LineBlock, line_blocks
+from wareader_pipelines.parsing.export_text import (
+    CappedReader,
+    LineBlock,
+    line_blocks,
+    text_blocks,
+)
+from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA, arrow_of
 from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
@@ -198,14 +209,25 @@ class _Layout:
         Groups: 1 date text, 2-4 its three numbers, 5 hour, 6 minute,
         7 second, 8 first letter of AM/PM, 9 the rest of the line.
         """
+        return re.compile(self._source(clock_group=False))
+
+    def block_pattern(self) -> re.Pattern[str]:
+        """`header_pattern` for a block of lines (MULTILINE), with the time written as one
+        more group: 1 date text, 2-4 its numbers, 5 the time as written (AM/PM included),
+        6 hour, 7 minute, 8 second, 9 first letter of AM/PM, 10 the rest of the line."""
+        return re.compile(self._source(clock_group=True), re.MULTILINE)
+
+    def _source(self, *, clock_group: bool) -> str:
         sep, tsep = re.escape(self.date_sep), re.escape(self.time_sep)
-        return re.compile(
+        return (
             r"^[\u200e\u200f]*"
             + (r"\[" if self.bracketed else "")
             + rf"((\d{{1,4}}){sep}(\d{{1,2}}){sep}(\d{{2,4}}))\.?"
             + _DATE_TIME_JOINER
+            + ("(" if clock_group else "")
             + rf"(\d{{1,2}}){tsep}(\d{{2}})(?:{tsep}(\d{{2}}))?"
             + r"(?:[ \u00a0\u202f\u2009]?([AaPp])\.?[ \u00a0\u202f\u2009]?[Mm]\.?)?"
+            + (")" if clock_group else "")
             + _CLOSE_PATTERNS[self.close]
             + r"(.*)"
         )
@@ -267,10 +289,19 @@ _EXCERPT_BYTES = EXCERPT_CHARS * 2  # raw bytes of a rejected file kept for its 
 
 @dataclass(slots=True)
 class ExportBatch:
-    """Consecutive rows of one export: its messages and the rejected lines among them."""
+    """Consecutive rows of one export: its messages and the rejected lines among them.
+
+    The whole-block parser (`parse_export_batches(columnar=True)`) gives the messages as
+    an Arrow table of MESSAGE_SCHEMA in `table` and leaves `messages` empty.
+    """
 
     messages: list[MessageRecord]
     quarantine: list[QuarantineRecord]
+    table: pa.Table | None = None
+
+    def message_table(self) -> pa.Table:
+        """The batch's messages as an Arrow table of MESSAGE_SCHEMA, however they were built."""
+        return self.table if self.table is not None else arrow_of(self.messages, MESSAGE_SCHEMA)
 
 
 @dataclass(slots=True)
@@ -355,6 +386,7 @@ def parse_export_batches(
     timezone: str = "UTC",
     date_order: str | None = None,
     limits: ExportLimits = ExportLimits(),  # noqa: B008 (frozen: one shared default is safe)
+    columnar: bool = False,
 ) -> ExportBatches:
     """Open one chat export, take its whole-file decisions, and build its rows in batches.
 
@@ -364,6 +396,11 @@ def parse_export_batches(
     batches are iterated. A file rejected whole (damaged, over `limits`, not an export)
     gives one batch holding its quarantine row. A path given is opened here and closed
     when the batches are exhausted or dropped; a file given stays the caller's.
+
+    `columnar` builds each batch's messages as an Arrow table (`ExportBatch.table`) with
+    the whole-block parser, ~3x faster, when the text allows it (no NUL or undecodable
+    bytes, no text before the first header; else the line parser's records): the same
+    rows either way (tests/parsing/test_export_columnar.py compares them).
     """
     try:
         zone = ZoneInfo(timezone)
@@ -433,7 +470,10 @@ def parse_export_batches(
 
     def batches() -> Iterator[ExportBatch]:
         with resources:
-            yield from parser.batches(decided_order)
+            if columnar and parser.plain and parser.first == 0:
+                yield from parser.column_batches(decided_order)
+            else:
+                yield from parser.batches(decided_order)
 
     return ExportBatches(batches(), media_files, title, decided_order, timezone)
 
@@ -760,6 +800,7 @@ class _ExportParser:
         self.last_sent_at: datetime | None = None  # of the last message of earlier batches
         self.messages: list[MessageRecord] = []  # the batch being built
         self.day_cache: dict[str, tuple[int, int | None, date]] = {}
+        self.plain = True  # no NUL and no undecodable bytes: the whole-block parser may read it
         self.sender_cache: dict[str, tuple[str, str | None]] = {}
 
     def blocks(self) -> Iterator[LineBlock]:
@@ -813,6 +854,8 @@ class _ExportParser:
                     lines += len(block.lines)
                     if block.undecodable:
                         undecodable += len(block.undecodable)
+                    if block.nul:
+                        self.plain = False
                     if match is None:
                         continue
                     start = max(0, first - base)
@@ -835,6 +878,8 @@ class _ExportParser:
                                 self.tally(rest)
         except UnicodeDecodeError as error:
             raise _NotAnExport("the file claims UTF-16 but cannot be decoded") from error
+        if undecodable:
+            self.plain = False
         if undecodable > max(3, lines // 10):
             raise _NotAnExport(
                 f"not a WhatsApp chat export: {undecodable} of {lines} lines are not UTF-8 text"
@@ -1186,6 +1231,299 @@ class _ExportParser:
             batch.quarantine = [*self.waiting, *batch.quarantine]
             self.waiting = []
         yield batch
+
+    def column_batches(self, order: str) -> Iterator[ExportBatch]:
+        """The rows of `batches`, with their messages as Arrow tables, read a block of text
+        at a time: one regex search over the block finds every header (a message is the
+        text from its header to the next one, carried into the next block when it goes
+        on), and each message's values go into columns instead of a record.
+
+        Only for a text without NUL or undecodable bytes and with a header on its first
+        line (`plain`, `first == 0`): those judgments are the line parser's. Every other
+        decision (authors, times, markers, ids, rejected lines) is the one `batches`
+        takes, line for line; the Arrow schema is MESSAGE_SCHEMA.
+        """
+        assert self.layout is not None, "scanned() first"
+        finditer = self.layout.block_pattern().finditer
+        # The time as written -> (seconds into the day, None) or (0, what is wrong with it).
+        clock_cache: dict[str, tuple[int, str | None]] = {}
+        twelve_hour = self.layout.twelve_hour
+        judged = self.judged
+        group_authors = self.group_authors
+        crowded = self.crowded
+        too_many_authors = (
+            f"the export has more than {self.max_authors:,} distinct senders, the most one "
+            "export may have (export_max_authors; a WhatsApp group holds at most 1,024 "
+            "members): the message of a sender beyond them is dropped"
+        )
+        occurrences: dict[bytes, int] = {}  # keyed by the id of a key's first occurrence
+        zone = self.zone
+        id_hash = hashlib.blake2b(key=self.id_key, digest_size=12)
+        from_ts = datetime.fromtimestamp
+        media = self.media
+        day_cache = self.day_cache
+        sender_cache = self.sender_cache
+        exact_markers = markers.EXACT
+        isdisjoint = _AUTHOR_QUOTES.isdisjoint
+        rows: list[tuple[object, ...]] = []
+        append = rows.append
+        last_seconds: int | None = None
+        line = 0  # index of the current block's first line
+        current: tuple[int, re.Match[str], int] | None = None
+        pending: list[str] = []  # the current message's text, from its header line on
+        found_messages: list[tuple[int, re.Match[str], int, str]] = []
+        with _zip_errors_as_rejection(), _gc_paused():
+            blocks = text_blocks(self.open_chat, utf16=self.utf16)
+            for text in itertools.chain(blocks, [None]):
+                found_messages.clear()
+                if text is None:  # the end: the last message ends with the text
+                    if current is None:
+                        break
+                    whole = "".join(pending).rstrip("\n")
+                    found_messages.append((current[0], current[1], current[2], whole))
+                else:
+                    position = counted = 0
+                    for found in finditer(text):
+                        start = found.start()
+                        if current is not None:
+                            pending.append(text[position:start])
+                            whole = "".join(pending)[:-1]  # without the LF before the header
+                            found_messages.append((current[0], current[1], current[2], whole))
+                        line += text.count("\n", counted, start)
+                        counted = start
+                        current = (line, found, found.start(10) - start)
+                        pending = []
+                        position = start
+                    if current is not None:
+                        pending.append(text[position:] if position else text)
+                    line += text.count("\n", counted)
+                for index, found, rest_at, whole in found_messages:
+                    date_text, clock, rest = found.group(1, 5, 10)
+                    cut = rest.find(": ")
+                    if cut > 0 and isdisjoint(author := rest[:cut]):
+                        body = whole[rest_at + cut + 2 :]
+                    else:
+                        author, body = None, whole[rest_at:]  # type: ignore[assignment]
+                    if author is None and ":" in rest:
+                        candidate = rest.split(":", 1)[0]
+                        if candidate in judged:
+                            after = whole[rest_at + len(candidate) + 1 :]
+                            author, body = candidate, after.lstrip(" ")
+
+                    day = day_cache.get(date_text)
+                    if day is None:
+                        day = self.day_of(date_text, *found.group(2, 3, 4), order)
+                    timed = clock_cache.get(clock)
+                    if timed is None:
+                        timed = clock_cache[clock] = _clock_of(
+                            *found.group(6, 7, 8, 9),
+                            twelve_hour,  # type: ignore[arg-type]
+                        )
+                    seconds_of_day, wrong_time = timed
+                    problem = None
+                    if day is _INVALID_DAY:
+                        problem = f"impossible date {date_text!r} for date order {order}"
+                    elif day is _OUT_OF_RANGE_DAY:
+                        problem = (
+                            f"date {date_text!r} is outside the years {_FIRST_YEAR}-{_LAST_YEAR} "
+                            "a message time can be stored in"
+                        )
+                    elif wrong_time is not None:
+                        problem = wrong_time.format(date_text)
+                    elif crowded and author is not None and author not in judged:
+                        problem = too_many_authors
+                    if problem is not None:
+                        self.last_sent_at = (
+                            from_ts(last_seconds, UTC) if last_seconds is not None else None
+                        )
+                        self.reject(
+                            index,
+                            problem
+                            if problem is too_many_authors
+                            else f"{problem}: message dropped",
+                            whole,
+                        )
+                        continue
+                    local_midnight, utc_midnight, local_day = day
+                    if utc_midnight is not None:
+                        seconds = utc_midnight + seconds_of_day
+                    else:
+                        hour, minute = divmod(seconds_of_day // 60, 60)
+                        seconds = int(
+                            datetime(
+                                local_day.year,
+                                local_day.month,
+                                local_day.day,
+                                hour,
+                                minute,
+                                seconds_of_day % 60,
+                                tzinfo=zone,
+                            ).timestamp()
+                        )
+                    last_seconds = seconds
+
+                    # The id of `batches`: the key's first occurrence's id counts the rest.
+                    encoded = (
+                        f"{local_midnight + seconds_of_day}\x1f{author or ''}\x1f{body}".encode()
+                    )
+                    hasher = id_hash.copy()
+                    hasher.update(encoded)  # not `encoded + ...`: a huge body is not copied again
+                    hasher.update(b"\x1f0")
+                    first_id = hasher.digest()
+                    occurrence = occurrences.get(first_id)
+                    if occurrence is None:
+                        occurrences[first_id] = 1
+                        message_id = "m_" + first_id.hex()
+                    else:
+                        occurrences[first_id] = occurrence + 1
+                        hasher = id_hash.copy()
+                        hasher.update(encoded)
+                        hasher.update(b"\x1f" + str(occurrence).encode())
+                        message_id = "m_" + hasher.hexdigest()
+
+                    is_edited = False
+                    media_name = media_mime = media_sha = media_size = None
+                    if author is None or author in group_authors:
+                        message_type = "system"
+                        sender_name = sender_wa_id = None
+                        text_value: str | None = body.lstrip(_MARKS)
+                    else:
+                        sender = sender_cache.get(author)
+                        if sender is None:
+                            sender = self.sender_of(author)
+                        sender_name, sender_wa_id = sender
+                        newline = body.find("\n")
+                        first = body if newline < 0 else body[:newline]
+                        if body[-1:] == ">":
+                            edited = markers.EDITED.search(body, max(0, len(body) - 80))
+                            if edited is not None:
+                                is_edited = True
+                                body = body[: edited.start()]
+                                first = body.partition("\n")[0]
+                        kind = exact_markers.get(first)
+                        if kind is not None:
+                            message_type = kind
+                            text_value = (
+                                None if kind == "deleted" else (body.partition("\n")[2] or None)
+                            )
+                        elif (
+                            first[:1] in _MARKER_LEADS
+                            or first[-1:] == ")"
+                            or "•" in first
+                            or first.startswith(markers.NOTICE_PREFIXES)
+                        ):
+                            message_type, text_value, media_name = _content_of(first, body)
+                        else:
+                            message_type, text_value = "text", body
+                        if message_type == "system":
+                            sender_name = sender_wa_id = None
+                        elif media_name is not None:
+                            media_mime = _mime_of(media_name)
+                            found_media = media.get(media_name)
+                            if found_media is not None:
+                                media_sha, media_size = found_media.sha256, found_media.size
+                    append(
+                        (
+                            message_id,
+                            sender_wa_id,
+                            sender_name,
+                            seconds,
+                            message_type,
+                            text_value,
+                            media_mime,
+                            message_type == "system",
+                            is_edited,
+                            f"line {index + 1}",
+                            media_name,
+                            media_sha,
+                            media_size,
+                        )
+                    )
+                if (
+                    len(rows) >= BATCH_ROWS
+                    or len(self.quarantine) + len(self.waiting) >= BATCH_ROWS
+                ):
+                    yield self.finished_columns(rows)
+                    rows = []
+                    append = rows.append
+        batch = self.finished_columns(rows)
+        if self.waiting:  # no message at all: rejected lines keep no time (their file's landing)
+            batch.quarantine = [*self.waiting, *batch.quarantine]
+            self.waiting = []
+        yield batch
+
+    def finished_columns(self, rows: list[tuple[object, ...]]) -> ExportBatch:
+        """`finished_batch` for `column_batches`: its rows as an Arrow table."""
+        quarantine = self.quarantine
+        if self.waiting and (rows or len(self.waiting) >= BATCH_ROWS):
+            if rows:
+                first_at = datetime.fromtimestamp(rows[0][3], UTC)  # type: ignore[arg-type]
+                for row in self.waiting:
+                    row.partition_at = first_at
+            quarantine = sorted(
+                [*self.waiting, *quarantine], key=lambda row: int(row.location.split()[1])
+            )
+            self.waiting = []
+        if rows:
+            self.last_sent_at = datetime.fromtimestamp(rows[-1][3], UTC)  # type: ignore[arg-type]
+        self.quarantine = []
+        return ExportBatch([], quarantine, self._table_of(rows))
+
+    def _table_of(self, rows: list[tuple[object, ...]]) -> pa.Table:
+        """The rows of `column_batches` as a table of MESSAGE_SCHEMA."""
+        count = len(rows)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 13
+        (ids, wa_ids, names, seconds, types, texts, mimes, system, edited, lines) = columns[:10]
+        media_names, shas, sizes = columns[10:]
+        string, nulls = pa.string(), pa.nulls
+
+        def constant(value: str) -> pa.Array:
+            return pa.array([value] * count, string)
+
+        sent_at = np.fromiter(seconds, dtype=np.int64, count=count) * 1_000_000_000
+        values = {
+            "message_id": pa.array(ids, string),
+            "conversation_id": constant(self.conversation_id),
+            "source": constant("export"),
+            "sender_wa_id": pa.array(wa_ids, string),
+            "sender_name": pa.array(names, string),
+            "sent_at": pa.array(sent_at, pa.timestamp("ns", tz="UTC")),
+            "message_type": pa.array(types, string),
+            "text": pa.array(texts, string),
+            "media_id": nulls(count, string),
+            "media_mime": pa.array(mimes, string),
+            "reply_to_id": nulls(count, string),
+            "is_system": pa.array(system, pa.bool_()),
+            "is_edited": pa.array(edited, pa.bool_()),
+            "source_file": constant(self.name),
+            "location": pa.array(lines, string),
+            "conversation_name": constant(self.title),
+            "media_filename": pa.array(media_names, string),
+            "media_sha256": pa.array(shas, string),
+            "media_bytes": pa.array(sizes, pa.int64()),
+            "export_timezone": constant(self.timezone),
+        }
+        arrays = [
+            values[field.name] if field.name in values else nulls(count, field.type)
+            for field in MESSAGE_SCHEMA
+        ]
+        return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
+
+
+def _clock_of(
+    hour_text: str, minute_text: str, second_text: str | None, ampm: str | None, twelve_hour: bool
+) -> tuple[int, str | None]:
+    """(seconds into the day, None) of a header's time as `batches` reads it, or (0, the
+    problem with `{}` for the header's date text)."""
+    hour, minute = int(hour_text), int(minute_text)
+    second = int(second_text) if second_text else 0
+    if ampm is not None:
+        hour = 99 if hour > 12 else hour % 12 + 12 if ampm in "Pp" else hour % 12
+    if ampm is None and twelve_hour:
+        return 0, "message header without AM/PM in a 12-hour export: the hour is ambiguous"
+    if hour > 23 or minute > 59 or second > 59:
+        return 0, "impossible time in the message header of {}"
+    return hour * 3600 + minute * 60 + second, None
 
 
 def _looks_like_notice(first: str) -> bool:

@@ -59,8 +59,10 @@ class CappedReader:
         self.raw.close()
 
 
-def line_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[LineBlock]:
-    """The text's lines, a block at a time, from a fresh stream of its raw bytes.
+def _decoded(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[tuple[str, bool]]:
+    """The text from a fresh stream of its raw bytes, a block at a time, as (whole lines
+    joined by LF, the start of a line whose end is in a later block, whether it is the
+    last block): the byte-order mark dropped, CR and CRLF ends made LF.
 
     UTF-16 (the caller saw its byte-order mark) is decoded strictly: a decoding error is
     a UnicodeDecodeError. UTF-8 is decoded with surrogateescape, so a stray byte marks
@@ -74,8 +76,6 @@ def line_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[Li
         partial = ""  # the start of a line whose end is in a later block
         held_cr = False  # a block ended with CR: it may be the first half of CRLF
         bom_checked = False
-        pending_empty = 0  # empty lines kept back: dropped if nothing follows them
-        emitted = False
         while True:
             data = raw.read(READ_BLOCK)
             final = not data
@@ -92,28 +92,57 @@ def line_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[Li
             if "\r" in text:
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
             chunk = partial + text if partial else text
-            nul = "\x00" in chunk
-            undecodable = not utf16 and _ESCAPED.search(chunk) is not None
-            parts = chunk.split("\n")
-            partial = "" if final else parts.pop()
-            lines: list[str] = []
-            for line in parts:
-                if not line:
-                    pending_empty += 1
-                    continue
-                if pending_empty:
-                    lines.extend([""] * pending_empty)
-                    pending_empty = 0
-                lines.append(line)
-            if final and not emitted and not lines:
-                lines.append("")  # an empty file is one empty line, as "".split("\n")
-            if lines:
-                emitted = True
-                yield _flagged(lines, nul=nul, undecodable=undecodable)
             if final:
+                yield chunk, True
                 return
+            cut = chunk.rfind("\n") + 1
+            partial = chunk[cut:]
+            yield chunk[:cut], False
     finally:
         raw.close()
+
+
+def line_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[LineBlock]:
+    """The text's lines, a block at a time, from a fresh stream of its raw bytes (see
+    `_decoded` for the decoding)."""
+    pending_empty = 0  # empty lines kept back: dropped if nothing follows them
+    emitted = False
+    for chunk, final in _decoded(open_raw, utf16=utf16):
+        nul = "\x00" in chunk
+        undecodable = not utf16 and _ESCAPED.search(chunk) is not None
+        parts = chunk.split("\n")
+        if not final:
+            parts.pop()  # "" after the block's last LF: its lines are whole
+        lines: list[str] = []
+        for line in parts:
+            if not line:
+                pending_empty += 1
+                continue
+            if pending_empty:
+                lines.extend([""] * pending_empty)
+                pending_empty = 0
+            lines.append(line)
+        if final and not emitted and not lines:
+            lines.append("")  # an empty file is one empty line, as "".split("\n")
+        if lines:
+            emitted = True
+            yield _flagged(lines, nul=nul, undecodable=undecodable)
+
+
+def text_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[str]:
+    """The text a block at a time, each block whole lines ending with LF (the last with
+    trailing empty lines kept: the reader strips them), decoded as `line_blocks` does.
+
+    For the whole-block parser, which finds message headers in a block at once; it is
+    used only on text the line reader found free of NUL and undecodable bytes.
+    """
+    for chunk, final in _decoded(open_raw, utf16=utf16):
+        if final:
+            if chunk:
+                yield chunk if chunk.endswith("\n") else chunk + "\n"
+            return
+        if chunk:
+            yield chunk
 
 
 def _flagged(lines: list[str], *, nul: bool, undecodable: bool) -> LineBlock:

@@ -1,0 +1,157 @@
+"""The whole-block parser gives the line parser's rows, row for row (issue 13).
+
+`parse_export_batches(columnar=True)` finds headers a block of text at a time and builds
+Arrow columns; the line parser builds one record per message. Both are run on every
+generated language and layout (group and one-to-one chats, zips with media) and on
+hand-written tricky files, also with blocks of a few dozen bytes so that messages, lines
+and characters are cut across blocks, and their messages, quarantine rows and decisions
+must be equal.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
+from wareader_pipelines.parsing import export_text
+from wareader_pipelines.parsing.chat_export import parse_export_batches
+from wareader_pipelines.parsing.export_limits import ExportLimits
+from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
+from wareader_testkit.chat_locales import LANGUAGES
+from wareader_testkit.generate_landing import FORMATS, generate_export, generate_landing
+
+LANDED = datetime(2025, 1, 2, tzinfo=UTC)
+
+
+def _both(
+    name: str,
+    data: bytes,
+    *,
+    timezone: str = "UTC",
+    limits: ExportLimits | None = None,
+    blocks_expected: bool = True,
+) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """(line parser, whole-block parser) results: messages table, quarantine, decisions."""
+    results = []
+    for columnar in (False, True):
+        opened = parse_export_batches(
+            name,
+            data,
+            pseudonyms=Pseudonymizer(DEVELOPMENT_KEY),
+            landed_at=LANDED,
+            timezone=timezone,
+            limits=limits or ExportLimits(),
+            columnar=columnar,
+        )
+        batches = list(opened.batches)
+        built_by_blocks = [batch.table is not None for batch in batches]
+        assert built_by_blocks == [columnar and blocks_expected] * len(batches)
+        table = pa.concat_tables([batch.message_table() for batch in batches])
+        quarantine = [row for batch in batches for row in batch.quarantine]
+        results.append((table, quarantine, opened.date_order, opened.media_files))
+    return results[0], results[1]
+
+
+def _assert_same(name: str, data: bytes, **options: object) -> int:
+    line_parser, block_parser = _both(name, data, **options)  # type: ignore[arg-type]
+    (lines, lines_q, *lines_rest), (blocks, blocks_q, *blocks_rest) = line_parser, block_parser
+    assert blocks.schema == MESSAGE_SCHEMA
+    for column in MESSAGE_SCHEMA.names:
+        assert blocks[column].to_pylist() == lines[column].to_pylist(), column
+    assert blocks_q == lines_q
+    assert blocks_rest == lines_rest
+    return lines.num_rows
+
+
+@pytest.fixture(params=[None, 61], ids=["blocks of 256 KiB", "blocks of 61 bytes"])
+def block_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.param is not None:
+        monkeypatch.setattr(export_text, "READ_BLOCK", request.param)
+
+
+@pytest.mark.parametrize(
+    ("language", "layout"), list(zip(itertools.cycle(LANGUAGES), FORMATS, strict=False))
+)
+def test_every_layout_gives_the_same_rows(
+    tmp_path: Path, language: str, layout: str, block_size: None
+) -> None:
+    for group in (True, False):
+        path, _ = generate_export(
+            tmp_path / f"{group}", messages=400, language=language, layout=layout, group=group
+        )
+        assert _assert_same(f"exports/{path.name}", path.read_bytes()) > 0
+
+
+def test_every_language_of_a_generated_zone_gives_the_same_rows(
+    tmp_path: Path, block_size: None
+) -> None:
+    """The zone's exports: every language, zips with media, one-to-one and group chats."""
+    generate_landing(tmp_path, messages=3000, webhook_share=0.0)
+    exports = sorted((tmp_path / "exports").iterdir())
+    assert len(exports) >= len(LANGUAGES)
+    for path in exports:
+        _assert_same(f"exports/{path.name}", path.read_bytes(), timezone="Europe/Madrid")
+
+
+TRICKY = "\n".join(
+    [
+        "13/05/2024, 21:05 - Messages and calls are end-to-end encrypted.",
+        "13/05/2024, 21:05 - Ana: hi",
+        "",
+        "13/05/2024 21:05 - not our layout, so a continuation",
+        "   ",
+        "",
+        "13/05/2024, 21:06 - Ben: <Media omitted>",
+        "13/05/2024, 21:06 - Ben: IMG-20240513-WA0001.jpg (file attached)",
+        "a caption",
+        "13/05/2024, 21:07 - Ana: This message was deleted",
+        "13/05/2024, 21:07 - Ana: fixed it <This message was edited>",
+        "31/02/2024, 21:08 - Ana: an impossible date",
+        "with a second line",
+        "13/05/2024, 25:08 - Ana: an impossible time",
+        "13/05/2024, 21:09 - Ana:",
+        "13/05/2024, 21:09 - Ana:.",
+        '13/05/2024, 21:10 - Ana changed the subject to "Plans: May"',
+        "13/05/2024, 21:10 - +34 600 123 456: from a number",
+        "13/05/2024, 21:11 - Ana: hi",
+        "13/05/2024, 21:11 - Ana: hi",
+        "13/05/2024, 21:11 - Ana: hi",
+        "13/05/9999, 21:12 - Ana: a year no table stores",
+        "31/03/2024, 02:30 - Ana: a time the clocks skipped",
+        "27/10/2024, 02:30 - Ana: a time the clocks repeated",
+        "13/05/2024, 21:13 - Cleo: a third sender",
+        "13/05/2024, 21:14 - Dan: one sender too many",
+        "13/05/2024, 21:15 - Ana: the last one",
+        "its second line",
+        "",
+        "",
+    ]
+)
+
+
+def test_tricky_lines_give_the_same_rows(block_size: None) -> None:
+    data = TRICKY.encode()
+    for text in (data, data.replace(b"\n", b"\r\n"), b"\xef\xbb\xbf" + data):
+        _assert_same("exports/WhatsApp Chat with Ana.txt", text, timezone="Europe/Madrid")
+    limits = ExportLimits(max_authors=3)
+    _assert_same("exports/WhatsApp Chat with Ana.txt", data, limits=limits)
+    utf16 = TRICKY.encode("utf-16")
+    assert _assert_same("exports/WhatsApp Chat with Ana.txt", utf16) > 10
+
+
+def test_a_zip_and_files_the_line_parser_keeps_give_the_same_rows(block_size: None) -> None:
+    """Text before the first header, NUL and undecodable bytes: the line parser's rows."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("WhatsApp Chat with Ana.txt", TRICKY)
+        archive.writestr("IMG-20240513-WA0001.jpg", b"jpeg")
+    _assert_same("exports/WhatsApp Chat with Ana.zip", buffer.getvalue())
+    for odd in (b"leading text\n" + TRICKY.encode(), TRICKY.encode().replace(b"hi", b"h\x00i\xff")):
+        _assert_same("exports/WhatsApp Chat with Ana.txt", odd, blocks_expected=False)
