@@ -8,36 +8,48 @@ system merges into a few journal commits), renames every file to its name,
 then fsyncs each folder once so the renames are durable too; only then are the
 awaiting requests told. The two halves run in two threads, as a pipeline: while
 one batch is renamed and its folders synced, the next batch's files are written
-and synced, so the two kinds of sync share the file system's journal commits.
+and synced, so the two kinds of sync share the file system's journal commits;
+every batch whose files were synced meanwhile is renamed with the next folder
+sync, so a slow folder sync makes the next one larger rather than queueing.
 Readers never see a partial file (names appear by
 rename, temporaries start with `.incoming-`), and a file whose write, sync or
 rename failed is reported to its own request only.
 
 A write may name a *claim*: a path, derived from the content, that several
 processes sharing the folder use to land that content once. After its rename the
-writer creates the claim as a symbolic link holding the file's relative name
-(`symlink` fails if the claim exists, atomically, across processes). If another
-process's claim is there and the file it names exists, the new file is removed
-again and the write reports the existing file; a claim whose file is gone is
-taken over. The claim and the removal are made durable with the folder fsyncs,
-before anyone is told.
+writer makes the claim a hard link to its new file (`link` fails if the claim
+exists, atomically, across processes, and allocates no inode, unlike a symbolic
+link: inode allocation was the costliest system call of a request). If another
+process's claim is there and still shares its file with a landed name (a link
+count of two or more), the new file is removed again and the write reports the
+claim, which holds the same bytes; a claim left alone (its file removed since)
+is taken over. The claim and the removal are made durable with the folder
+fsyncs, before anyone is told. Claims that are symbolic links (made by earlier
+versions, which stored the file's name) are still honoured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import queue
 import secrets
+import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from wareader_pipelines.lib.keys import inside_key
 from wareader_pipelines.resources.atomic_file import TEMPORARY_PREFIX
+
+_T = TypeVar("_T")
+# link(2) errors meaning "this file system has no hard links" (claims fall back to symlinks).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
 @dataclass(slots=True)
@@ -49,8 +61,8 @@ class _Pending:
     claim: str | None = None
     stored_as: str | None = None
     error: BaseException | None = None
-    temporary: Path | None = None
-    target: Path | None = None
+    temporary: str | None = None
+    target: str | None = None
     descriptor: int | None = field(default=None, repr=False)
 
 
@@ -58,7 +70,7 @@ class GroupCommitWriter:
     """Writes files under `root` durably, batching the fsyncs of concurrent writes."""
 
     def __init__(self, root: Path, *, max_batch: int = 512, sync_threads: int = 128) -> None:
-        self._root = root.resolve()
+        self._root = str(root.resolve())
         self._max_batch = max_batch
         self._sync_threads = sync_threads
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
@@ -67,7 +79,7 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._publisher: threading.Thread | None = None
         self._sync_pool: ThreadPoolExecutor | None = None
-        self._folders: set[Path] = set()  # folders known to exist (touched by the thread only)
+        self._folders: set[str] = set()  # folders known to exist (touched by the threads only)
         self.batches = 0  # batches committed, for tests and metrics
 
     async def write(self, relative: str, data: bytes, *, claim: str | None = None) -> str:
@@ -149,6 +161,17 @@ class GroupCommitWriter:
             batch = self._synced.get()
             if batch is None:
                 return
+            stop = False
+            # Every batch synced meanwhile joins this one: one folder sync names them all.
+            while True:
+                try:
+                    more = self._synced.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
             try:
                 self._publish(batch)
             except BaseException as error:  # a bug here must fail requests, not hang them
@@ -156,6 +179,8 @@ class GroupCommitWriter:
                     pending.error = pending.error or error
             self.batches += 1
             _settle(batch)
+            if stop:
+                return
 
     def _stage(self, batch: Sequence[_Pending]) -> None:
         for pending in batch:
@@ -167,7 +192,7 @@ class GroupCommitWriter:
 
     def _publish(self, batch: Sequence[_Pending]) -> None:
         staged = [pending for pending in batch if pending.descriptor is not None]
-        folders: dict[Path, list[_Pending]] = {}
+        folders: dict[str, list[_Pending]] = {}
         for pending in staged:
             assert pending.descriptor is not None
             assert pending.temporary is not None and pending.target is not None
@@ -179,10 +204,11 @@ class GroupCommitWriter:
                 except Exception as error:
                     pending.error = error
                 else:
-                    folders.setdefault(pending.target.parent, []).append(pending)
+                    folders.setdefault(os.path.dirname(pending.target), []).append(pending)
                     pending.stored_as = pending.relative
                     continue
-            pending.temporary.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(pending.temporary)
         for pending in staged:
             if pending.error is None and pending.claim is not None:
                 try:
@@ -191,50 +217,70 @@ class GroupCommitWriter:
                     pending.error = error
                 else:
                     folders.setdefault(claim_folder, []).append(pending)
-        for folder, renamed in folders.items():
-            try:
-                _fsync_folder(folder)
-            except Exception as error:  # on disk, but not durably: the request must fail
+        outcomes = self._parallel(_fsync_folder, list(folders))
+        for renamed, outcome in zip(folders.values(), outcomes, strict=True):
+            if outcome is not None:  # on disk, but not durably: the requests must fail
                 for pending in renamed:
-                    pending.error = error
+                    pending.error = outcome
 
-    def _claim(self, pending: _Pending) -> Path:
+    def _claim(self, pending: _Pending) -> str:
         """Claim the content for `pending`'s file, or find and keep another's; the claim's folder."""
         assert pending.claim is not None and pending.target is not None
-        claim = self._root / pending.claim
-        if claim.parent not in self._folders:
-            claim.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(claim.parent)
+        claim = os.path.join(self._root, pending.claim)
+        folder = os.path.dirname(claim)
+        self._make_folder(folder)
         try:
-            os.symlink(pending.relative, claim)
-            return claim.parent
+            os.link(pending.target, claim)
+            return folder
         except FileExistsError:
+            found = os.lstat(claim)
+        except OSError as error:
+            if error.errno not in _NO_HARD_LINKS:
+                raise
+            # A file system without hard links: a symbolic link naming the file claims it.
+            try:
+                os.symlink(pending.relative, claim)
+                return folder
+            except FileExistsError:
+                found = os.lstat(claim)
+        if stat.S_ISLNK(found.st_mode):  # an earlier version's claim: it names the file
             holder = os.readlink(claim)
-        if holder != pending.relative and os.path.exists(
-            self._root / inside_key(holder, store="writer's root")
-        ):
-            os.unlink(pending.target)  # the content is already landed under `holder`
-            pending.stored_as = holder
-            return claim.parent
+            if holder != pending.relative and os.path.exists(
+                os.path.join(self._root, inside_key(holder, store="writer's root"))
+            ):
+                os.unlink(pending.target)  # the content is already landed under `holder`
+                pending.stored_as = holder
+                return folder
+        elif found.st_nlink > 1:  # the claimed file is still landed under its name
+            os.unlink(pending.target)
+            pending.stored_as = pending.claim  # the claim is a link to the same bytes
+            return folder
         # The claimed file is gone (removed since): this write takes the claim over.
-        link = claim.parent / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
-        os.symlink(pending.relative, link)
+        link = os.path.join(folder, f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}")
+        try:
+            os.link(pending.target, link)
+        except OSError as error:
+            if error.errno not in _NO_HARD_LINKS:
+                raise
+            os.symlink(pending.relative, link)
         os.replace(link, claim)
-        return claim.parent
+        return folder
+
+    def _make_folder(self, folder: str) -> None:
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
 
     def _write_temporary(self, pending: _Pending) -> None:
-        target = self._root / pending.relative
-        folder = target.parent
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
-        temporary = folder / f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}"
+        target = os.path.join(self._root, pending.relative)
+        folder = os.path.dirname(target)
+        self._make_folder(folder)
+        temporary = os.path.join(folder, f"{TEMPORARY_PREFIX}{secrets.token_hex(8)}")
         try:
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileNotFoundError:  # the folder was removed since we made it
             self._folders.discard(folder)
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
+            self._make_folder(folder)
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             view = memoryview(pending.data)
@@ -242,23 +288,27 @@ class GroupCommitWriter:
                 view = view[os.write(descriptor, view) :]
         except BaseException:
             os.close(descriptor)
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
             raise
         pending.descriptor, pending.temporary, pending.target = descriptor, temporary, target
 
     def _sync_files(self, staged: Sequence[_Pending]) -> None:
-        if len(staged) <= 1:
-            outcomes = [_fsync_outcome(pending.descriptor) for pending in staged]
-        else:
-            if self._sync_pool is None:
-                self._sync_pool = ThreadPoolExecutor(
-                    self._sync_threads, thread_name_prefix="webhook-fsync"
-                )
-            outcomes = list(
-                self._sync_pool.map(_fsync_outcome, [pending.descriptor for pending in staged])
-            )
+        outcomes = self._parallel(_fsync_outcome, [pending.descriptor for pending in staged])
         for pending, outcome in zip(staged, outcomes, strict=True):
             pending.error = outcome
+
+    def _parallel(
+        self, sync: Callable[[_T], BaseException | None], items: Sequence[_T]
+    ) -> list[BaseException | None]:
+        """`sync` of every item at once (the file system merges concurrent syncs)."""
+        if len(items) <= 1:
+            return [sync(item) for item in items]
+        if self._sync_pool is None:
+            self._sync_pool = ThreadPoolExecutor(
+                self._sync_threads, thread_name_prefix="webhook-fsync"
+            )
+        return list(self._sync_pool.map(sync, items))
 
 
 def _fsync_outcome(descriptor: int | None) -> BaseException | None:
@@ -270,12 +320,18 @@ def _fsync_outcome(descriptor: int | None) -> BaseException | None:
     return None
 
 
-def _fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
+def _fsync_folder(folder: str) -> BaseException | None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except Exception as error:
+        return error
     try:
         os.fsync(descriptor)
+    except Exception as error:
+        return error
     finally:
         os.close(descriptor)
+    return None
 
 
 def _settle(batch: Sequence[_Pending]) -> None:

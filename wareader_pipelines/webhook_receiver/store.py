@@ -12,9 +12,11 @@ bodies share their fsyncs, so the disk's sync rate does not cap requests per
 second. Several receiver processes (uvicorn workers, or receivers on machines
 sharing the folder) each keep their own memory, so each write also claims its
 content under `.receiver-claims/webhooks/dt=<day>/<sha256>` at the zone's root
-(outside `webhooks/`, which ingestion lists): the first process to claim a body
-keeps its file, the others remove theirs before answering 200 and report the
-existing key. Claims older than yesterday are removed when the day changes.
+(outside `webhooks/`, which ingestion lists), a hard link to the landed file:
+the first process to claim a body keeps its file, the others remove theirs
+before answering 200 and report the claim's key (the same bytes). Claims older
+than yesterday are removed when the day changes (a claim keeps the bytes of a
+body removed from `webhooks/` until then).
 S3 gets one `PutObject` per body, from a worker thread.
 
 Known, accepted duplicates (ingestion deduplicates on the message id anyway):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import threading
 from pathlib import Path
@@ -75,6 +76,79 @@ def test_a_lone_write_is_committed_without_waiting_for_company(tmp_path: Path) -
     assert _files(tmp_path) == {"a/0.json": b"", "a/1.json": b"x", "a/2.json": b"xx"}
 
 
+def test_a_write_is_answered_only_after_its_data_name_and_claim_are_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The durability order, per file, with batches merged and folders synced in parallel:
+    fsync of the data before the rename, the rename and the claim before the fsync of
+    their folders, and all of it before the write returns."""
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    fsync, replace, link = os.fsync, os.replace, os.link
+
+    def record(kind: str, path: str) -> None:
+        with lock:
+            events.append((kind, path))
+
+    def traced_fsync(descriptor: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{descriptor}")
+        fsync(descriptor)
+        record("fsync", path)
+
+    temporaries: dict[str, str] = {}
+
+    def traced_replace(source: str, target: str) -> None:
+        replace(source, target)
+        temporaries[str(target)] = str(source)
+        record("rename", str(target))
+
+    def traced_link(source: str, target: str) -> None:
+        link(source, target)
+        record("link", str(target))
+
+    monkeypatch.setattr(group_commit.os, "fsync", traced_fsync)
+    monkeypatch.setattr(group_commit.os, "replace", traced_replace)
+    monkeypatch.setattr(group_commit.os, "link", traced_link)
+    writer = GroupCommitWriter(tmp_path)
+    root = tmp_path.resolve()
+
+    async def write(n: int) -> None:
+        await writer.write(f"day/{n}.json", b"x" * n, claim=f"claims/day/{n}")
+        record("answered", str(root / f"day/{n}.json"))
+
+    async def write_all() -> None:
+        await asyncio.gather(*(write(n) for n in range(60)))
+
+    try:
+        asyncio.run(write_all())
+    finally:
+        writer.close()
+    order = {event: index for index, event in enumerate(events)}
+
+    def last(kind: str, path: Path) -> int:
+        return max(index for index, event in enumerate(events) if event == (kind, str(path)))
+
+    for n in range(60):
+        target, claim = root / f"day/{n}.json", root / f"claims/day/{n}"
+        renamed, linked = order[("rename", str(target))], order[("link", str(claim))]
+        temporary = temporaries[str(target)]
+        assert TEMPORARY_PREFIX in temporary
+        assert order[("fsync", temporary)] < renamed < linked
+        answered = order[("answered", str(target))]
+        # a sync of each folder after the rename (or link) and before the answer
+        assert any(
+            renamed < index < answered
+            for index, event in enumerate(events)
+            if event == ("fsync", str(root / "day"))
+        )
+        assert linked < last("fsync", root / "claims/day") and any(
+            linked < index < answered
+            for index, event in enumerate(events)
+            if event == ("fsync", str(root / "claims/day"))
+        )
+    assert _files(tmp_path / "day") == {f"{n}.json": b"x" * n for n in range(60)}
+
+
 def test_a_failed_file_fails_only_its_own_write(tmp_path: Path) -> None:
     (tmp_path / "blocked").write_text("a file where a folder should be")
     writer = GroupCommitWriter(tmp_path)
@@ -143,23 +217,74 @@ def test_writers_sharing_a_folder_land_claimed_content_once(tmp_path: Path) -> N
     finally:
         first.close()
         second.close()
-    assert stored[0] == stored[1] in {"day/a.json", "day/b.json"}
+    landed = [name for name in stored[:2] if name.startswith("day/")]
+    assert len(landed) == 1 and sorted(stored[:2]) == sorted([*landed, "claims/day/sha"])
     assert stored[2] == "day/c.json"
     assert _files(tmp_path / "day") == {
-        stored[0].removeprefix("day/"): b"same body",
+        landed[0].removeprefix("day/"): b"same body",
         "c.json": b"other body",
     }
-    assert os.readlink(tmp_path / "claims/day/sha") == stored[0]
+    # The claim is a hard link to the landed file (no inode of its own).
+    assert os.path.samefile(tmp_path / "claims/day/sha", tmp_path / landed[0])
+    assert os.path.samefile(tmp_path / "claims/day/other", tmp_path / "day/c.json")
 
 
 def test_a_claim_whose_file_is_gone_is_taken_over(tmp_path: Path) -> None:
+    """A claim whose landed name was removed (link count 1) no longer guards anything."""
     writer = GroupCommitWriter(tmp_path)
     (tmp_path / "claims").mkdir()
-    os.symlink("day/removed.json", tmp_path / "claims/sha")
+    (tmp_path / "claims/sha").write_bytes(b"body")  # its landed name removed since
     try:
         stored = asyncio.run(writer.write("day/new.json", b"body", claim="claims/sha"))
     finally:
         writer.close()
     assert stored == "day/new.json"
     assert (tmp_path / "day/new.json").read_bytes() == b"body"
-    assert os.readlink(tmp_path / "claims/sha") == "day/new.json"
+    assert os.path.samefile(tmp_path / "claims/sha", tmp_path / "day/new.json")
+    assert not [path for path in (tmp_path / "claims").iterdir() if path.name != "sha"]
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_symbolic_link_claims_of_earlier_versions_are_honoured(
+    tmp_path: Path, landed: bool
+) -> None:
+    """A receiver of the previous version (a rolling restart) claimed with a symbolic link
+    naming its file: that file keeps the content while it exists, else the claim is taken."""
+    writer = GroupCommitWriter(tmp_path)
+    (tmp_path / "claims").mkdir()
+    os.symlink("day/old.json", tmp_path / "claims/sha")
+    if landed:
+        (tmp_path / "day").mkdir()
+        (tmp_path / "day/old.json").write_bytes(b"body")
+    try:
+        stored = asyncio.run(writer.write("day/new.json", b"body", claim="claims/sha"))
+    finally:
+        writer.close()
+    if landed:
+        assert stored == "day/old.json"
+        assert not (tmp_path / "day/new.json").exists()
+        assert os.readlink(tmp_path / "claims/sha") == "day/old.json"
+    else:
+        assert stored == "day/new.json"
+        assert os.path.samefile(tmp_path / "claims/sha", tmp_path / "day/new.json")
+
+
+def test_claims_fall_back_to_symbolic_links_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system that refuses link(2) the claim names the file instead."""
+
+    def no_hard_links(source: str, target: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(group_commit.os, "link", no_hard_links)
+    first, second = GroupCommitWriter(tmp_path), GroupCommitWriter(tmp_path)
+    try:
+        one = asyncio.run(first.write("day/a.json", b"same", claim="claims/sha"))
+        two = asyncio.run(second.write("day/b.json", b"same", claim="claims/sha"))
+    finally:
+        first.close()
+        second.close()
+    assert one == two == "day/a.json"
+    assert os.readlink(tmp_path / "claims/sha") == "day/a.json"
+    assert _files(tmp_path / "day") == {"a.json": b"same"}

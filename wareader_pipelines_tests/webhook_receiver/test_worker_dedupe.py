@@ -107,4 +107,4 @@ def test_a_body_delivered_to_two_worker_processes_lands_once(tmp_path: Path) -> 
         for name in names
         if name == sha
     ]
-    assert [landing / os.readlink(claim) for claim in claims] == landed
+    assert len(claims) == 1 and os.path.samefile(claims[0], landed[0])
