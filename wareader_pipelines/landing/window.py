@@ -20,9 +20,11 @@ are then read back from the cache exactly as on a later run.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import json
 import multiprocessing
+import operator
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -329,27 +331,40 @@ def parsed_export(
 
 # Below this many bytes of exports a worker process costs more than it saves.
 PARALLEL_EXPORT_BYTES = 4 * 1024 * 1024
-# What forked export workers inherit (resources and the pseudonymizer do not pickle).
-_worker_state: tuple[LandingZone, PipelineSettings, Pseudonymizer, _ExportCache] | None = None
+# Windows at least this many days long share their webhook bodies with the workers: a
+# day's run reads too few bodies to pay for a process.
+PARALLEL_WEBHOOK_DAYS = 28
+# Webhook folders are handed out this many days at a time.
+WEBHOOK_DAYS_PER_TASK = 8
+# What forked workers inherit (resources and the pseudonymizer do not pickle): the zone,
+# the settings, the pseudonymizer, the export cache and the bodies the sensor parsed.
+_worker_state: (
+    tuple[LandingZone, PipelineSettings, Pseudonymizer, _ExportCache, dict[str, tuple[str, bytes]]]
+    | None
+) = None
 
 
-def _export_worker_count(settings: PipelineSettings, exports: Sequence[LandedObject]) -> int:
-    """How many processes should parse `exports` beside this one: 0 when not worth it."""
+def _worker_count(
+    settings: PipelineSettings, exports: Sequence[LandedObject], webhook_tasks: int
+) -> int:
+    """How many processes should parse `exports` (and share `webhook_tasks` batches of
+    webhook days) beside this one: 0 when not worth it."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return 0
-    if sum(landed.size for landed in exports) < PARALLEL_EXPORT_BYTES:
-        return 0
+    tasks = webhook_tasks
+    if sum(landed.size for landed in exports) >= PARALLEL_EXPORT_BYTES:
+        tasks += len(exports)
     wanted = settings.export_workers
     if wanted is None:
         wanted = (os.cpu_count() or 1) - 1
-    return max(0, min(wanted, len(exports)))
+    return max(0, min(wanted, tasks))
 
 
 def _parse_into_cache(landed: LandedObject) -> tuple[bool, bool]:
     """In a worker: parse one export into the cache; whether it was parsed (not found cached)
     and, if so, whether it was rejected whole (then it is not a remembered rejection)."""
     assert _worker_state is not None, "only called in a forked export worker"
-    zone, settings, pseudonyms, cache = _worker_state
+    zone, settings, pseudonyms, cache, _ = _worker_state
     if settings.export_limits().file_size_problem(landed.key, landed.size) is not None:
         return False, False  # never read: the main process files it by its size
     stats = IngestionStats()
@@ -358,24 +373,37 @@ def _parse_into_cache(landed: LandedObject) -> tuple[bool, bool]:
     return parsed, parsed and bool(stats.exports_rejected)
 
 
-def _start_export_workers(
+def _start_workers(
     zone: LandingZone,
     settings: PipelineSettings,
     pseudonyms: Pseudonymizer,
     cache: _ExportCache,
+    cached: dict[str, tuple[str, bytes]],
     exports: Sequence[LandedObject],
-) -> tuple[ProcessPoolExecutor | None, list[Future[tuple[bool, bool]]]]:
-    """Worker processes parsing `exports` into the cache, largest first; none if not worth it."""
+    webhook_tasks: Sequence[tuple[list[date], date]],
+) -> tuple[
+    ProcessPoolExecutor | None,
+    list[Future[tuple[bool, bool]]],
+    list[Future[_WebhookDays] | None],
+]:
+    """Worker processes parsing `exports` into the cache, largest first, then reading the
+    batches of webhook days from the last one backwards (this process reads them from the
+    first one and takes over every batch no worker has started); none if not worth it."""
     global _worker_state
-    workers = _export_worker_count(settings, exports)
+    workers = _worker_count(settings, exports, len(webhook_tasks))
     if workers == 0:
-        return None, []
-    _worker_state = (zone, settings, pseudonyms, cache)
+        return None, [], [None] * len(webhook_tasks)
+    _worker_state = (zone, settings, pseudonyms, cache, cached)
     try:
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
         by_size = sorted(exports, key=lambda landed: -landed.size)
         # Submitting forks the workers, which copy `_worker_state` as it is now.
-        return pool, [pool.submit(_parse_into_cache, landed) for landed in by_size]
+        export_futures = [pool.submit(_parse_into_cache, landed) for landed in by_size]
+        webhook_futures: list[Future[_WebhookDays] | None] = [None] * len(webhook_tasks)
+        for index in reversed(range(len(webhook_tasks))):
+            days, first_kept = webhook_tasks[index]
+            webhook_futures[index] = pool.submit(_webhook_days_in_worker, days, first_kept)
+        return pool, export_futures, webhook_futures
     finally:
         _worker_state = None
 
@@ -401,6 +429,138 @@ def _parsed_by_workers(
             parsed += was_parsed
             rejected += was_rejected
     return parsed, rejected
+
+
+@dataclass(slots=True)
+class _WebhookDays:
+    """What the webhook bodies received on some days hold, in reading order.
+
+    Messages and statuses are kept as tuples of their fields (what `frame_of` builds its
+    frame from): they cross from a worker process cheaply and need no second copy.
+    """
+
+    messages: list[tuple[object, ...]] = field(default_factory=list)
+    statuses: list[tuple[object, ...]] = field(default_factory=list)
+    errors: list[ApiErrorRecord] = field(default_factory=list)
+    rejected: list[QuarantineRecord] = field(default_factory=list)
+    # (received day, name) of the profile names the bodies carry, by conversation
+    names: dict[str, set[tuple[date, str]]] = field(default_factory=dict)
+    landed_at_by_file: dict[str, datetime] = field(default_factory=dict)
+    bodies: int = 0
+    bodies_from_cache: int = 0
+    errors_by_code: dict[str, int] = field(default_factory=dict)
+
+
+_MESSAGE_ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(MessageRecord)))
+_STATUS_ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(StatusRecord)))
+
+
+def _read_webhook_days(
+    zone: LandingZone,
+    days: Iterable[date],
+    first_kept: date,
+    settings: PipelineSettings,
+    pseudonyms: Pseudonymizer,
+    cached: dict[str, tuple[str, bytes]],
+) -> _WebhookDays:
+    """Read and parse the webhook bodies received on `days`; those received before
+    `first_kept` lend their profile names only."""
+    out = _WebhookDays()
+    for day in days:
+        for landed in zone.list(webhook_day_prefix(day)):
+            key = parse_webhook_key(landed.key)
+            received_at = key.received_at if key else landed.modified_at
+            out.landed_at_by_file[landed.key] = received_at
+            if landed.size > settings.webhook_max_bytes:
+                out.bodies += 1
+                out.rejected.append(_oversized_body(landed, received_at, settings))
+                continue
+            body = zone.read(landed.key)
+            parsed = cached_parse(cached.get(landed.key), body_digest(body)) if cached else None
+            if parsed is None:
+                parsed = parse_body(
+                    body, key=landed.key, landed_at=received_at, pseudonyms=pseudonyms
+                )
+            elif day >= first_kept:
+                out.bodies_from_cache += 1
+            for message in parsed.messages:
+                for name in (message.sender_name, message.conversation_name):
+                    if name:
+                        names = out.names.setdefault(message.conversation_id, set())
+                        names.add((day, name))
+            if day < first_kept:
+                continue  # read for its names only
+            out.bodies += 1
+            out.messages.extend(map(_MESSAGE_ROW, parsed.messages))
+            out.statuses.extend(map(_STATUS_ROW, parsed.statuses))
+            out.errors.extend(parsed.errors)
+            out.rejected.extend(parsed.quarantine)
+            for error in parsed.errors:
+                code = str(error.code)
+                out.errors_by_code[code] = out.errors_by_code.get(code, 0) + 1
+    return out
+
+
+def _webhook_days_in_worker(days: list[date], first_kept: date) -> _WebhookDays:
+    """In a worker: `_read_webhook_days` with the state the worker was forked with."""
+    assert _worker_state is not None, "only called in a forked worker"
+    zone, settings, pseudonyms, _, cached = _worker_state
+    return _read_webhook_days(zone, days, first_kept, settings, pseudonyms, cached)
+
+
+def _webhook_tasks(
+    first_day: date, last_day: date, first_kept: date, parallel: bool
+) -> list[tuple[list[date], date]]:
+    """The webhook days to read, in order: in batches when workers share them, else one."""
+    days = list(_days(first_day, last_day))
+    if not parallel:
+        return [(days, first_kept)]
+    step = WEBHOOK_DAYS_PER_TASK
+    return [(days[i : i + step], first_kept) for i in range(0, len(days), step)]
+
+
+def _read_webhook_tasks(
+    zone: LandingZone,
+    tasks: Sequence[tuple[list[date], date]],
+    futures: Sequence[Future[_WebhookDays] | None],
+    settings: PipelineSettings,
+    pseudonyms: Pseudonymizer,
+    cached: dict[str, tuple[str, bytes]],
+) -> list[_WebhookDays]:
+    """Every task's result, in task order: read here unless a worker started it first.
+
+    Workers take the tasks from the last one backwards, this process from the first one
+    forwards (cancelling the worker's copy before it starts), so both meet in the middle.
+    A task a worker failed is read again here, which raises what needs raising.
+    """
+    results: list[_WebhookDays | None] = [None] * len(tasks)
+    for index, (days, first_kept) in enumerate(tasks):
+        future = futures[index]
+        if future is None or future.cancel():
+            results[index] = _read_webhook_days(
+                zone, days, first_kept, settings, pseudonyms, cached
+            )
+    done: list[_WebhookDays] = []
+    for index, (days, first_kept) in enumerate(tasks):
+        result = results[index]
+        if result is None:
+            future = futures[index]
+            assert future is not None
+            try:
+                result = future.result()
+            except Exception:  # read again below, in this process
+                result = _read_webhook_days(zone, days, first_kept, settings, pseudonyms, cached)
+        results[index] = None
+        done.append(result)
+    return done
+
+
+def _rows_frame(rows: list[tuple[object, ...]], record_type: type) -> pd.DataFrame:
+    """`frame_of` for records already turned into tuples of their fields."""
+    if not rows:
+        return frame_of([], record_type)
+    columns = [f.name for f in dataclasses.fields(record_type)]
+    return pd.DataFrame.from_records(rows, columns=columns)
 
 
 def _oversized_body(
@@ -433,68 +593,57 @@ def read_landing_window(
     pseudonyms = settings.pseudonyms()
     lookback = max(settings.webhook_lookback_days, webhook_lookback_days or 0)
     stats = IngestionStats()
-    messages: list[MessageRecord] = []
-    statuses: list[StatusRecord] = []
-    errors: list[ApiErrorRecord] = []
-    rejected: list[QuarantineRecord] = []
-    landed_at_by_file: dict[str, datetime] = {}
-
     stats.webhook_lookback_days = lookback
-    # (received day, name) of the profile names webhook bodies carry, by conversation
-    webhook_names: dict[str, set[tuple[date, str]]] = {}
     cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
     exports = [landed for landed in zone.list(EXPORT_PREFIX) if is_export_key(landed.key)]
-    pool, export_futures = _start_export_workers(zone, settings, pseudonyms, cache, exports)
-
+    last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=lookback)
+    # Bodies from a month before the window too: they only lend participant names (their
+    # messages fall outside the window), so a day's names do not depend on where a run
+    # starts.
+    first_day = start.date() - timedelta(days=NAME_LOOKBACK_DAYS)
+    # What the webhook sensor parsed of these bodies: reused, not parsed again.
+    cached = ParsedBodies(settings.cache_dir, pseudonyms).entries_between(first_day, last_day)
+    parallel = (end - start) >= timedelta(days=PARALLEL_WEBHOOK_DAYS)
+    tasks = _webhook_tasks(first_day, last_day, start.date(), parallel)
+    pool, export_futures, webhook_futures = _start_workers(
+        zone, settings, pseudonyms, cache, cached, exports, tasks if parallel else []
+    )
+    if not parallel:
+        webhook_futures = [None] * len(tasks)  # one task, read here
     try:
-        last_day = (end - timedelta(microseconds=1)).date() + timedelta(days=lookback)
-        # Bodies from a month before the window too: they only lend participant names (their
-        # messages fall outside the window), so a day's names do not depend on where a run
-        # starts.
-        first_day = start.date() - timedelta(days=NAME_LOOKBACK_DAYS)
-        # What the webhook sensor parsed of these bodies: reused, not parsed again.
-        cached = ParsedBodies(settings.cache_dir, pseudonyms).entries_between(first_day, last_day)
-        for day in _days(first_day, last_day):
-            for landed in zone.list(webhook_day_prefix(day)):
-                key = parse_webhook_key(landed.key)
-                received_at = key.received_at if key else landed.modified_at
-                landed_at_by_file[landed.key] = received_at
-                if landed.size > settings.webhook_max_bytes:
-                    stats.webhook_bodies += 1
-                    rejected.append(_oversized_body(landed, received_at, settings))
-                    continue
-                body = zone.read(landed.key)
-                parsed = cached_parse(cached.get(landed.key), body_digest(body)) if cached else None
-                if parsed is None:
-                    parsed = parse_body(
-                        body, key=landed.key, landed_at=received_at, pseudonyms=pseudonyms
-                    )
-                elif day >= start.date():
-                    stats.webhook_bodies_from_cache += 1
-                for message in parsed.messages:
-                    for name in (message.sender_name, message.conversation_name):
-                        if name:
-                            names = webhook_names.setdefault(message.conversation_id, set())
-                            names.add((day, name))
-                if day < start.date():
-                    continue  # read for its names only
-                stats.webhook_bodies += 1
-                messages.extend(parsed.messages)
-                statuses.extend(parsed.statuses)
-                errors.extend(parsed.errors)
-                rejected.extend(parsed.quarantine)
-                for error in parsed.errors:
-                    code = str(error.code)
-                    stats.webhook_errors[code] = stats.webhook_errors.get(code, 0) + 1
+        parts = _read_webhook_tasks(zone, tasks, webhook_futures, settings, pseudonyms, cached)
     except BaseException:
         if pool is not None:  # do not leave workers parsing for nobody
             pool.shutdown(wait=False, cancel_futures=True)
         raise
 
+    # The batches' rows in day order, as one sequential read would have them.
+    message_rows: list[tuple[object, ...]] = []
+    status_rows: list[tuple[object, ...]] = []
+    errors: list[ApiErrorRecord] = []
+    rejected: list[QuarantineRecord] = []
+    landed_at_by_file: dict[str, datetime] = {}
+    webhook_names: dict[str, set[tuple[date, str]]] = {}
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        message_rows.extend(part.messages)
+        status_rows.extend(part.statuses)
+        errors.extend(part.errors)
+        rejected.extend(part.rejected)
+        landed_at_by_file.update(part.landed_at_by_file)
+        for conversation, found in part.names.items():
+            webhook_names.setdefault(conversation, set()).update(found)
+        stats.webhook_bodies += part.bodies
+        stats.webhook_bodies_from_cache += part.bodies_from_cache
+        for code, count in part.errors_by_code.items():
+            stats.webhook_errors[code] = stats.webhook_errors.get(code, 0) + count
+        del part
+
     # Each list of records is dropped once it is a frame, and the frames once concatenated:
     # at a million rows every copy held to the end of the read costs hundreds of MiB.
-    message_frames = [frame_of(messages, MessageRecord)]
-    messages.clear()
+    message_frames = [_rows_frame(message_rows, MessageRecord)]
+    message_rows.clear()
     quarantine_frames = [frame_of(rejected, QuarantineRecord)]
     parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
@@ -528,8 +677,8 @@ def read_landing_window(
     raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
     raw = _with_webhook_participant_names(raw, webhook_names, NAME_LOOKBACK_DAYS, lookback)
 
-    status_frame = frame_of(statuses, StatusRecord)
-    statuses.clear()
+    status_frame = _rows_frame(status_rows, StatusRecord)
+    status_rows.clear()
     status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
     before = len(status_frame)
     status_frame = status_frame.sort_values(

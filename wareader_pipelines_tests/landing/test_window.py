@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
 import json
 import os
@@ -282,48 +283,72 @@ def test_api_errors_are_rows_once_each_on_their_day(tmp_path: Path) -> None:
     assert len(month) == 2 and month["error_key"].is_unique
 
 
-def test_exports_parsed_in_worker_processes_give_the_same_window(
+def _workers_first(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Make ingestion wait until the workers have taken every batch of webhook days they
+    can (so this process takes none), and record how many exports and batches went to
+    them per read."""
+    started: list[tuple[int, int]] = []
+    start_workers = window_module._start_workers
+    read_tasks = window_module._read_webhook_tasks
+
+    def counting_start(*arguments: object) -> object:
+        pool, export_futures, webhook_futures = start_workers(*arguments)  # type: ignore[arg-type]
+        started.append((len(export_futures), len(webhook_futures)))
+        return pool, export_futures, webhook_futures
+
+    def after_the_workers(zone: object, tasks: object, futures: list, *rest: object) -> object:
+        concurrent.futures.wait([f for f in futures if f is not None])
+        return read_tasks(zone, tasks, futures, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(window_module, "_start_workers", counting_start)
+    monkeypatch.setattr(window_module, "_read_webhook_tasks", after_the_workers)
+    return started
+
+
+def test_exports_and_webhook_days_read_in_worker_processes_give_the_same_window(
     sample_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zone = LandingZone(uri=str(sample_landing))
     serial = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "a", export_workers=0))
 
     monkeypatch.setattr(window_module, "PARALLEL_EXPORT_BYTES", 0)  # the sample is small
+    monkeypatch.setattr(window_module, "WEBHOOK_DAYS_PER_TASK", 3)
     settings = _settings(tmp_path / "b", export_workers=2)
-    started: list[int] = []
-    start_workers = window_module._start_export_workers
-
-    def counting_start(*arguments: object) -> object:
-        pool, futures = start_workers(*arguments)  # type: ignore[arg-type]
-        started.append(len(futures))
-        return pool, futures
-
-    monkeypatch.setattr(window_module, "_start_export_workers", counting_start)
+    started = _workers_first(monkeypatch)
     parallel = read_landing_window(zone, *MAY, settings=settings)
     exports = serial.stats.exports
-    assert started == [exports] and exports >= 5, "every export went to a worker"
+    # May plus the 31 days of names before it and the 7 of late deliveries after it
+    assert started == [(exports, -(-(31 + 31 + 7) // 3))] and exports >= 5, "all to workers"
     for table in ("raw_messages", "message_statuses", "quarantine", "api_errors"):
         pd.testing.assert_frame_equal(getattr(parallel, table), getattr(serial, table))
+    assert parallel.stats == serial.stats
     # The workers parsed them (not found cached); the next read finds them in the cache.
     assert parallel.stats.exports_from_cache == serial.stats.exports_from_cache == 0
     again = read_landing_window(zone, *MAY, settings=settings)
     assert again.stats.exports_from_cache == exports
     pd.testing.assert_frame_equal(again.raw_messages, serial.raw_messages)
+    # A day's read is too small to share: no worker for its webhook bodies.
+    read_landing_window(zone, *_day(12), settings=settings)
+    assert started[-1] == (exports, 0)
 
 
-def test_a_crashed_export_worker_only_costs_time(
+def test_a_crashed_worker_only_costs_time(
     sample_landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     zone = LandingZone(uri=str(sample_landing))
     serial = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "a", export_workers=0))
     monkeypatch.setattr(window_module, "PARALLEL_EXPORT_BYTES", 0)
 
-    def crashing_worker(landed: object) -> bool:
+    def crashing_worker(*arguments: object) -> bool:
         os._exit(3)  # the worker process dies (out of memory, a segfault in a library)
 
     monkeypatch.setattr(window_module, "_parse_into_cache", crashing_worker)
+    monkeypatch.setattr(window_module, "_webhook_days_in_worker", crashing_worker)
+    started = _workers_first(monkeypatch)
     survived = read_landing_window(zone, *MAY, settings=_settings(tmp_path / "b", export_workers=1))
-    pd.testing.assert_frame_equal(survived.raw_messages, serial.raw_messages)
+    assert started[0][1] > 0
+    for table in ("raw_messages", "message_statuses", "quarantine", "api_errors"):
+        pd.testing.assert_frame_equal(getattr(survived, table), getattr(serial, table))
     assert survived.stats.exports_from_cache == 0
 
 
