@@ -55,6 +55,7 @@ from wareader_pipelines.landing.parsed_bodies import (
 )
 from wareader_pipelines.lib.code_versions import imported_modules, source_fingerprint
 from wareader_pipelines.lib.partitions import HISTORY_START, in_window
+from wareader_pipelines.lib.task_claims import TaskClaims
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA, QUARANTINE_SCHEMA, arrow_of
@@ -339,7 +340,14 @@ WEBHOOK_DAYS_PER_TASK = 8
 # What forked workers inherit (resources and the pseudonymizer do not pickle): the zone,
 # the settings, the pseudonymizer, the export cache and the bodies the sensor parsed.
 _worker_state: (
-    tuple[LandingZone, PipelineSettings, Pseudonymizer, _ExportCache, dict[str, tuple[str, bytes]]]
+    tuple[
+        LandingZone,
+        PipelineSettings,
+        Pseudonymizer,
+        _ExportCache,
+        dict[str, tuple[str, bytes]],
+        TaskClaims | None,
+    ]
     | None
 ) = None
 
@@ -364,7 +372,7 @@ def _parse_into_cache(landed: LandedObject) -> tuple[bool, bool]:
     """In a worker: parse one export into the cache; whether it was parsed (not found cached)
     and, if so, whether it was rejected whole (then it is not a remembered rejection)."""
     assert _worker_state is not None, "only called in a forked export worker"
-    zone, settings, pseudonyms, cache, _ = _worker_state
+    zone, settings, pseudonyms, cache, _, _ = _worker_state
     if settings.export_limits().file_size_problem(landed.key, landed.size) is not None:
         return False, False  # never read: the main process files it by its size
     stats = IngestionStats()
@@ -384,7 +392,8 @@ def _start_workers(
 ) -> tuple[
     ProcessPoolExecutor | None,
     list[Future[tuple[bool, bool]]],
-    list[Future[_WebhookDays] | None],
+    list[Future[_WebhookDays | None] | None],
+    TaskClaims | None,
 ]:
     """Worker processes parsing `exports` into the cache, largest first, then reading the
     batches of webhook days from the last one backwards (this process reads them from the
@@ -392,18 +401,20 @@ def _start_workers(
     global _worker_state
     workers = _worker_count(settings, exports, len(webhook_tasks))
     if workers == 0:
-        return None, [], [None] * len(webhook_tasks)
-    _worker_state = (zone, settings, pseudonyms, cache, cached)
+        return None, [], [None] * len(webhook_tasks), None
+    context = multiprocessing.get_context("fork")
+    claims = TaskClaims(context, len(webhook_tasks))
+    _worker_state = (zone, settings, pseudonyms, cache, cached, claims)
     try:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(workers, mp_context=context)
         by_size = sorted(exports, key=lambda landed: -landed.size)
         # Submitting forks the workers, which copy `_worker_state` as it is now.
         export_futures = [pool.submit(_parse_into_cache, landed) for landed in by_size]
-        webhook_futures: list[Future[_WebhookDays] | None] = [None] * len(webhook_tasks)
+        webhook_futures: list[Future[_WebhookDays | None] | None] = [None] * len(webhook_tasks)
         for index in reversed(range(len(webhook_tasks))):
             days, first_kept = webhook_tasks[index]
-            webhook_futures[index] = pool.submit(_webhook_days_in_worker, days, first_kept)
-        return pool, export_futures, webhook_futures
+            webhook_futures[index] = pool.submit(_webhook_days_in_worker, index, days, first_kept)
+        return pool, export_futures, webhook_futures, claims
     finally:
         _worker_state = None
 
@@ -501,10 +512,13 @@ def _read_webhook_days(
     return out
 
 
-def _webhook_days_in_worker(days: list[date], first_kept: date) -> _WebhookDays:
-    """In a worker: `_read_webhook_days` with the state the worker was forked with."""
+def _webhook_days_in_worker(index: int, days: list[date], first_kept: date) -> _WebhookDays | None:
+    """In a worker: task `index` read with the state the worker was forked with, or None
+    when the ingesting process took the task first."""
     assert _worker_state is not None, "only called in a forked worker"
-    zone, settings, pseudonyms, _, cached = _worker_state
+    zone, settings, pseudonyms, _, cached, claims = _worker_state
+    if claims is not None and not claims.claim(index):
+        return None
     return _read_webhook_days(zone, days, first_kept, settings, pseudonyms, cached)
 
 
@@ -522,21 +536,22 @@ def _webhook_tasks(
 def _read_webhook_tasks(
     zone: LandingZone,
     tasks: Sequence[tuple[list[date], date]],
-    futures: Sequence[Future[_WebhookDays] | None],
+    futures: Sequence[Future[_WebhookDays | None] | None],
+    claims: TaskClaims | None,
     settings: PipelineSettings,
     pseudonyms: Pseudonymizer,
     cached: dict[str, tuple[str, bytes]],
 ) -> list[_WebhookDays]:
-    """Every task's result, in task order: read here unless a worker started it first.
+    """Every task's result, in task order: read here unless a worker took it first.
 
     Workers take the tasks from the last one backwards, this process from the first one
-    forwards (cancelling the worker's copy before it starts), so both meet in the middle.
-    A task a worker failed is read again here, which raises what needs raising.
+    forwards (see `TaskClaims`), so both meet in the middle. A task a worker failed is
+    read again here, which raises what needs raising.
     """
     results: list[_WebhookDays | None] = [None] * len(tasks)
     for index, (days, first_kept) in enumerate(tasks):
         future = futures[index]
-        if future is None or future.cancel():
+        if future is None or claims is None or claims.claim(index):
             results[index] = _read_webhook_days(
                 zone, days, first_kept, settings, pseudonyms, cached
             )
@@ -548,7 +563,9 @@ def _read_webhook_tasks(
             assert future is not None
             try:
                 result = future.result()
-            except Exception:  # read again below, in this process
+            except Exception:  # read again, in this process
+                result = None
+            if result is None:
                 result = _read_webhook_days(zone, days, first_kept, settings, pseudonyms, cached)
         results[index] = None
         done.append(result)
@@ -605,13 +622,15 @@ def read_landing_window(
     cached = ParsedBodies(settings.cache_dir, pseudonyms).entries_between(first_day, last_day)
     parallel = (end - start) >= timedelta(days=PARALLEL_WEBHOOK_DAYS)
     tasks = _webhook_tasks(first_day, last_day, start.date(), parallel)
-    pool, export_futures, webhook_futures = _start_workers(
+    pool, export_futures, webhook_futures, claims = _start_workers(
         zone, settings, pseudonyms, cache, cached, exports, tasks if parallel else []
     )
     if not parallel:
         webhook_futures = [None] * len(tasks)  # one task, read here
     try:
-        parts = _read_webhook_tasks(zone, tasks, webhook_futures, settings, pseudonyms, cached)
+        parts = _read_webhook_tasks(
+            zone, tasks, webhook_futures, claims, settings, pseudonyms, cached
+        )
     except BaseException:
         if pool is not None:  # do not leave workers parsing for nobody
             pool.shutdown(wait=False, cancel_futures=True)

@@ -18,15 +18,20 @@ which language detection takes ~45%, tokenizing ~23%, redaction ~12%.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from wareader_pipelines.nlp.language import LanguageDetector, assign_languages
+from wareader_pipelines.lib.task_claims import TaskClaims
+from wareader_pipelines.nlp.language import LanguageDetector, assign_languages, language_detector
 from wareader_pipelines.nlp.pii import (
     PiiMasker,
     mask_urls,
@@ -105,6 +110,27 @@ def sender_key(
     return phone_digits(name, default_region) or f"name:{conversation_id}:{name}"
 
 
+@dataclass(frozen=True, slots=True)
+class CleaningWorkers:
+    """Worker processes that clean part of a large batch beside this one.
+
+    Each worker is a fresh process (never a fork of this one, which holds the batch) that
+    builds its own language detector, named here as `language_detector` builds it, and
+    its own tokenizers: a few seconds, so only batches of at least `min_rows` rows use
+    them. The rows are handed out in groups of whole UTC days, and every row depends only
+    on its conversation's and sender's day, so the rows are the same as cleaned here.
+    """
+
+    processes: int
+    detector: str
+    expected_languages: tuple[str, ...] | None = None
+    min_rows: int = 250_000
+
+
+# Large batches are cleaned in about this many groups of days, shared with the workers.
+CLEANING_TASKS = 12
+
+
 def clean_messages(
     raw: pd.DataFrame,
     *,
@@ -113,13 +139,15 @@ def clean_messages(
     tokenizers: Tokenizers,
     default_region: str = "US",
     phone_regions: Sequence[str] = (),
+    workers: CleaningWorkers | None = None,
 ) -> pd.DataFrame:
     """The `cleaned_messages` rows (columns `CLEANED_COLUMNS`) of the `raw_messages` rows.
 
     `default_region` reads phone numbers written without a country code when the sender's
     own number does not tell the region; digit runs neither reads are then tried in
     `phone_regions` (see `nlp.pii.phone_regions`). Each row depends only on the rows of its
-    conversation and UTC day, so any batch of whole days gives the same rows for them.
+    conversation and UTC day, so any batch of whole days gives the same rows for them;
+    with `workers`, a large batch is cleaned by several processes that way.
     """
     if raw.empty:
         return _typed(pd.DataFrame({c: pd.Series(dtype="object") for c in CLEANED_COLUMNS}))
@@ -127,18 +155,104 @@ def clean_messages(
     conversation_ids: list[str] = raw["conversation_id"].tolist()
     message_types: list[str] = raw["message_type"].tolist()
     is_system = [bool(v) for v in raw["is_system"].tolist()]
-    # Chats repeat themselves ("ok", "jaja", emoji, forwarded lines): every per-text step
-    # below runs once per distinct text, and rows share the result.
-    texts = _per_distinct(raw["text"].tolist(), lambda t: normalize_text(_text_or_empty(t)))
-
     keys = _sender_keys(raw, conversation_ids, default_region)
     sender_ids = [pseudonyms.id_of(k, prefix="u_") if k else None for k in keys]
-    regions = _regions_of(keys, default_region)
+    day_codes, day_texts = _utc_day_codes(raw["sent_at"])
+    empty = [None] * len(raw)
+    rows = _TextRows(
+        texts=raw["text"].tolist(),
+        message_types=message_types,
+        is_system=is_system,
+        conversation_ids=conversation_ids,
+        keys=keys,
+        days=[day_texts[c] for c in day_codes.tolist()],
+        sender_names=raw["sender_name"].tolist(),
+        titles=raw["conversation_name"].tolist() if "conversation_name" in raw else empty,
+        sources=raw["source"].tolist() if "source" in raw else empty,
+        everyone=raw["participant_names"].tolist() if "participant_names" in raw else empty,
+    )
+    tools = _Tools(detector, tokenizers, default_region, tuple(phone_regions))
+    if workers is not None and workers.processes > 0 and len(raw) >= workers.min_rows:
+        text = _text_columns_shared(rows, day_codes, tools, workers)
+    else:
+        text = _text_columns(rows, tools)
+
+    columns: dict[str, Any] = {
+        "message_id": raw["message_id"].tolist(),
+        "conversation_id": conversation_ids,
+        "sender_id": sender_ids,
+        "sent_at": raw["sent_at"].array,  # keeps the tz-aware datetime64 dtype
+        "message_type": message_types,
+        **{name: text[name] for name in _TEXT_COLUMNS[:5]},
+        "is_media": [kind in MEDIA_TYPES for kind in message_types],
+        "is_system": is_system,
+        "is_edited": [bool(v) for v in raw["is_edited"].tolist()],
+        "reply_to_id": [v if _present(v) else None for v in raw["reply_to_id"].tolist()],
+        **{name: text[name] for name in _TEXT_COLUMNS[5:]},
+    }
+    frame = pd.DataFrame(columns, columns=list(CLEANED_COLUMNS))
+    return _typed(frame)
+
+
+# The columns computed from a message's text and its day's context, in table order.
+_TEXT_COLUMNS = (
+    "text_clean",
+    "text_redacted",
+    "language",
+    "language_confidence",
+    "language_method",
+    "word_count",
+    "emoji_count",
+    "url_count",
+    "char_count",
+)
+
+
+@dataclass(slots=True)
+class _TextRows:
+    """What the text columns of some rows are computed from, one list per input column."""
+
+    texts: list[Any]
+    message_types: list[str]
+    is_system: list[bool]
+    conversation_ids: list[str]
+    keys: list[str]  # sender keys (see `sender_key`)
+    days: list[str]  # UTC days, "YYYY-MM-DD"
+    sender_names: list[Any]
+    titles: list[Any]
+    sources: list[Any]
+    everyone: list[Any]  # participant_names
+
+    def subset(self, positions: np.ndarray) -> _TextRows:
+        """These rows at `positions` (ascending)."""
+        first, last = int(positions[0]), int(positions[-1])
+        if last - first + 1 == len(positions):  # whole days of a batch sorted by time
+            return _TextRows(*(values[first : last + 1] for values in self._lists()))
+        picked = positions.tolist()
+        return _TextRows(*([values[i] for i in picked] for values in self._lists()))
+
+    def _lists(self) -> list[list[Any]]:
+        return [getattr(self, name) for name in self.__slots__]  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class _Tools:
+    detector: LanguageDetector
+    tokenizers: Tokenizers
+    default_region: str
+    phone_regions: tuple[str, ...]
+
+
+def _text_columns(rows: _TextRows, tools: _Tools) -> dict[str, list[Any]]:
+    """The text columns (`_TEXT_COLUMNS`) of `rows`, which hold whole UTC days."""
+    # Chats repeat themselves ("ok", "jaja", emoji, forwarded lines): every per-text step
+    # below runs once per distinct text, and rows share the result.
+    texts = _per_distinct(rows.texts, lambda t: normalize_text(_text_or_empty(t)))
+    regions = _regions_of(rows.keys, tools.default_region)
     counts = _per_distinct(texts, lambda t: (emoji_count(t), len(urls_in(t))))
-    days = _utc_days(raw["sent_at"])
-    contexts = _joined(conversation_ids, days, blank_if_no_key=False)
-    names = _participant_names(raw, contexts)
-    masker = PiiMasker(phone_regions, default_region)
+    contexts = _joined(rows.conversation_ids, rows.days, blank_if_no_key=False)
+    names = _participant_names(rows, contexts)
+    masker = PiiMasker(tools.phone_regions, tools.default_region)
     masked_of: dict[tuple[str, str, frozenset[str]], str] = {}
     masked: list[str] = []
     for t, r, c in zip(texts, regions, contexts, strict=True):
@@ -151,35 +265,128 @@ def clean_messages(
 
     written = [
         "" if system or kind in _GENERATED_TEXT_TYPES else t
-        for t, system, kind in zip(redacted, is_system, message_types, strict=True)
+        for t, system, kind in zip(redacted, rows.is_system, rows.message_types, strict=True)
     ]
     # The fallbacks' context is the conversation's day (see the module docstring).
-    sender_contexts = _joined(keys, days, blank_if_no_key=True)
-    languages, confidences, methods = assign_languages(written, sender_contexts, contexts, detector)
-    words = tokenizers.word_counts(texts, languages)
-
-    columns: dict[str, list[Any]] = {
-        "message_id": raw["message_id"].tolist(),
-        "conversation_id": conversation_ids,
-        "sender_id": sender_ids,
-        "sent_at": raw["sent_at"].array,  # keeps the tz-aware datetime64 dtype
-        "message_type": message_types,
+    sender_contexts = _joined(rows.keys, rows.days, blank_if_no_key=True)
+    languages, confidences, methods = assign_languages(
+        written, sender_contexts, contexts, tools.detector
+    )
+    return {
         "text_clean": masked,
         "text_redacted": redacted,
         "language": languages,
         "language_confidence": confidences,
         "language_method": methods,
-        "is_media": [kind in MEDIA_TYPES for kind in message_types],
-        "is_system": is_system,
-        "is_edited": [bool(v) for v in raw["is_edited"].tolist()],
-        "reply_to_id": [v if _present(v) else None for v in raw["reply_to_id"].tolist()],
-        "word_count": words,
+        "word_count": tools.tokenizers.word_counts(texts, languages),
         "emoji_count": [c[0] for c in counts],
         "url_count": [c[1] for c in counts],
         "char_count": [len(t) for t in texts],
     }
-    frame = pd.DataFrame(columns, columns=list(CLEANED_COLUMNS))
-    return _typed(frame)
+
+
+# A cleaning worker's own detector and tokenizers, built once when the process starts, and
+# the flags of the groups taken.
+_worker_state: tuple[_Tools, TaskClaims] | None = None
+
+
+def _start_worker(
+    detector: str,
+    expected: tuple[str, ...] | None,
+    default_region: str,
+    regions: tuple[str, ...],
+    claims: TaskClaims,
+) -> None:
+    global _worker_state
+    tools = _Tools(language_detector(detector, expected), Tokenizers(), default_region, regions)
+    _worker_state = (tools, claims)
+
+
+def _text_columns_in_worker(index: int, rows: _TextRows) -> dict[str, list[Any]] | None:
+    """In a worker: group `index`'s text columns, or None when the cleaning process took
+    the group first."""
+    assert _worker_state is not None, "only called in a cleaning worker"
+    tools, claims = _worker_state
+    if not claims.claim(index):
+        return None
+    return _text_columns(rows, tools)
+
+
+def _text_columns_shared(
+    rows: _TextRows, day_codes: np.ndarray, tools: _Tools, workers: CleaningWorkers
+) -> dict[str, list[Any]]:
+    """`_text_columns` of a large batch, by this process and `workers` together.
+
+    The days are cut into `CLEANING_TASKS` groups of consecutive days with about as many
+    rows each. Workers take the groups from the last one backwards, this process from the
+    first one forwards, taking over every group no worker has taken (a worker spends its
+    first seconds starting up; see `TaskClaims`), and the results are put back in row
+    order. A group a worker failed is cleaned here.
+
+    The workers are spawned, so the main module must be guarded by
+    `if __name__ == "__main__"` (as Dagster's, pytest's and the benchmarks' are).
+    """
+    per_day = np.bincount(day_codes)
+    bounds = np.searchsorted(
+        np.cumsum(per_day), np.linspace(0, len(day_codes), CLEANING_TASKS + 1)[1:-1]
+    )
+    group_of_day = np.zeros(len(per_day), dtype=np.int64)
+    for bound in bounds:
+        group_of_day[bound + 1 :] += 1
+    group_of_row = group_of_day[day_codes]
+    groups = [np.flatnonzero(group_of_row == g) for g in np.unique(group_of_row)]
+    context = multiprocessing.get_context("spawn")
+    claims = TaskClaims(context, len(groups))
+    pool = ProcessPoolExecutor(
+        workers.processes,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(
+            workers.detector,
+            workers.expected_languages,
+            tools.default_region,
+            tools.phone_regions,
+            claims,
+        ),
+    )
+    with pool:
+        futures: list[Future[dict[str, list[Any]] | None] | None] = [None] * len(groups)
+        for index in reversed(range(1, len(groups))):  # the first group is cleaned here
+            rows_of_group = rows.subset(groups[index])
+            futures[index] = pool.submit(_text_columns_in_worker, index, rows_of_group)
+        results: list[dict[str, list[Any]] | None] = [None] * len(groups)
+        for index, positions in enumerate(groups):
+            if futures[index] is None or claims.claim(index):
+                results[index] = _text_columns(rows.subset(positions), tools)
+        for index, positions in enumerate(groups):
+            if results[index] is None:
+                future = futures[index]
+                assert future is not None
+                with contextlib.suppress(Exception):  # a crashed worker: cleaned here below
+                    results[index] = future.result()
+                if results[index] is None:
+                    results[index] = _text_columns(rows.subset(positions), tools)
+    return _in_row_order(groups, results, len(day_codes))
+
+
+def _in_row_order(
+    groups: list[np.ndarray], results: list[dict[str, list[Any]] | None], n: int
+) -> dict[str, list[Any]]:
+    """The groups' columns put together in the batch's row order."""
+    order = np.concatenate(groups)
+    combined: dict[str, list[Any]] = {}
+    for name in _TEXT_COLUMNS:
+        values: list[Any] = []
+        for result in results:
+            assert result is not None
+            values.extend(result[name])
+        combined[name] = values
+    if np.array_equal(order, np.arange(n)):
+        return combined
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.arange(n)
+    positions = inverse.tolist()
+    return {name: [values[i] for i in positions] for name, values in combined.items()}
 
 
 def _per_distinct(values: Sequence[Any], function: Callable[[Any], T]) -> list[T]:
@@ -216,16 +423,11 @@ def _sender_keys(
     return keys
 
 
-def _participant_names(raw: pd.DataFrame, contexts: Sequence[str]) -> dict[str, frozenset[str]]:
+def _participant_names(rows: _TextRows, contexts: Sequence[str]) -> dict[str, frozenset[str]]:
     """The display names to mask in each conversation-day: its senders' names, the names of
     everyone who writes in the chat's export (`participant_names`), and for webhook chats the
     customer's profile name (the conversation's name), also on days they did not write."""
     names: dict[str, set[str]] = {}
-    empty = [None] * len(raw)
-    sender_names = raw["sender_name"].tolist()
-    titles = raw["conversation_name"].tolist() if "conversation_name" in raw else empty
-    sources = raw["source"].tolist() if "source" in raw else empty
-    everyone = raw["participant_names"].tolist() if "participant_names" in raw else empty
     # A chat's rows repeat the same few names: each is normalized once, and each list of
     # participants is added once per conversation-day.
     normalized: dict[str, str] = {}
@@ -239,7 +441,7 @@ def _participant_names(raw: pd.DataFrame, contexts: Sequence[str]) -> dict[str, 
         return value
 
     for context, sender, title, source, listing in zip(
-        contexts, sender_names, titles, sources, everyone, strict=True
+        contexts, rows.sender_names, rows.titles, rows.sources, rows.everyone, strict=True
     ):
         found = names.get(context)
         if found is None:
@@ -262,15 +464,17 @@ def _json_names(names: str) -> tuple[str, ...]:
     return tuple(n for n in json.loads(names) if isinstance(n, str))
 
 
-def _utc_days(sent_at: pd.Series) -> list[str]:
-    """Each time's UTC day as "YYYY-MM-DD", one string object per distinct day."""
+def _utc_day_codes(sent_at: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each time's UTC day as an index into the distinct days (ascending), and those days
+    as "YYYY-MM-DD" (one string object per distinct day)."""
     utc = pd.to_datetime(sent_at, utc=True)
     instants = utc.dt.tz_localize(None).to_numpy()
     if np.isnat(instants).any():  # not in raw_messages; kept as pandas writes a missing day
-        return [str(day) for day in utc.dt.date.tolist()]
-    distinct, positions = np.unique(instants.astype("datetime64[D]"), return_inverse=True)
-    texts = [str(day) for day in distinct.astype(object)]  # datetime.date's own str()
-    return [texts[p] for p in positions.tolist()]
+        texts = [str(day) for day in utc.dt.date.tolist()]
+        distinct, codes = np.unique(np.array(texts, dtype=object), return_inverse=True)
+        return codes.reshape(-1), [str(day) for day in distinct.tolist()]
+    distinct, codes = np.unique(instants.astype("datetime64[D]"), return_inverse=True)
+    return codes.reshape(-1), [str(day) for day in distinct.astype(object)]  # date's own str()
 
 
 def _joined(keys: Sequence[str], days: Sequence[str], *, blank_if_no_key: bool) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from dagster import TableSchema
 
 from wareader_pipelines.resources.warehouse_backend import (
@@ -130,7 +131,7 @@ class DuckDBBackend:
                         [window.start, window.end],
                     )
                 if not frame.empty:
-                    connection.register("incoming_rows", frame)
+                    connection.register("incoming_rows", _columnar(frame))
                     connection.execute(
                         f"INSERT INTO {self._name(table)} ({names}) SELECT {casts} FROM incoming_rows"
                     )
@@ -167,3 +168,17 @@ class DuckDBBackend:
                 [self.schema, table],
             ).fetchone()
         return bool(found and found[0])
+
+
+def _columnar(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """`frame` as an Arrow table for DuckDB to read, or as it is when Arrow cannot type a
+    column (mixed values in one object column).
+
+    DuckDB reads pandas' object columns one Python value at a time, on one thread; the
+    Arrow conversion does the same work in C++ (a million cleaned rows: several seconds
+    less). Missing values (None, NaN, NaT) become NULL either way.
+    """
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame

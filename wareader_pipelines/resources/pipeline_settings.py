@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field, field_validator
@@ -98,8 +99,10 @@ class PipelineSettings(ConfigurableResource):
     export_workers: int | None = Field(
         default=None,
         description=(
-            "Processes that parse chat exports while ingestion reads the webhook bodies; "
-            "0 parses them in the ingestion process itself. Default: one less than the CPUs."
+            "Worker processes beside the run's own: they parse chat exports and share the "
+            "webhook bodies of windows of 28 days or more with ingestion, and share the "
+            "cleaning of batches of 250,000 messages or more; 0 does all of it in the run "
+            "process. Default: one less than the CPUs."
         ),
     )
 
@@ -137,6 +140,12 @@ class PipelineSettings(ConfigurableResource):
             or _json_date_orders(self.export_timezones_json).get(export_key)
             or self.export_timezone
         )
+
+    def worker_processes(self) -> int:
+        """How many worker processes ingestion and cleaning may start (`export_workers`)."""
+        if self.export_workers is not None:
+            return max(0, self.export_workers)
+        return max(0, (os.cpu_count() or 1) - 1)
 
     def pseudonyms(self) -> Pseudonymizer:
         """The keyed pseudonymizer for this deployment."""

@@ -292,9 +292,9 @@ def _workers_first(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     read_tasks = window_module._read_webhook_tasks
 
     def counting_start(*arguments: object) -> object:
-        pool, export_futures, webhook_futures = start_workers(*arguments)  # type: ignore[arg-type]
+        pool, export_futures, webhook_futures, claims = start_workers(*arguments)  # type: ignore[arg-type]
         started.append((len(export_futures), len(webhook_futures)))
-        return pool, export_futures, webhook_futures
+        return pool, export_futures, webhook_futures, claims
 
     def after_the_workers(zone: object, tasks: object, futures: list, *rest: object) -> object:
         concurrent.futures.wait([f for f in futures if f is not None])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
-from wareader_pipelines.nlp.cleaning import CLEANED_COLUMNS, clean_messages
+from wareader_pipelines.lib.task_claims import TaskClaims
+from wareader_pipelines.nlp import cleaning
+from wareader_pipelines.nlp.cleaning import CLEANED_COLUMNS, CleaningWorkers, clean_messages
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.nlp.text import Tokenizers
@@ -208,3 +211,70 @@ def test_empty_input_gives_an_empty_frame_with_the_columns() -> None:
     assert empty.empty
     assert tuple(empty.columns) == CLEANED_COLUMNS
     assert str(empty["word_count"].dtype) == "int64"
+
+
+def _days_of_chats() -> pd.DataFrame:
+    """Six days of the conversation above, each day with its own names and languages, rows
+    out of time order (so groups of days are not runs of rows)."""
+    days = []
+    for day in range(6):
+        frame = _raw().assign(sent_at=lambda f, d=day: f["sent_at"] + pd.Timedelta(days=d))
+        frame["message_id"] = f"d{day}_" + frame["message_id"]
+        if day % 2:
+            frame["sender_name"] = frame["sender_name"].replace({ANA_NAME: f"Zoe {day}"})
+        days.append(frame)
+    batch = pd.concat(days, ignore_index=True)
+    return batch.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _days_of_chats()
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+        "phone_regions": ("DE", "ES", "US"),
+    }
+    alone = clean_messages(raw, **arguments)
+    monkeypatch.setattr(cleaning, "CLEANING_TASKS", 3)
+    here: list[int] = []
+    text_columns = cleaning._text_columns
+    claim = TaskClaims.claim
+
+    def counted(rows: object, tools: object) -> object:
+        here.append(len(rows.texts))  # type: ignore[attr-defined]
+        return text_columns(rows, tools)  # type: ignore[arg-type]
+
+    def after_the_worker(self: TaskClaims, index: int) -> bool:
+        # This process leaves the groups after the first to the worker: it waits until the
+        # worker (which starts from the last group) has taken them.
+        deadline = time.monotonic() + 120
+        while index > 0 and not self._flags[index] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return claim(self, index)
+
+    monkeypatch.setattr(cleaning, "_text_columns", counted)
+    monkeypatch.setattr(TaskClaims, "claim", after_the_worker)
+    workers = CleaningWorkers(1, "fasttext", min_rows=0)
+    shared = clean_messages(raw, **arguments, workers=workers)
+    pd.testing.assert_frame_equal(shared, alone)
+    assert len(here) == 1 and 0 < here[0] < len(raw), "the worker cleaned the other days"
+    # below `min_rows` no worker starts
+    here.clear()
+    small = clean_messages(raw, **arguments, workers=CleaningWorkers(1, "fasttext"))
+    pd.testing.assert_frame_equal(small, alone)
+    assert here == [len(raw)]
+
+
+def test_a_worker_that_cannot_start_only_costs_time() -> None:
+    raw = _days_of_chats()
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+    }
+    # the worker's own detector fails to build: its groups are cleaned here
+    broken = CleaningWorkers(1, "no-such-detector", min_rows=0)
+    pd.testing.assert_frame_equal(
+        clean_messages(raw, **arguments, workers=broken), clean_messages(raw, **arguments)
+    )

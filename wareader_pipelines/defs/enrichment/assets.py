@@ -11,7 +11,7 @@ from wareader_pipelines.lib.code_versions import code_version
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
 from wareader_pipelines.nlp import cleaning, language, pii, pseudonyms, text
-from wareader_pipelines.nlp.cleaning import clean_messages
+from wareader_pipelines.nlp.cleaning import CleaningWorkers, clean_messages
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.pii import phone_regions
 from wareader_pipelines.nlp.text import Tokenizers
@@ -44,7 +44,8 @@ SHAPED_BY = (_this, cleaning, language, text, pii, pseudonyms)
 def cleaned_messages(
     context: dg.AssetExecutionContext, raw_messages: pd.DataFrame, settings: PipelineSettings
 ) -> dg.Output:
-    detector = language_detector(settings.language_detector, settings.expected_languages() or None)
+    expected = tuple(settings.expected_languages()) or None
+    detector = language_detector(settings.language_detector, expected)
     cleaned = clean_messages(
         raw_messages,
         pseudonyms=settings.pseudonyms(),
@@ -52,6 +53,7 @@ def cleaned_messages(
         tokenizers=Tokenizers(),
         default_region=settings.phone_region,
         phone_regions=phone_regions(settings.languages, extra=[settings.phone_region]),
+        workers=CleaningWorkers(settings.worker_processes(), settings.language_detector, expected),
     )
     return dg.Output(
         cleaned,
