@@ -55,7 +55,6 @@ from wareader_pipelines.landing.parsed_bodies import (
 )
 from wareader_pipelines.lib.code_versions import imported_modules, source_fingerprint
 from wareader_pipelines.lib.partitions import HISTORY_START, in_window
-from wareader_pipelines.lib.task_claims import TaskClaims
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA, QUARANTINE_SCHEMA, arrow_of
@@ -69,6 +68,7 @@ from wareader_pipelines.parsing.records import (
 from wareader_pipelines.parsing.storable_text import storable
 from wareader_pipelines.resources.landing_zone import LandedObject, LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.task_claims import TaskClaims
 
 
 @dataclass(slots=True)

@@ -30,7 +30,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from wareader_pipelines.lib.task_claims import TaskClaims
 from wareader_pipelines.nlp.language import LanguageDetector, assign_languages, language_detector
 from wareader_pipelines.nlp.pii import (
     PiiMasker,
@@ -40,6 +39,7 @@ from wareader_pipelines.nlp.pii import (
 )
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.nlp.text import Tokenizers, emoji_count, normalize_text, urls_in
+from wareader_pipelines.task_claims import TaskClaims
 
 CLEANED_COLUMNS: tuple[str, ...] = (
     "message_id",

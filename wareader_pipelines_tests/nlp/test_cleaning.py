@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from wareader_pipelines.lib.task_claims import TaskClaims
 from wareader_pipelines.nlp import cleaning
 from wareader_pipelines.nlp.cleaning import CLEANED_COLUMNS, CleaningWorkers, clean_messages
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.nlp.text import Tokenizers
 from wareader_pipelines.parsing.records import MessageRecord, frame_of
+from wareader_pipelines.task_claims import TaskClaims
 
 START = datetime(2024, 5, 13, 9, 0, tzinfo=UTC)
 ANA_WA_ID = "34612345678"
