@@ -177,8 +177,8 @@ CLEANED_MESSAGES = _schema(
         "text_clean",
         TEXT,
         "Text normalized (NFC, never NFKD; direction marks and odd spaces removed) with phone "
-        "numbers, e-mails and the conversation's participant names masked as [PHONE], [EMAIL], "
-        "[NAME]; links kept.",
+        "numbers, e-mails and participants' names (of every chat: everyone seen up to the "
+        "message's day) masked as [PHONE], [EMAIL], [NAME]; links kept.",
     ),
     ("text_redacted", TEXT, "text_clean with links masked too, as [URL]: what LLMs are sent."),
     ("language", TEXT, "ISO 639-1 code, or null when it cannot be told."),

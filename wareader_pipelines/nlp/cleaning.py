@@ -3,12 +3,16 @@
 One row per raw message, with the sender replaced by a keyed pseudonym, the text
 normalized and masked, the language and the counts analysts group by. No phone number,
 e-mail address, wa_id or participant name leaves this module, in any column: `text_clean`
-is the normalized body with phone numbers, e-mails and the conversation's participant
-names masked (links kept); `text_redacted` masks the links too.
+is the normalized body with phone numbers, e-mails and participants' names masked (links
+kept); `text_redacted` masks the links too. The names masked are those of everyone seen in
+any chat up to the message's day (a person named in another chat is masked too), not only
+the conversation's own.
 
 Everything that reads neighbouring messages (the short-message language fallback, the
 participant names to mask) reads the same conversation's messages of the same UTC day,
-never the run's whole batch: a day gives the same rows whether it ran alone or in a range.
+never the run's whole batch, plus the names of the days before (`earlier_names`, read from
+raw_messages by the asset): a day gives the same rows whether it ran alone or in a range,
+once the days before it were ingested (backfills run oldest first).
 
 Built over plain Python lists, not per-row pandas `.apply`. Throughput on a synthetic
 100k-row frame (six languages, 35% one-word replies, emoji, URLs, phone numbers, media and
@@ -21,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +37,9 @@ import pandas as pd
 from wareader_pipelines.nlp.language import LanguageDetector, assign_languages, language_detector
 from wareader_pipelines.nlp.pii import (
     PiiMasker,
+    mask_name_words,
     mask_urls,
+    name_words,
     phone_digits,
     region_of_phone_digits,
 )
@@ -140,14 +146,20 @@ def clean_messages(
     default_region: str = "US",
     phone_regions: Sequence[str] = (),
     workers: CleaningWorkers | None = None,
+    earlier_names: Collection[str] = (),
 ) -> pd.DataFrame:
     """The `cleaned_messages` rows (columns `CLEANED_COLUMNS`) of the `raw_messages` rows.
+
+    `earlier_names` are the display names of every participant of any conversation seen
+    before the rows' first day (raw_messages' sender, profile and participant names): with
+    those seen in the rows up to each row's day, they are masked in every conversation.
 
     `default_region` reads phone numbers written without a country code when the sender's
     own number does not tell the region; digit runs neither reads are then tried in
     `phone_regions` (see `nlp.pii.phone_regions`). Each row depends only on the rows of its
-    conversation and UTC day, so any batch of whole days gives the same rows for them;
-    with `workers`, a large batch is cleaned by several processes that way.
+    conversation and UTC day and on the names seen up to that day, so any batch of whole
+    days gives the same rows for them once the days before it are in raw_messages; with
+    `workers`, a large batch is cleaned by several processes that way.
     """
     if raw.empty:
         return _typed(pd.DataFrame({c: pd.Series(dtype="object") for c in CLEANED_COLUMNS}))
@@ -172,10 +184,15 @@ def clean_messages(
         everyone=raw["participant_names"].tolist() if "participant_names" in raw else empty,
     )
     tools = _Tools(detector, tokenizers, default_region, tuple(phone_regions))
+    # Everyone else's names: every participant seen up to a row's day, in any chat.
+    contexts = _joined(rows.conversation_ids, rows.days, blank_if_no_key=False)
+    known = _names_up_to_each_day(
+        _participant_names(rows, contexts), contexts, rows.days, earlier_names
+    )
     if workers is not None and workers.processes > 0 and len(raw) >= workers.min_rows:
-        text = _text_columns_shared(rows, day_codes, tools, workers)
+        text = _text_columns_shared(rows, day_codes, tools, workers, known)
     else:
-        text = _text_columns(rows, tools)
+        text = _text_columns(rows, tools, known)
 
     columns: dict[str, Any] = {
         "message_id": raw["message_id"].tolist(),
@@ -243,8 +260,11 @@ class _Tools:
     phone_regions: tuple[str, ...]
 
 
-def _text_columns(rows: _TextRows, tools: _Tools) -> dict[str, list[Any]]:
-    """The text columns (`_TEXT_COLUMNS`) of `rows`, which hold whole UTC days."""
+def _text_columns(
+    rows: _TextRows, tools: _Tools, known: Mapping[str, frozenset[str]]
+) -> dict[str, list[Any]]:
+    """The text columns (`_TEXT_COLUMNS`) of `rows`, which hold whole UTC days; `known`
+    gives each day's name words of people in any chat (`_names_up_to_each_day`)."""
     # Chats repeat themselves ("ok", "jaja", emoji, forwarded lines): every per-text step
     # below runs once per distinct text, and rows share the result.
     texts = _per_distinct(rows.texts, lambda t: normalize_text(_text_or_empty(t)))
@@ -261,6 +281,10 @@ def _text_columns(rows: _TextRows, tools: _Tools) -> dict[str, list[Any]]:
         if value is None:
             value = masked_of[key] = masker.mask(t, region=r, names=names[c], keep_urls=True)
         masked.append(value)
+    masked = _per_distinct(
+        list(zip(masked, rows.days, strict=True)),
+        lambda pair: mask_name_words(pair[0], known[pair[1]]),
+    )
     redacted = _per_distinct(masked, lambda t: mask_urls(t) if t else t)
 
     written = [
@@ -302,18 +326,24 @@ def _start_worker(
     _worker_state = (tools, claims)
 
 
-def _text_columns_in_worker(index: int, rows: _TextRows) -> dict[str, list[Any]] | None:
+def _text_columns_in_worker(
+    index: int, rows: _TextRows, known: Mapping[str, frozenset[str]]
+) -> dict[str, list[Any]] | None:
     """In a worker: group `index`'s text columns, or None when the cleaning process took
     the group first."""
     assert _worker_state is not None, "only called in a cleaning worker"
     tools, claims = _worker_state
     if not claims.claim(index):
         return None
-    return _text_columns(rows, tools)
+    return _text_columns(rows, tools, known)
 
 
 def _text_columns_shared(
-    rows: _TextRows, day_codes: np.ndarray, tools: _Tools, workers: CleaningWorkers
+    rows: _TextRows,
+    day_codes: np.ndarray,
+    tools: _Tools,
+    workers: CleaningWorkers,
+    known: Mapping[str, frozenset[str]],
 ) -> dict[str, list[Any]]:
     """`_text_columns` of a large batch, by this process and `workers` together.
 
@@ -353,11 +383,14 @@ def _text_columns_shared(
         futures: list[Future[dict[str, list[Any]] | None] | None] = [None] * len(groups)
         for index in reversed(range(1, len(groups))):  # the first group is cleaned here
             rows_of_group = rows.subset(groups[index])
-            futures[index] = pool.submit(_text_columns_in_worker, index, rows_of_group)
+            known_of_group = {day: known[day] for day in set(rows_of_group.days)}
+            futures[index] = pool.submit(
+                _text_columns_in_worker, index, rows_of_group, known_of_group
+            )
         results: list[dict[str, list[Any]] | None] = [None] * len(groups)
         for index, positions in enumerate(groups):
             if futures[index] is None or claims.claim(index):
-                results[index] = _text_columns(rows.subset(positions), tools)
+                results[index] = _text_columns(rows.subset(positions), tools, known)
         for index, positions in enumerate(groups):
             if results[index] is None:
                 future = futures[index]
@@ -365,7 +398,7 @@ def _text_columns_shared(
                 with contextlib.suppress(Exception):  # a crashed worker: cleaned here below
                     results[index] = future.result()
                 if results[index] is None:
-                    results[index] = _text_columns(rows.subset(positions), tools)
+                    results[index] = _text_columns(rows.subset(positions), tools, known)
     return _in_row_order(groups, results, len(day_codes))
 
 
@@ -457,6 +490,31 @@ def _participant_names(rows: _TextRows, contexts: Sequence[str]) -> dict[str, fr
                 people = listed[listing] = tuple(normal(name) for name in _json_names(listing))
             found.update(people)
     return {context: frozenset(found) for context, found in names.items()}
+
+
+def _names_up_to_each_day(
+    names: Mapping[str, frozenset[str]],
+    contexts: Sequence[str],
+    days: Sequence[str],
+    earlier_names: Collection[str],
+) -> dict[str, frozenset[str]]:
+    """Each day's name words to mask in every chat: `earlier_names` and the names of every
+    conversation-day up to that day (a name counts from the first day it is seen)."""
+    first_seen: dict[str, str] = {}
+    for context, day in dict(zip(contexts, days, strict=True)).items():
+        for name in names.get(context, ()):
+            if name not in first_seen or day < first_seen[name]:
+                first_seen[name] = day
+    words = set(name_words(normalize_text(n) for n in earlier_names if isinstance(n, str)))
+    arrivals = sorted((day, name) for name, day in first_seen.items())
+    known: dict[str, frozenset[str]] = {}
+    position = 0
+    for day in sorted(set(days)):
+        while position < len(arrivals) and arrivals[position][0] <= day:
+            words |= name_words((arrivals[position][1],))
+            position += 1
+        known[day] = frozenset(words)
+    return known
 
 
 @lru_cache(maxsize=1024)

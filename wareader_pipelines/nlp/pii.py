@@ -215,7 +215,9 @@ def is_reference(text: str, start: int, end: int) -> bool:
     Never for a number written with "+". Otherwise yes when it is glued to letters
     ("A12345678", "12345678B"), follows a mark ("#", "nº", "Nr.", "INV-"), or follows a
     reference word ("order", "Rechnung", "pedido"...) within `_CONTEXT_CHARS` on its line
-    with no other number and no phone word ("call", "tel", "Handy"...) between them.
+    with no other number and no phone word ("call", "tel", "Handy"...) between them, and
+    is written without spaces: "order 612345678" is a reference, but "order 612 34 56 78"
+    is written in groups the way phone numbers are, and is masked as one.
     """
     if "+" in text[start:end]:
         return False
@@ -225,6 +227,8 @@ def is_reference(text: str, start: int, end: int) -> bool:
     before = text[max(line_start, start - _CONTEXT_CHARS) : start]
     if _REFERENCE_MARK.search(before) or _ID_PREFIX.search(before):
         return True
+    if any(c.isspace() for c in text[start:end]):
+        return False  # digits in spaced groups after a word: a phone number (see above)
     references = [m.end() for m in _REFERENCE_WORDS.finditer(before)]
     # the nearest reference word names this number only when no other number is between them
     if not references or any(c.isdigit() for c in before[references[-1] :]):
@@ -299,6 +303,38 @@ def name_parts(name: str) -> set[str]:
     if len(words) > 1:
         parts.add(" ".join(words))
     return parts
+
+
+def name_words(names: Iterable[str]) -> frozenset[str]:
+    """The single words of `names` (see `name_parts`), case-folded: what `mask_name_words`
+    looks for."""
+    return frozenset(
+        part.casefold() for name in names for part in name_parts(name) if " " not in part
+    )
+
+
+_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?:['’\-][^\W\d_]+)*(?!\w)")
+_MASK_WORDS = frozenset(
+    m.strip("[]").casefold() for m in (PHONE_MASK, EMAIL_MASK, URL_MASK, NAME_MASK)
+)
+
+
+def mask_name_words(text: str, words: frozenset[str]) -> str:
+    """`text` with every word that is one of `words` (from `name_words`) masked as [NAME].
+
+    For the names of people outside the text's own conversation: a word by word look-up, as
+    cheap with thousands of names as with one (a pattern of alternatives is not). The masks
+    already in the text are left alone.
+    """
+    if not text or not words:
+        return text
+
+    def replaced(found: re.Match[str]) -> str:
+        word = found.group(0)
+        folded = word.casefold()
+        return NAME_MASK if folded in words and folded not in _MASK_WORDS else word
+
+    return _WORD.sub(replaced, text)
 
 
 @lru_cache(maxsize=4096)

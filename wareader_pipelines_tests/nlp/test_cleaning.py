@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -190,15 +191,47 @@ def test_deterministic_and_each_day_independent_of_the_batch(cleaned: pd.DataFra
     }
     pd.testing.assert_frame_equal(cleaned, clean_messages(raw, **arguments))
     # a batch of two days gives each day the rows it gets alone: the language fallback and
-    # the names to mask read the conversation's day, never the rest of the batch
+    # the names to mask read the conversation's day and the names seen before it (which the
+    # asset reads from raw_messages), never the rest of the batch
     later = raw.assign(sent_at=raw["sent_at"] + pd.Timedelta(days=1))
     later["message_id"] = "next_" + later["message_id"]
     later["sender_name"] = later["sender_name"].replace({ANA_NAME: "Zoe Ruiz"})
     later.loc[later["message_id"] == "next_m2", "text"] = "Ich komme morgen vorbei, bis dann!"
     both = clean_messages(pd.concat([raw, later], ignore_index=True), **arguments)
-    alone = clean_messages(later.reset_index(drop=True), **arguments)
+    earlier = raw["sender_name"].dropna().unique().tolist()
+    alone = clean_messages(later.reset_index(drop=True), earlier_names=earlier, **arguments)
     pd.testing.assert_frame_equal(both.iloc[: len(raw)].reset_index(drop=True), cleaned)
     pd.testing.assert_frame_equal(both.iloc[len(raw) :].reset_index(drop=True), alone)
+
+
+def test_names_of_people_in_other_chats_are_masked_from_the_day_they_are_seen() -> None:
+    """A participant of one chat named in another is masked there too, once the pipeline
+    has seen them (that day or before, or in `earlier_names`); never from the batch's
+    later days, so a day's rows do not depend on the run's range."""
+    records = [
+        _message(0, "hola", name="Lucía Pérez", conversation="family"),
+        _message(1, "dile a Lucía y a Mateo que llego tarde", name=BOB_NAME, conversation="work"),
+        _message(2, "Mateo, te espero", name="Carmen", conversation="work"),
+    ]
+    later = replace(
+        _message(3, "ok", name="Mateo Gil", conversation="football"),
+        sent_at=START + timedelta(days=1),
+    )
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+    }
+    cleaned = clean_messages(frame_of([*records, later], MessageRecord), **arguments)
+    text = cleaned.set_index("message_id")["text_clean"]
+    # Lucía writes in another chat the same day; Mateo only the next day
+    assert text["m1"] == "dile a [NAME] y a Mateo que llego tarde"
+    assert text["m2"] == "Mateo, te espero"
+    told = clean_messages(
+        frame_of(records, MessageRecord), earlier_names=["Mateo Gil"], **arguments
+    ).set_index("message_id")["text_clean"]
+    assert told["m1"] == "dile a [NAME] y a [NAME] que llego tarde"
+    assert told["m2"] == "[NAME], te espero"
 
 
 def test_empty_input_gives_an_empty_frame_with_the_columns() -> None:
@@ -241,9 +274,9 @@ def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPat
     text_columns = cleaning._text_columns
     claim = TaskClaims.claim
 
-    def counted(rows: object, tools: object) -> object:
+    def counted(rows: object, tools: object, known: object) -> object:
         here.append(len(rows.texts))  # type: ignore[attr-defined]
-        return text_columns(rows, tools)  # type: ignore[arg-type]
+        return text_columns(rows, tools, known)  # type: ignore[arg-type]
 
     def after_the_worker(self: TaskClaims, index: int) -> bool:
         # This process leaves the groups after the first to the worker: it waits until the

@@ -182,6 +182,9 @@ def test_order_numbers_invoice_ids_amounts_and_dates_are_kept(text: str) -> None
         ("your order is late, text me at 0612345678", "your order is late, text me at [PHONE]"),
         ("me liga no (11) 92754-2435", "me liga no [PHONE]"),  # "no": Portuguese "at the"
         ("order from +55 11 91234-5678 arrived", "order from [PHONE] arrived"),
+        # spaced groups are how phone numbers are written, even after a reference word
+        ("order 612 34 56 78", "order [PHONE]"),
+        ("Rechnung 089 1234567", "Rechnung [PHONE]"),
         # a bare international number, as WhatsApp ids are written, unless it is a reference
         ("order 1234 from 5511987654321", "order 1234 from [PHONE]"),
     ],

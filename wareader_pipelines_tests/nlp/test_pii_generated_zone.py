@@ -1,80 +1,94 @@
-"""Issue 9 §1: no personal data in the analyst text of a generated 100k-message landing zone.
+"""Issue 9 §1: no personal data in any analyst table built from a generated 100k-message zone.
 
 The zone (`generated_pii_zone.py`) writes phone numbers in six regions' national and
 international forms, e-mail addresses, and sentences that address the chat's participants
-by name. The raw layer must hold them (so the scan could fail); after ingestion and cleaning
-the privacy scan (`pii_scan.py`: libphonenumber's matcher in every region the deployment's
-languages imply, an e-mail pattern, the participants' names, the WhatsApp ids) finds none
-in the text columns of `cleaned_messages`, and order numbers stay.
+by name. It goes through the real definitions on DuckDB: one ranged run of every daily asset
+(ingestion, cleaning, sentiment, emoji, summaries, media, the incremental marts), then the
+whole-table marts, then the analysts' copy (`wareader snapshot`). The raw layer must hold
+the personal data (so the scan could fail); the privacy scan (`pii_scan.py`:
+libphonenumber's matcher in every region the deployment's languages imply, an e-mail
+pattern, the WhatsApp ids, and the names of every participant of every chat) then finds
+none in any text column of any table of the analysts' copy, and order numbers stay.
 
-Ingestion and cleaning only, to stay affordable in CI: `cleaned_messages` carries the only
-free text of the analyst layer (sentiment and the dbt marts have no text column; summaries
-are built from its `text_redacted`), and the sample-wide scan in
-`cli/test_sample_pipeline.py` covers every analyst table after the whole pipeline.
+One ranged run, checks skipped, in-memory instance (`pipeline_runs.py`), to stay affordable
+in CI; the sample-wide scan in `cli/test_sample_pipeline.py` covers the whole pipeline's
+runs as `wareader demo` makes them.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
+import pytest
 
-from wareader_pipelines.landing.window import read_landing_window
-from wareader_pipelines.nlp.cleaning import clean_messages
-from wareader_pipelines.nlp.language import language_detector
+from wareader_pipelines.lib.tables import ANALYST_TABLES
 from wareader_pipelines.nlp.pii import phone_regions
-from wareader_pipelines.nlp.text import Tokenizers
-from wareader_pipelines.resources.landing_zone import LandingZone
+from wareader_pipelines.resources.duckdb_read_copy import publish_read_copy
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
+from wareader_pipelines.resources.warehouse import backend_for
 from wareader_pipelines_tests.generated_pii_zone import LANGUAGES, generate_zone
 from wareader_pipelines_tests.pii_scan import name_words, scan
+from wareader_pipelines_tests.pipeline_runs import Pipeline
 
 MESSAGES = 100_000
 
 
-def _participants(raw: pd.DataFrame) -> dict[str, set[str]]:
-    """Every conversation's participants' name words, as the raw layer knows them."""
-    people: dict[str, set[str]] = {}
-    for conversation, group in raw.groupby("conversation_id"):
-        names = set(group["sender_name"].dropna())
-        for listed in group["participant_names"].dropna().unique():
-            names |= set(json.loads(listed))
-        people[str(conversation)] = name_words(names)
-    return people
+def _everyone(raw: pd.DataFrame) -> set[str]:
+    """The name words of every participant of every chat, as the raw layer knows them."""
+    listed = [n for names in raw["participant_names"].dropna().unique() for n in json.loads(names)]
+    return name_words([*raw["sender_name"].dropna().unique(), *listed])
 
 
-def test_no_phone_email_id_or_name_in_the_text_of_a_100k_message_zone(tmp_path: Path) -> None:
-    zone = generate_zone(tmp_path / "landing", messages=MESSAGES, seed=9)
+def test_no_phone_email_id_or_name_in_any_analyst_table_of_a_100k_message_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    zone = generate_zone(data / "landing", messages=MESSAGES, seed=9)
     assert min(zone.features[k] for k in ("phone", "email", "name")) > MESSAGES // 200
-    settings = PipelineSettings(
-        pseudonym_key="scan-key", cache_dir=str(tmp_path / "cache"), languages=list(LANGUAGES)
+    monkeypatch.setenv("WAREADER_LANGUAGES", ",".join(LANGUAGES))
+    warehouse = data / "warehouse.duckdb"
+    pipeline = Pipeline(monkeypatch, data, str(warehouse))
+    first, last = zone.start.date(), (zone.end - timedelta(days=1)).date()
+    assert (last - first).days < 92  # one ranged run, as a backfill's policy makes it
+    pipeline.run(pipeline.every_daily, first, last)
+    pipeline.run(pipeline.whole_table_marts)
+
+    raw = backend_for(str(warehouse), "wareader").query(
+        "SELECT conversation_id, text, sender_name, sender_wa_id, participant_names "
+        "FROM wareader.raw_messages"
     )
-    window = read_landing_window(
-        LandingZone(uri=str(zone.root)), zone.start, zone.end, settings=settings
-    )
-    raw = window.raw_messages
     assert len(raw) == zone.messages == MESSAGES
+    settings = PipelineSettings(pseudonym_key="k", cache_dir=".", languages=list(LANGUAGES))
     regions = phone_regions(settings.languages, extra=[settings.phone_region])
-    people = _participants(raw)
+    people = _everyone(raw)
+    assert people >= {"lucía", "olivia", "giulia"}
     wa_ids = set(raw["sender_wa_id"].dropna())
     # The scan can fail: on the raw text it finds the phones, e-mails and names written.
-    raw_text = raw[["conversation_id", "text"]].iloc[:5_000]
-    raw_hits = scan({"raw_messages": raw_text}, regions, people, wa_ids)
+    raw_hits = scan({"raw_messages": raw[["text"]].iloc[:5_000]}, regions, people, wa_ids)
     for kind in ("phone", "e-mail", "name"):
         assert sum(f": {kind} " in hit for hit in raw_hits) > 10, kind
 
-    cleaned = clean_messages(
-        raw,
-        pseudonyms=settings.pseudonyms(),
-        detector=language_detector(settings.language_detector, settings.languages),
-        tokenizers=Tokenizers(),
-        default_region=settings.phone_region,
-        phone_regions=regions,
-    )
-    text = cleaned[["conversation_id", "sender_id", "text_clean", "text_redacted"]]
+    copy = publish_read_copy(warehouse, data / "analytics.duckdb")
+    with duckdb.connect(str(copy), read_only=True) as connection:
+        names = connection.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall()
+        tables = {
+            f"{s}.{t}": connection.execute(f'select * from "{s}"."{t}"').df() for s, t in names
+        }
+    # every analyst table of the pipeline, summaries included, and the marts of the zone
+    assert {f"wareader.{t}" for t in ANALYST_TABLES} <= set(tables)
+    for built in ("fct_messages", "daily_conversation_metrics", "sentiment_by_week", "fct_replies"):
+        assert len(tables[f"marts.{built}"]) > 0, built
+    summaries = tables["wareader.conversation_summaries"]
+    assert (summaries["summary"].str.len() > 0).sum() > 1_000
+    text = tables["wareader.cleaned_messages"]["text_clean"]
     for mask in ("[PHONE]", "[EMAIL]", "[NAME]"):
-        assert text["text_clean"].str.contains(mask, regex=False).sum() > MESSAGES // 200, mask
-    assert text["text_clean"].str.contains("Rechnung Nr. ", regex=False).any()
-    assert not text["text_clean"].str.contains("Rechnung Nr. [PHONE]", regex=False).any()
-    assert scan({"cleaned_messages": text}, regions, people, wa_ids) == []
+        assert text.str.contains(mask, regex=False).sum() > MESSAGES // 200, mask
+    assert text.str.contains("Rechnung Nr. ", regex=False).any()
+    assert not text.str.contains("Rechnung Nr. [PHONE]", regex=False).any()
+    assert scan(tables, regions, people, wa_ids) == []
