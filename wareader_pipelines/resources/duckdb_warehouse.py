@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import TableSchema
 
 from wareader_pipelines.resources.warehouse_backend import (
@@ -115,7 +116,12 @@ class DuckDBBackend:
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
     ) -> dict[str, int]:
-        frame, repairs = storable_frame(frame)
+        rows = _storable_arrow(frame)
+        if rows is None:  # something to repair, or a column Arrow cannot type
+            frame, repairs = storable_frame(frame)
+            rows = _columnar(frame)
+        else:
+            repairs = {}
         names = ", ".join(quoted(c) for c in columns_of(schema))
         casts = ", ".join(f"CAST({quoted(c.name)} AS {c.type})" for c in schema.columns)
         with self._connection() as connection:
@@ -131,7 +137,7 @@ class DuckDBBackend:
                         [window.start, window.end],
                     )
                 if not frame.empty:
-                    connection.register("incoming_rows", _columnar(frame))
+                    connection.register("incoming_rows", rows)
                     connection.execute(
                         f"INSERT INTO {self._name(table)} ({names}) SELECT {casts} FROM incoming_rows"
                     )
@@ -168,6 +174,24 @@ class DuckDBBackend:
                 [self.schema, table],
             ).fetchone()
         return bool(found and found[0])
+
+
+def _storable_arrow(frame: pd.DataFrame) -> pa.Table | None:
+    """`frame` as an Arrow table when it needs no text repair (see `storable_frame`), else
+    None.
+
+    Arrow refuses a lone surrogate when it encodes a string, and NUL is searched in C++,
+    column by column: a million clean rows are checked without a Python call per value.
+    """
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeError):
+        return None
+    for column in table.columns:
+        is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if is_text and pc.any(pc.match_substring(column, "\x00")).as_py():
+            return None
+    return table
 
 
 def _columnar(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
