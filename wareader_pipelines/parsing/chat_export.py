@@ -1264,6 +1264,7 @@ class _ExportParser:
         day_cache = self.day_cache
         sender_cache = self.sender_cache
         exact_markers = markers.EXACT
+        notice_prefixes = markers.NOTICE_PREFIXES
         isdisjoint = _AUTHOR_QUOTES.isdisjoint
         rows: list[tuple[object, ...]] = []
         append = rows.append
@@ -1320,46 +1321,49 @@ class _ExportParser:
                             twelve_hour,  # type: ignore[arg-type]
                         )
                     seconds_of_day, wrong_time = timed
-                    problem = None
-                    if day is _INVALID_DAY:
-                        problem = f"impossible date {date_text!r} for date order {order}"
-                    elif day is _OUT_OF_RANGE_DAY:
-                        problem = (
-                            f"date {date_text!r} is outside the years {_FIRST_YEAR}-{_LAST_YEAR} "
-                            "a message time can be stored in"
-                        )
-                    elif wrong_time is not None:
-                        problem = wrong_time.format(date_text)
-                    elif crowded and author is not None and author not in judged:
-                        problem = too_many_authors
-                    if problem is not None:
-                        self.last_sent_at = (
-                            from_ts(last_seconds, UTC) if last_seconds is not None else None
-                        )
-                        self.reject(
-                            index,
-                            problem
-                            if problem is too_many_authors
-                            else f"{problem}: message dropped",
-                            whole,
-                        )
-                        continue
                     local_midnight, utc_midnight, local_day = day
-                    if utc_midnight is not None:
-                        seconds = utc_midnight + seconds_of_day
-                    else:
-                        hour, minute = divmod(seconds_of_day // 60, 60)
-                        seconds = int(
-                            datetime(
-                                local_day.year,
-                                local_day.month,
-                                local_day.day,
-                                hour,
-                                minute,
-                                seconds_of_day % 60,
-                                tzinfo=zone,
-                            ).timestamp()
-                        )
+                    if utc_midnight is not None and wrong_time is None and not crowded:
+                        seconds = utc_midnight + seconds_of_day  # the common case
+                    else:  # a day with a DST change, or something to reject
+                        problem = None
+                        if day is _INVALID_DAY:
+                            problem = f"impossible date {date_text!r} for date order {order}"
+                        elif day is _OUT_OF_RANGE_DAY:
+                            problem = (
+                                f"date {date_text!r} is outside the years "
+                                f"{_FIRST_YEAR}-{_LAST_YEAR} a message time can be stored in"
+                            )
+                        elif wrong_time is not None:
+                            problem = wrong_time.format(date_text)
+                        elif crowded and author is not None and author not in judged:
+                            problem = too_many_authors
+                        if problem is not None:
+                            self.last_sent_at = (
+                                from_ts(last_seconds, UTC) if last_seconds is not None else None
+                            )
+                            self.reject(
+                                index,
+                                problem
+                                if problem is too_many_authors
+                                else f"{problem}: message dropped",
+                                whole,
+                            )
+                            continue
+                        if utc_midnight is not None:
+                            seconds = utc_midnight + seconds_of_day
+                        else:
+                            hour, minute = divmod(seconds_of_day // 60, 60)
+                            seconds = int(
+                                datetime(
+                                    local_day.year,
+                                    local_day.month,
+                                    local_day.day,
+                                    hour,
+                                    minute,
+                                    seconds_of_day % 60,
+                                    tzinfo=zone,
+                                ).timestamp()
+                            )
                     last_seconds = seconds
 
                     # The id of `batches`: the key's first occurrence's id counts the rest.
@@ -1381,47 +1385,88 @@ class _ExportParser:
                         hasher.update(b"\x1f" + str(occurrence).encode())
                         message_id = "m_" + hasher.hexdigest()
 
+                    location = f"line {index + 1}"
+                    if author is None or author in group_authors:
+                        append(
+                            (
+                                message_id,
+                                None,
+                                None,
+                                seconds,
+                                "system",
+                                body.lstrip(_MARKS),
+                                None,
+                                True,
+                                False,
+                                location,
+                                None,
+                                None,
+                                None,
+                            )
+                        )
+                        continue
+                    sender = sender_cache.get(author)
+                    if sender is None:
+                        sender = self.sender_of(author)
+                    newline = body.find("\n")
+                    first = body if newline < 0 else body[:newline]
+                    if not (
+                        body[-1:] == ">"
+                        or first in exact_markers
+                        or first[:1] in _MARKER_LEADS
+                        or first[-1:] == ")"
+                        or "•" in first
+                        or first.startswith(notice_prefixes)
+                    ):  # the common case: a plain text message
+                        append(
+                            (
+                                message_id,
+                                sender[1],
+                                sender[0],
+                                seconds,
+                                "text",
+                                body,
+                                None,
+                                False,
+                                False,
+                                location,
+                                None,
+                                None,
+                                None,
+                            )
+                        )
+                        continue
                     is_edited = False
                     media_name = media_mime = media_sha = media_size = None
-                    if author is None or author in group_authors:
-                        message_type = "system"
-                        sender_name = sender_wa_id = None
-                        text_value: str | None = body.lstrip(_MARKS)
+                    sender_name, sender_wa_id = sender
+                    if body[-1:] == ">":
+                        edited = markers.EDITED.search(body, max(0, len(body) - 80))
+                        if edited is not None:
+                            is_edited = True
+                            body = body[: edited.start()]
+                            first = body.partition("\n")[0]
+                    kind = exact_markers.get(first)
+                    if kind is not None:
+                        message_type = kind
+                        text_value = (
+                            None if kind == "deleted" else (body.partition("\n")[2] or None)
+                        )
+                    elif (
+                        first[:1] in _MARKER_LEADS
+                        or first[-1:] == ")"
+                        or "•" in first
+                        or first.startswith(markers.NOTICE_PREFIXES)
+                    ):
+                        message_type, text_value, media_name = _content_of(first, body)
                     else:
-                        sender = sender_cache.get(author)
-                        if sender is None:
-                            sender = self.sender_of(author)
-                        sender_name, sender_wa_id = sender
-                        newline = body.find("\n")
-                        first = body if newline < 0 else body[:newline]
-                        if body[-1:] == ">":
-                            edited = markers.EDITED.search(body, max(0, len(body) - 80))
-                            if edited is not None:
-                                is_edited = True
-                                body = body[: edited.start()]
-                                first = body.partition("\n")[0]
-                        kind = exact_markers.get(first)
-                        if kind is not None:
-                            message_type = kind
-                            text_value = (
-                                None if kind == "deleted" else (body.partition("\n")[2] or None)
-                            )
-                        elif (
-                            first[:1] in _MARKER_LEADS
-                            or first[-1:] == ")"
-                            or "•" in first
-                            or first.startswith(markers.NOTICE_PREFIXES)
-                        ):
-                            message_type, text_value, media_name = _content_of(first, body)
-                        else:
-                            message_type, text_value = "text", body
-                        if message_type == "system":
-                            sender_name = sender_wa_id = None
-                        elif media_name is not None:
-                            media_mime = _mime_of(media_name)
-                            found_media = media.get(media_name)
-                            if found_media is not None:
-                                media_sha, media_size = found_media.sha256, found_media.size
+                        message_type, text_value = "text", body
+                    if message_type == "system":
+                        sender_name = sender_wa_id = None
+                    elif media_name is not None:
+                        media_mime = _mime_of(media_name)
+                        found_media = media.get(media_name)
+                        if found_media is not None:
+                            media_sha, media_size = found_media.sha256, found_media.size
                     append(
                         (
                             message_id,
@@ -1433,7 +1478,7 @@ class _ExportParser:
                             media_mime,
                             message_type == "system",
                             is_edited,
-                            f"line {index + 1}",
+                            location,
                             media_name,
                             media_sha,
                             media_size,
