@@ -14,12 +14,16 @@ def test_one_export_is_generated_and_our_parser_reads_every_message(tmp_path: Pa
     assert generated.export_messages == 400
     assert path.read_text(encoding="utf-8").count("\n") >= 400
 
-    results = measure(path, rounds=2, names=["ours"])
-    assert results["ours"]["rows"] == 400
-    assert len(results["ours"]["seconds"]) == 2
+    results = measure(path, rounds=2, names=["ours", "ours, line parser"])
+    assert results["ours"]["rows"] == results["ours, line parser"]["rows"] == 400
+    assert len(results["ours"]["seconds"]) == len(results["ours"]["cpu"]) == 2
 
     # A peer's row, to check the ratio line without installing the peer here.
-    results["whatstk"] = {"rows": 400, "seconds": [x * 5 for x in results["ours"]["seconds"]]}
+    results["whatstk"] = {
+        "rows": 400,
+        "seconds": [x * 5 for x in results["ours"]["seconds"]],
+        "cpu": [x * 3 for x in results["ours"]["cpu"]],
+    }
     table = report(results, 400, (1.0, 1.5))
     assert "| ours | 400 |" in table
-    assert "ours vs whatstk: 5.00× as fast (target ≥ 4×: meets)" in table
+    assert "ours vs whatstk: 5.00× as fast (target ≥ 4×: meets); by CPU seconds 3.00×" in table
