@@ -1348,6 +1348,10 @@ class _ExportParser:
                                 else f"{problem}: message dropped",
                                 whole,
                             )
+                            if len(self.quarantine) + len(self.waiting) >= BATCH_ROWS:
+                                yield self.finished_columns(rows)  # rejects are not held either
+                                rows = []
+                                append = rows.append
                             continue
                         if utc_midnight is not None:
                             seconds = utc_midnight + seconds_of_day
