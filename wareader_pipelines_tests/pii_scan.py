@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
@@ -103,3 +105,12 @@ def _finds(cell: str, regions: Sequence[str], names: set[str], ids: set[str]) ->
     if names & words:
         found.append(f"name {sorted(names & words)} in {cell!r}")
     return found
+
+
+def analyst_copy_tables(copy: Path) -> dict[str, pd.DataFrame]:
+    """Every table of the analysts' DuckDB copy, as "schema.table": what the scans read."""
+    with duckdb.connect(str(copy), read_only=True) as connection:
+        names = connection.execute(
+            "select schema_name, table_name from duckdb_tables() order by all"
+        ).fetchall()
+        return {f"{s}.{t}": connection.execute(f'select * from "{s}"."{t}"').df() for s, t in names}

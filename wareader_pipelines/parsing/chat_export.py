@@ -1173,32 +1173,13 @@ class _ExportParser:
                     if sender is None:
                         sender = self.sender_of(author)
                     sender_name, sender_wa_id = sender
-                    if body[-1:] == ">":
-                        edited = markers.EDITED.search(body, max(0, len(body) - 80))
-                        if edited is not None:
-                            is_edited = True
-                            body = body[: edited.start()]
-                            first = body.partition("\n")[0]
-                    kind = exact_markers.get(first)
-                    if kind is not None:
-                        message_type = kind
-                        text = None if kind == "deleted" else (body.partition("\n")[2] or None)
-                    elif (
-                        first[:1] in _MARKER_LEADS
-                        or first[-1:] == ")"
-                        or "•" in first
-                        or first.startswith(markers.NOTICE_PREFIXES)
-                    ):
-                        message_type, text, media_name = _content_of(first, body)
-                    else:  # the common case: a plain text message
-                        message_type, text = "text", body
+                    message_type, text, is_edited, media_name = _sender_content(
+                        body, first, exact_markers
+                    )
                     if message_type == "system":
                         sender_name = sender_wa_id = None
                     elif media_name is not None:
-                        media_mime = _mime_of(media_name)
-                        found_media = media.get(media_name)
-                        if found_media is not None:
-                            media_sha, media_size = found_media.sha256, found_media.size
+                        media_mime, media_sha, media_size = _attachment(media_name, media)
                 # Positional, in MessageRecord's field order: keywords cost ~30% at 1M rows.
                 append(
                     MessageRecord(
@@ -1440,37 +1421,15 @@ class _ExportParser:
                             )
                         )
                         continue
-                    is_edited = False
-                    media_name = media_mime = media_sha = media_size = None
+                    media_mime = media_sha = media_size = None
                     sender_name, sender_wa_id = sender
-                    if body[-1:] == ">":
-                        edited = markers.EDITED.search(body, max(0, len(body) - 80))
-                        if edited is not None:
-                            is_edited = True
-                            body = body[: edited.start()]
-                            first = body.partition("\n")[0]
-                    kind = exact_markers.get(first)
-                    if kind is not None:
-                        message_type = kind
-                        text_value = (
-                            None if kind == "deleted" else (body.partition("\n")[2] or None)
-                        )
-                    elif (
-                        first[:1] in _MARKER_LEADS
-                        or first[-1:] == ")"
-                        or "•" in first
-                        or first.startswith(markers.NOTICE_PREFIXES)
-                    ):
-                        message_type, text_value, media_name = _content_of(first, body)
-                    else:
-                        message_type, text_value = "text", body
+                    message_type, text_value, is_edited, media_name = _sender_content(
+                        body, first, exact_markers
+                    )
                     if message_type == "system":
                         sender_name = sender_wa_id = None
                     elif media_name is not None:
-                        media_mime = _mime_of(media_name)
-                        found_media = media.get(media_name)
-                        if found_media is not None:
-                            media_sha, media_size = found_media.sha256, found_media.size
+                        media_mime, media_sha, media_size = _attachment(media_name, media)
                     append(
                         (
                             message_id,
@@ -1597,6 +1556,52 @@ def _title_key(title: str) -> str:
     """A chat title or author name as compared: NFC, casefolded, single spaces, no marks."""
     cleaned = title.strip(markers.DIRECTION_MARKS + _SPACES)
     return " ".join(unicodedata.normalize("NFC", cleaned).casefold().split())
+
+
+def _sender_content(
+    body: str, first: str, exact_markers: dict[str, str]
+) -> tuple[str, str | None, bool, str | None]:
+    """A sender's message as both parsers store it: its type, its text, whether WhatsApp
+    marked it edited (the mark is cut off the text) and the name of its attachment.
+
+    `first` is the body's first line, where WhatsApp writes what a message is (an exact
+    marker such as "<Media omitted>", an attached file, a notice); anything else is text.
+    """
+    is_edited = False
+    if body[-1:] == ">":
+        edited = markers.EDITED.search(body, max(0, len(body) - 80))
+        if edited is not None:
+            is_edited = True
+            body = body[: edited.start()]
+            first = body.partition("\n")[0]
+    kind = exact_markers.get(first)
+    if kind is not None:
+        return (
+            kind,
+            None if kind == "deleted" else (body.partition("\n")[2] or None),
+            is_edited,
+            None,
+        )
+    if (
+        first[:1] in _MARKER_LEADS
+        or first[-1:] == ")"
+        or "•" in first
+        or first.startswith(markers.NOTICE_PREFIXES)
+    ):
+        message_type, text, media_name = _content_of(first, body)
+        return message_type, text, is_edited, media_name
+    return "text", body, is_edited, None  # the common case: a plain text message
+
+
+def _attachment(
+    media_name: str, media: dict[str, MediaFile]
+) -> tuple[str | None, str | None, int | None]:
+    """The MIME type, SHA-256 and size of an attached file (the last two only when the
+    export carries the file)."""
+    found = media.get(media_name)
+    if found is None:
+        return _mime_of(media_name), None, None
+    return _mime_of(media_name), found.sha256, found.size
 
 
 def _content_of(first: str, body: str) -> tuple[str, str | None, str | None]:

@@ -33,7 +33,7 @@ from wareader_pipelines.lib.tables import ANALYST_TABLES, CLEANED_MESSAGES
 from wareader_pipelines.nlp.pii import phone_regions
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import Warehouse
-from wareader_pipelines_tests.pii_scan import name_words, scan
+from wareader_pipelines_tests.pii_scan import analyst_copy_tables, name_words, scan
 
 CORE_TABLES = ("raw_messages", "message_statuses", "quarantine", "cleaned_messages")
 EXPECTED_TABLES = Path(__file__).parent / "sample_tables"
@@ -139,13 +139,7 @@ def _assert_no_personal_data_in_the_analysts_copy(copy: Path, raw: pd.DataFrame)
     """The analysts' copy holds no raw layer, and no phone number, e-mail, WhatsApp id or
     name of any participant of any chat in any text column of any table (the sample's
     settings: every region)."""
-    with duckdb.connect(str(copy), read_only=True) as connection:
-        names = connection.execute(
-            "select schema_name, table_name from duckdb_tables() order by all"
-        ).fetchall()
-        tables = {
-            f"{s}.{t}": connection.execute(f'select * from "{s}"."{t}"').df() for s, t in names
-        }
+    tables = analyst_copy_tables(copy)
     assert {f"wareader.{t}" for t in ANALYST_TABLES} <= set(tables)
     assert {"marts.fct_messages", "marts.daily_conversation_metrics"} <= set(tables)
     # nothing else of the pipeline's schema: raw layer and operational tables (README)

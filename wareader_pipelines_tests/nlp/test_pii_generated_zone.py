@@ -21,7 +21,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -31,7 +30,7 @@ from wareader_pipelines.resources.duckdb_read_copy import publish_read_copy
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import backend_for
 from wareader_pipelines_tests.generated_pii_zone import LANGUAGES, generate_zone
-from wareader_pipelines_tests.pii_scan import name_words, scan
+from wareader_pipelines_tests.pii_scan import analyst_copy_tables, name_words, scan
 from wareader_pipelines_tests.pipeline_runs import Pipeline
 
 MESSAGES = 100_000
@@ -73,13 +72,7 @@ def test_no_phone_email_id_or_name_in_any_analyst_table_of_a_100k_message_zone(
         assert sum(f": {kind} " in hit for hit in raw_hits) > 10, kind
 
     copy = publish_read_copy(warehouse, data / "analytics.duckdb")
-    with duckdb.connect(str(copy), read_only=True) as connection:
-        names = connection.execute(
-            "select schema_name, table_name from duckdb_tables() order by all"
-        ).fetchall()
-        tables = {
-            f"{s}.{t}": connection.execute(f'select * from "{s}"."{t}"').df() for s, t in names
-        }
+    tables = analyst_copy_tables(copy)
     # every analyst table of the pipeline, summaries included, and the marts of the zone
     assert {f"wareader.{t}" for t in ANALYST_TABLES} <= set(tables)
     for built in ("fct_messages", "daily_conversation_metrics", "sentiment_by_week", "fct_replies"):
