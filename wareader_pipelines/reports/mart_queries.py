@@ -103,7 +103,10 @@ ACCOUNT_LANGUAGES = (
     f"from {MARTS_SCHEMA}.fct_messages where not is_system group by 1 order by 2 desc, 1"
 )
 ACCOUNT_SENTIMENT = (
-    "select week_start, sum(mean_score * messages_scored) / sum(messages_scored) as mean_score, "
+    # weighted in exact decimals and rounded as the marts' means are (dbt/macros/exact_arithmetic.sql):
+    # a sum of doubles would depend on the order the weeks' rows arrive in
+    "select week_start, cast(round(sum(cast(mean_score as decimal(18, 6)) * messages_scored) "
+    "/ sum(messages_scored), 6) as double precision) as mean_score, "
     f"sum(messages_scored) as messages_scored from {MARTS_SCHEMA}.sentiment_by_week "
     "group by week_start order by week_start"
 )
