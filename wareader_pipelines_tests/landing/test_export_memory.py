@@ -24,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,29 +102,40 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
 
 def _crowd_text(size: int) -> bytes:
     """An Android export of at most `size` bytes whose every line has an author of its own."""
-    lines = []
-    total = 0
-    for number in itertools.count():
-        line = f"13/05/2024, 21:{number % 60:02d} - Person {number:07d}: hi\n".encode()
-        total += len(line)
-        if total > size:
-            return b"".join(lines)
-        lines.append(line)
-    raise AssertionError("unreachable")
+    return _lines_up_to(
+        (
+            f"13/05/2024, 21:{number % 60:02d} - Person {number:07d}: hi\n"
+            for number in itertools.count()
+        ),
+        size,
+    )
 
 
 def _dates_text(size: int) -> bytes:
     """An Android export of at most `size` bytes whose every line has a date of its own, in
     the years 1000 to 9999 (only 1678 to 2261 can be stored)."""
-    lines = []
+    return _lines_up_to(
+        (
+            f"{day:02d}/{month:02d}/{year}, 21:05 - Ana: hi\n"
+            for year, month, day in itertools.product(
+                range(1000, 10000), range(1, 13), range(1, 29)
+            )
+        ),
+        size,
+    )
+
+
+def _lines_up_to(lines: Iterator[str], size: int) -> bytes:
+    """The first of `lines` that fit in `size` bytes together, encoded as one text."""
+    kept = []
     total = 0
-    for year, month, day in itertools.product(range(1000, 10000), range(1, 13), range(1, 29)):
-        line = f"{day:02d}/{month:02d}/{year}, 21:05 - Ana: hi\n".encode()
-        total += len(line)
+    for line in lines:
+        encoded = line.encode()
+        total += len(encoded)
         if total > size:
-            return b"".join(lines)
-        lines.append(line)
-    raise AssertionError("unreachable")
+            return b"".join(kept)
+        kept.append(encoded)
+    raise AssertionError("the lines end before the size is reached")
 
 
 def _parsed_in_a_child(root: Path, key: str) -> dict[str, Any]:
