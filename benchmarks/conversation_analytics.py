@@ -23,8 +23,6 @@ import itertools
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,13 +30,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wareader_pipelines.defs.analytics.project import DBT_DIR
 from wareader_pipelines.lib import tables
 from wareader_pipelines.nlp.emoji_usage import message_emoji_frame
 from wareader_pipelines.reports import mart_queries as q
 from wareader_pipelines.reports.account_overview import AccountOverview, render_account_overview
 from wareader_pipelines.reports.conversation_report import conversation_months, report_rows
 from wareader_pipelines.resources.warehouse import Warehouse, backend_for, conform_to_schema
+from wareader_testkit.dbt_build import run_dbt_build
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAYS = 366
@@ -147,26 +145,11 @@ def write(url: str, frames: dict[str, pd.DataFrame]) -> None:
 
 
 def dbt_build(url: str, workdir: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "WAREADER_"))}
-    env.update(DO_NOT_TRACK="1", WAREADER_WAREHOUSE_URL=url)
+    """`dbt build` of the whole project against `url`; its wall seconds."""
     started = time.perf_counter()
-    subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--project-dir",
-            str(DBT_DIR),
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(workdir / "dbt"),
-            "--log-path",
-            str(workdir / "dbt"),
-            "--quiet",
-        ],
-        env=env,
-        check=True,
-    )
+    done = run_dbt_build(url, workdir / "dbt", "--quiet")
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{done.stdout[-4000:]}")
     return time.perf_counter() - started
 
 

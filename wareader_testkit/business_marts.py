@@ -4,13 +4,9 @@ comparison on a few thousand messages (`analytics/test_business_marts_generated.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -20,9 +16,8 @@ from wareader_pipelines.nlp.text import normalize_text
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_pipelines.resources.warehouse import TimeWindowFilter, backend_for, conform_to_schema
+from wareader_testkit.dbt_build import run_dbt_build
 
-_REPO_ROOT = Path(__file__).resolve().parents[1]
-DBT_DIR = _REPO_ROOT / "dbt"
 BUSINESS_SELECTION = ("--select", "path:models/business path:seeds")
 # The marts and the columns that order them (one row per key).
 BUSINESS_MARTS = {
@@ -87,38 +82,8 @@ def days_between(start: datetime, end: datetime) -> list[date]:
 
 def build_business_marts(url: str, target_path: Path, *extra: str) -> float:
     """`dbt build` of the business models, seeds and tests against `url`; its wall seconds."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "WAREADER_"))}
-    env.update(DO_NOT_TRACK="1", WAREADER_WAREHOUSE_URL=url)
-    if url.startswith("postgresql://"):
-        parts = urlparse(url)
-        env.update(
-            PGHOST=parts.hostname or "",
-            PGPORT=str(parts.port),
-            PGUSER=parts.username or "",
-            PGDATABASE=parts.path.lstrip("/"),
-        )
-    dbt = Path(sys.executable).with_name("dbt")
     started = time.perf_counter()
-    done = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--project-dir",
-            str(DBT_DIR),
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(target_path),
-            "--log-path",
-            str(target_path),
-            *BUSINESS_SELECTION,
-            *extra,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_dbt_build(url, target_path, *BUSINESS_SELECTION, *extra)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{done.stdout[-4000:]}")

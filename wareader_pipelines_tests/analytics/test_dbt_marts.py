@@ -1,14 +1,10 @@
 """The dbt project on both targets: builds, its tests pass, and the marts hold the same numbers."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
@@ -22,8 +18,8 @@ from wareader_pipelines_tests.analytics.warehouse_sample import (
     rewrite_day,
     write_sample,
 )
+from wareader_testkit.dbt_build import run_dbt_build
 
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 MARTS = {
     "fct_messages": ["message_id"],
     "dim_conversations": ["conversation_id"],
@@ -45,36 +41,8 @@ MARTS = {
 
 
 def dbt_build(url: str, target_path: Path, *args: str) -> list[tuple[str, str]]:
-    """`dbt build` in its own process against `url`, configured only through the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "WAREADER_"))}
-    env.update(DO_NOT_TRACK="1", WAREADER_WAREHOUSE_URL=url)
-    if url.startswith("postgresql://"):
-        parts = urlparse(url)
-        env.update(
-            PGHOST=parts.hostname or "",
-            PGPORT=str(parts.port),
-            PGUSER=parts.username or "",
-            PGDATABASE=parts.path.lstrip("/"),
-        )
-    done = subprocess.run(
-        [
-            str(DBT_EXECUTABLE),
-            "build",
-            "--project-dir",
-            str(DBT_DIR),
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(target_path),
-            "--log-path",
-            str(target_path),
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """`dbt build` in its own process against `url`: each node's id and status."""
+    done = run_dbt_build(url, target_path, *args)
     assert done.returncode == 0, done.stdout[-4000:]
     results = json.loads((target_path / "run_results.json").read_text())["results"]
     return [(r["unique_id"], r["status"]) for r in results]
