@@ -10,17 +10,6 @@ from wareader_pipelines.nlp.emoji_usage import message_emoji_frame
 from wareader_pipelines.resources.warehouse import backend_for, conform_to_schema
 from wareader_pipelines.resources.warehouse_backend import TimeWindowFilter
 
-# Until the sentiment stage's schema lands in tables.py, the columns dbt reads.
-SENTIMENT = dg.TableSchema(
-    columns=[
-        dg.TableColumn("message_id", "text"),
-        dg.TableColumn("sent_at", "timestamptz"),
-        dg.TableColumn("label", "text"),
-        dg.TableColumn("score", "double precision"),
-        dg.TableColumn("method", "text"),
-        dg.TableColumn("model", "text"),
-    ]
-)
 DAY1 = datetime(2024, 5, 13, tzinfo=UTC)
 
 # (conversation, sender, minutes after DAY1 00:00, type, language, sentiment score or None)
@@ -80,7 +69,9 @@ def frames() -> dict[str, tuple[dg.TableSchema, pd.DataFrame]]:
     sentiment = pd.DataFrame(
         {
             "message_id": scored.message_id,
+            "conversation_id": scored.conversation_id,
             "sent_at": scored.sent_at,
+            "language": scored.language,
             "label": [
                 "positive" if s > 0.05 else "negative" if s < -0.05 else "neutral"
                 for s in scored.score
@@ -88,12 +79,13 @@ def frames() -> dict[str, tuple[dg.TableSchema, pd.DataFrame]]:
             "score": scored.score,
             "method": "vader",
             "model": "vader-3.3.2",
+            "provider": "offline",
         }
     )
     return {
         "cleaned_messages": (tables.CLEANED_MESSAGES, cleaned),
         "raw_messages": (tables.RAW_MESSAGES, raw),
-        "message_sentiment": (SENTIMENT, sentiment),
+        "message_sentiment": (tables.MESSAGE_SENTIMENT, sentiment),
         # no business messaging here (see business_sample.py): the business marts build empty
         "message_statuses": (
             tables.MESSAGE_STATUSES,

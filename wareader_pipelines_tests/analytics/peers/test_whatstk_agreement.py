@@ -34,7 +34,6 @@ from wareader_pipelines.parsing.chat_export import parse_export
 from wareader_pipelines.resources.warehouse import backend_for, conform_to_schema
 from wareader_pipelines_tests.analytics.peers.whatstk_reference import OUTPUT, fixture_files
 from wareader_pipelines_tests.analytics.test_dbt_marts import dbt_build
-from wareader_pipelines_tests.analytics.warehouse_sample import SENTIMENT
 
 RAW_ONLY = ["source", "export_timezone", "location"]
 CLEANED_ONLY = ["sender_id", "is_media"]
@@ -89,7 +88,7 @@ def _warehouse(url: str) -> None:
     for table, schema, data in [
         ("cleaned_messages", tables.CLEANED_MESSAGES, frame.drop(columns=RAW_ONLY)),
         ("raw_messages", tables.RAW_MESSAGES, frame.drop(columns=CLEANED_ONLY)),
-        ("message_sentiment", SENTIMENT, pd.DataFrame(columns=["message_id"])),
+        ("message_sentiment", tables.MESSAGE_SENTIMENT, pd.DataFrame(columns=["message_id"])),
         ("message_emoji", tables.MESSAGE_EMOJI, pd.DataFrame(columns=["message_id"])),
     ]:
         backend.replace_rows(table, schema, conform_to_schema(data, schema, table), None)
