@@ -40,8 +40,9 @@ TARGET_RATIO = 4.0  # issue 13: at least 4x whatstk on the same file
 WHATSTK_HFORMAT = "%d/%m/%Y, %H:%M - %name:"
 
 
-def _ours(path: Path) -> int:
-    """The whole-block parser, as ingestion runs it, its batches made one DataFrame."""
+def _our_batches(path: Path) -> Any:
+    """The whole-block parser, as ingestion runs it (`columnar=True`), its batches as one
+    Arrow table."""
     import pyarrow as pa
 
     from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
@@ -54,7 +55,21 @@ def _ours(path: Path) -> int:
         landed_at=datetime(2025, 1, 2, tzinfo=UTC),
         columnar=True,
     )
-    return len(pa.concat_tables([batch.message_table() for batch in parsing.batches]).to_pandas())
+    return pa.concat_tables([batch.message_table() for batch in parsing.batches])
+
+
+def _ours(path: Path) -> int:
+    """Ours to a pandas DataFrame backed by the Arrow columns (`pd.ArrowDtype`): the
+    columns ingestion stores, in the peers' container, without a Python object per value."""
+    import pandas as pd
+
+    return len(_our_batches(path).to_pandas(types_mapper=pd.ArrowDtype))
+
+
+def _ours_objects(path: Path) -> int:
+    """Ours to a DataFrame of NumPy object columns, as the peers' are: the same parse plus
+    one Python object per value of our 20 columns (the peers make 3 or 4)."""
+    return len(_our_batches(path).to_pandas())
 
 
 def _ours_by_line(path: Path) -> int:
@@ -89,6 +104,7 @@ def _chat_miner(path: Path) -> int:
 
 PARSERS: dict[str, Callable[[Path], int]] = {
     "ours": _ours,
+    "ours, object DataFrame": _ours_objects,
     "ours, line parser": _ours_by_line,
     "whatstk": _whatstk,
     "chat-miner": _chat_miner,
@@ -98,6 +114,7 @@ PARSERS: dict[str, Callable[[Path], int]] = {
 def _installed(name: str) -> bool:
     module = {
         "ours": "wareader_pipelines",
+        "ours, object DataFrame": "wareader_pipelines",
         "ours, line parser": "wareader_pipelines",
         "whatstk": "whatstk",
         "chat-miner": "chatminer",
@@ -155,10 +172,13 @@ def report(results: dict[str, dict[str, Any]], messages: int, load: tuple[float,
             continue
         ratio = min(result["seconds"]) / ours
         cpu_ratio = min(result["cpu"]) / min(results["ours"]["cpu"])
-        verdict = "meets" if ratio >= TARGET_RATIO or name != "whatstk" else "misses"
-        target = f" (target ≥ {TARGET_RATIO:g}×: {verdict})" if name == "whatstk" else ""
+        target = ""
+        if name == "whatstk":
+            by_wall = "meets" if ratio >= TARGET_RATIO else "misses"
+            by_cpu = "meets" if cpu_ratio >= TARGET_RATIO else "misses"
+            target = f" (target ≥ {TARGET_RATIO:g}×: wall {by_wall}, CPU {by_cpu})"
         lines.append(
-            f"- ours vs {name}: {ratio:.2f}× as fast{target}; by CPU seconds {cpu_ratio:.2f}×"
+            f"- ours vs {name}: {ratio:.2f}× as fast; by CPU seconds {cpu_ratio:.2f}×{target}"
         )
     lines.append(f"- load average {load[0]:.1f} → {load[1]:.1f} on {os.cpu_count()} CPUs")
     return "\n".join(lines)
@@ -170,12 +190,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--parsers",
+        default=",".join(PARSERS),
+        help=f"comma-separated, from: {', '.join(PARSERS)} (default: all)",
+    )
     args = parser.parse_args(argv)
 
     from wareader_testkit.generate_landing import generate_export
 
-    names = [name for name in PARSERS if _installed(name)]
-    missing = [name for name in PARSERS if name not in names]
+    chosen = [name.strip() for name in args.parsers.split(",")]
+    unknown = [name for name in chosen if name not in PARSERS]
+    if unknown or "ours" not in chosen:
+        parser.error(f"unknown parsers {unknown} (and 'ours' is always measured)")
+    names = [name for name in PARSERS if name in chosen and _installed(name)]
+    missing = [name for name in chosen if name not in names]
     with tempfile.TemporaryDirectory(prefix="wareader-peers-") as scratch:
         path, generated = generate_export(Path(scratch), messages=args.messages, seed=args.seed)
         print(f"{path.name}: {generated.export_messages:,} messages, {path.stat().st_size:,} bytes")

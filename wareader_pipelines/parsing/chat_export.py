@@ -38,6 +38,7 @@ path or its contents' line numbers.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import io
@@ -50,17 +51,19 @@ import zipfile
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
+from wareader_pipelines.parsing import export_columns
 from wareader_pipelines.parsing import export_markers as markers
 from wareader_pipelines.parsing.export_limits import (
     ExportLimits,
@@ -70,6 +73,7 @@ from wareader_pipelines.parsing.export_limits import (
 from wareader_pipelines.parsing.export_text import (
     CappedReader,
     LineBlock,
+    byte_blocks,
     line_blocks,
     text_blocks,
 )
@@ -93,6 +97,8 @@ _OUT_OF_RANGE_DAY = (0, None, date.max)  # day cache entry of a date no table ca
 # The years whose times a table stores (nanosecond timestamps reach 1677-09-21 to 2262-04-11).
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
 _DAY_CACHE_LIMIT = 4096  # distinct dates cached at once: a file of new dates is not held whole
+_CLOCK_CACHE_LIMIT = 100_000  # distinct written times cached at once (a day has 86,400)
+_KEPT_SCAN_BYTES = 24 * 2**20  # scans of a text (~10 MB) kept whole: it is read once
 
 # Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
 _DATE_TIME_JOINER = r"(?:,|[ \u00a0](?:à|um|alle|às|a las|klo|kl\.))?[ \u00a0\u202f]"
@@ -216,6 +222,44 @@ class _Layout:
         more group: 1 date text, 2-4 its numbers, 5 the time as written (AM/PM included),
         6 hour, 7 minute, 8 second, 9 first letter of AM/PM, 10 the rest of the line."""
         return re.compile(self._source(clock_group=True), re.MULTILINE)
+
+    def re2_header(self) -> str:
+        """`header_pattern` without its rest group, in RE2's syntax (Arrow's kernels)."""
+        return export_columns.re2_source(
+            self._source(clock_group=False).removesuffix("(.*)"), ascii_digits=False
+        )
+
+    def re2_plain_header(self) -> str:
+        """The header as a phone writes it (ASCII digits, no direction mark before it), in
+        RE2's syntax with two groups: `date`, `header_pattern`'s group 1, and `clock`, the
+        rest of the header up to the sender."""
+        sep = re.escape(self.date_sep)
+        return export_columns.re2_source(
+            "^"
+            + (r"\[" if self.bracketed else "")
+            + rf"(?P<date>\d{{1,4}}{sep}\d{{1,2}}{sep}\d{{2,4}})(?P<clock>"
+            + self._clock_source(groups=False)
+            + ")",
+            ascii_digits=True,
+        )
+
+    def clock_pattern(self) -> re.Pattern[str]:
+        """What `re2_plain_header` calls the clock, with the groups hour, minute, second and
+        the first letter of AM/PM (`_clock_of`'s arguments)."""
+        return re.compile(self._clock_source(groups=True))
+
+    def _clock_source(self, *, groups: bool) -> str:
+        tsep = re.escape(self.time_sep)
+        group = "(" if groups else "(?:"
+        return (
+            r"\.?"
+            + _DATE_TIME_JOINER
+            + rf"{group}\d{{1,2}}){tsep}{group}\d{{2}})(?:{tsep}{group}\d{{2}}))?"
+            + r"(?:[ \u00a0\u202f\u2009]?"
+            + group
+            + r"[AaPp])\.?[ \u00a0\u202f\u2009]?[Mm]\.?)?"
+            + _CLOSE_PATTERNS[self.close]
+        )
 
     def _source(self, *, clock_group: bool) -> str:
         sep, tsep = re.escape(self.date_sep), re.escape(self.time_sep)
@@ -459,7 +503,7 @@ def parse_export_batches(
             media=media,
             max_authors=limits.max_authors,
         )
-        decided_order = parser.scanned()
+        decided_order = parser.scanned(vectorised=columnar)
     except (_NotAnExport, ExportTooLarge) as error:
         return whole_file(str(error))
     except MemoryError:
@@ -470,7 +514,9 @@ def parse_export_batches(
 
     def batches() -> Iterator[ExportBatch]:
         with resources:
-            if columnar and parser.plain and parser.first == 0:
+            if parser.vectorised:
+                yield from parser.vector_batches(decided_order)
+            elif columnar and parser.plain and parser.first == 0:
                 yield from parser.column_batches(decided_order)
             else:
                 yield from parser.batches(decided_order)
@@ -683,6 +729,105 @@ class _DateRuns:
         self.last_long += len(c) >= 3
 
 
+@dataclass(slots=True)
+class _ChunkScan:
+    """What the vectorised parser reads from one block of text (whole lines, UTF-8): its
+    lines' offsets, its header lines, and for the headers the plain pattern reads
+    (`fast_at`, their positions among the headers) the date and time as written
+    (dictionary indices), where the text after the header starts, where ": " is in
+    it on the header line, and the author before it. Headers the plain pattern does not
+    read (a direction mark before them, digits that are not ASCII) keep Python's match
+    in `slow`, by position."""
+
+    chunk: bytes
+    buffer: pa.Buffer
+    data: np.ndarray
+    starts: np.ndarray
+    headers: np.ndarray
+    fast_at: np.ndarray
+    date_at: np.ndarray
+    date_texts: list[str]
+    clock_at: np.ndarray
+    clock_texts: list[str]
+    rest_start: np.ndarray
+    cut: np.ndarray
+    rest_lines: pa.Array | None
+    author_at: np.ndarray
+    author_texts: list[str]
+    slow: dict[int, re.Match[str]]
+
+    def size(self) -> int:
+        """About the bytes the scan holds: its text, the arrays of 4 or 8 bytes a header,
+        and ~80 bytes a distinct date, time or author (the longest lines come whole)."""
+        texts = len(self.date_texts) + len(self.clock_texts) + len(self.author_texts)
+        return len(self.chunk) + 8 * len(self.starts) + 48 * len(self.headers) + 80 * texts
+
+
+@dataclass(slots=True)
+class _VectorState:
+    """What `vector_batches` carries from block to block."""
+
+    id_hash: hashlib._Hash
+    seen: dict[bytes, None] = field(default_factory=dict)  # every key's first digest so far
+    counts: dict[bytes, int] = field(default_factory=dict)  # occurrences of repeated keys
+    carry: tuple[int, list[bytes]] | None = None  # the unfinished message: header line, bytes
+    line: int = 0  # lines before the block
+    last: int | None = None  # epoch seconds of the last message kept
+
+
+_EMPTY_TABLE = MESSAGE_SCHEMA.empty_table()
+
+
+@functools.cache
+def _marker_lines() -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """The exact marker lines (markers.EXACT) as an Arrow value set, their message types
+    with "text" appended, and whether a body that is exactly that line is read alike by
+    `_sender_content` without it (no edit mark in it, a person's message): a body that
+    is a marker line gets no text."""
+    lines = list(markers.EXACT)
+    fine = [
+        markers.EDITED.search(line, max(0, len(line) - 80)) is None
+        and markers.EXACT[line] != "system"
+        and "\n" not in line
+        for line in lines
+    ]
+    kinds = pa.array([*(markers.EXACT[line] for line in lines), "text"], pa.string())
+    return pa.array(lines, pa.string()), kinds, np.array([*fine, False], bool)
+
+
+def _constant(value: str, count: int) -> pa.Array:
+    """`count` times the same string, as an Arrow array."""
+    return pa.array([value], pa.string()).take(np.zeros(count, np.int64))
+
+
+def _odd_bodies(
+    data: np.ndarray,
+    bodies: pa.Array,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    newline: np.ndarray,
+) -> np.ndarray:
+    """Which of a block's bodies (`bodies`, the bytes [starts, ends) of `data`, with the
+    offset of their first LF or -1) a person's plain text is not, as `column_batches`
+    tells them apart, but a first line that is exactly a marker: the body ends with ">"
+    (an edit mark), or its first line is empty, starts with "<", a direction mark or a
+    space, ends with ")", holds "•" or starts like an encryption notice."""
+    padded = np.concatenate((data, np.zeros(3, np.uint8)))
+    first_end = np.where(newline >= 0, starts + newline, ends)
+    empty = first_end == starts
+    lead, second, third = padded[starts], padded[starts + 1], padded[starts + 2]
+    odd = empty | (lead == ord("<")) | (lead == ord(" "))
+    odd |= (lead == 0xE2) & (second == 0x80) & ((third == 0x8E) | (third == 0x8F))  # LRM, RLM
+    odd |= (lead == 0xC2) & (second == 0xA0)  # no-break space
+    odd |= ~empty & (padded[first_end - 1] == ord(")"))
+    odd |= (ends > starts) & (padded[ends - 1] == ord(">"))
+    bullet = pc.find_substring(bodies, "•").to_numpy()
+    odd |= (bullet >= 0) & ((newline < 0) | (bullet < newline))
+    for prefix in markers.NOTICE_PREFIXES:
+        odd |= pc.starts_with(bodies, prefix).to_numpy(zero_copy_only=False)
+    return odd
+
+
 def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
     """The date order ("DMY", "MDY", "YMD") that best explains a file's dates, in file order.
 
@@ -802,6 +947,24 @@ class _ExportParser:
         self.day_cache: dict[str, tuple[int, int | None, date]] = {}
         self.plain = True  # no NUL and no undecodable bytes: the whole-block parser may read it
         self.sender_cache: dict[str, tuple[str, str | None]] = {}
+        # The time as written -> (seconds into the day, None) or (0, what is wrong with it).
+        self.clock_cache: dict[str, tuple[int, str | None]] = {}
+        self.too_many_authors = (
+            f"the export has more than {max_authors:,} distinct senders, the most one "
+            "export may have (export_max_authors; a WhatsApp group holds at most 1,024 "
+            "members): the message of a sender beyond them is dropped"
+        )
+        # The vectorised first pass's scans of a small text, kept for the second pass.
+        self.scans: list[_ChunkScan] | None = None
+        self.vectorised = False  # `scanned` took the decisions with the vectorised scan
+        # RE2 header, RE2 plain header, Python header match, Python clock match (`scan`).
+        self.patterns: (
+            tuple[
+                str, str, Callable[..., re.Match[str] | None], Callable[..., re.Match[str] | None]
+            ]
+            | None
+        ) = None
+        self.block_pattern: re.Pattern[str] | None = None
 
     def blocks(self) -> Iterator[LineBlock]:
         """The text's lines from its start, a block at a time (see export_text)."""
@@ -821,9 +984,13 @@ class _ExportParser:
         )
         (self.quarantine if previous is not None else self.waiting).append(row)
 
-    def scanned(self) -> str:
+    def scanned(self, *, vectorised: bool = False) -> str:
         """Read the whole text once: reject a file that is no export, decide the date order
-        (returned) and the authors that are the group itself."""
+        (returned) and the authors that are the group itself.
+
+        `vectorised` reads a UTF-8 text that starts with a header with `vector_scanned`
+        instead, which `vector_batches` then reads rows from; any text it cannot judge
+        alike (NUL, bytes that are not UTF-8) is read by the line reader as before."""
         with _zip_errors_as_rejection(), closing(self.open_chat()) as raw:  # type: ignore[type-var]
             head = raw.read(_BINARY_SAMPLE + 1)
         _sniff(head[:_BINARY_SAMPLE], len(head) > _BINARY_SAMPLE)
@@ -841,6 +1008,18 @@ class _ExportParser:
                 layout_error = error
             except UnicodeDecodeError:
                 pass  # the full read below reports it
+        if (
+            vectorised
+            and self.layout is not None
+            and layout_error is None
+            and not self.utf16
+            and self.first == 0
+        ):
+            runs = self.vector_scanned()  # None: the text needs the line reader's judgments
+            if runs is not None:
+                self.vectorised = True
+                self.decide_group_authors()
+                return self.forced_order or _decided_order(runs)
         match = self.layout.header_pattern().match if self.layout is not None else None
         first = self.first
         judged = self.judged
@@ -888,6 +1067,12 @@ class _ExportParser:
             raise layout_error
         if not headers:  # the detected layout was a minority oddity; cannot happen in practice
             raise _NotAnExport("not a WhatsApp chat export: no consistent message headers")
+        self.decide_group_authors()
+        return self.forced_order or _decided_order(runs)
+
+    def decide_group_authors(self) -> None:
+        """The authors that are the group itself, from the tallies of their first lines."""
+        judged = self.judged
         # The group's name among at least two people: a one-to-one chat's title is the contact.
         title_key = _title_key(self.title) if len(judged) >= 3 else None
         self.group_authors = {
@@ -898,7 +1083,6 @@ class _ExportParser:
                 notices >= 0.8 * seen or (notices >= 0.5 * seen and _title_key(author) == title_key)
             )
         }
-        return self.forced_order or _decided_order(runs)
 
     def tally(self, rest: str) -> None:
         """Count a header's author among those judged: newer exports write group events
@@ -921,6 +1105,472 @@ class _ExportParser:
             if tally[0] < _AUTHOR_LINES_JUDGED and not markers.NOTICE.match(body.lstrip(_MARKS)):
                 tally[0] += 1
                 tally[1] += _looks_like_notice(body)
+
+    def vector_scanned(self) -> _DateRuns | None:
+        """`scanned`'s whole-file reading with Arrow and NumPy, a block of bytes at a time:
+        the date runs (returned), the author tallies and the decision that the text is
+        plain, or None (and nothing decided) when the text needs the line reader: NUL or
+        bytes that are not UTF-8, or a first line that is no header of the layout.
+
+        A text up to `_KEPT_SCAN_BYTES` keeps its block scans for `vector_batches`, so it
+        is read and searched once; a larger one is scanned again block by block then.
+        """
+        assert self.layout is not None
+        runs = _DateRuns()
+        last_date: str | None = None
+        headers = 0
+        kept: list[_ChunkScan] | None = []
+        kept_bytes = 0
+        with _zip_errors_as_rejection():
+            for chunk in byte_blocks(self.open_chat):
+                if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
+                    self.judged, self.crowded = {}, False
+                    return None
+                scan = self.scan(chunk)
+                if not headers and (not len(scan.headers) or scan.headers[0] != 0):
+                    self.judged, self.crowded = {}, False
+                    return None  # text before the first header: the line reader judges it
+                headers += len(scan.headers)
+                last_date = self.judge(scan, runs, last_date)
+                if kept is not None:
+                    scan.rest_lines = None  # only `judge` reads it
+                    kept_bytes += scan.size()
+                    if kept_bytes <= _KEPT_SCAN_BYTES:
+                        kept.append(scan)
+                    else:
+                        kept = None
+        if not headers:
+            self.judged, self.crowded = {}, False
+            return None
+        self.scans = kept
+        return runs
+
+    def scan(self, chunk: bytes) -> _ChunkScan:
+        """A block's header lines and what the fast path reads from them (see _ChunkScan)."""
+        assert self.layout is not None
+        if self.patterns is None:
+            self.patterns = (
+                self.layout.re2_header(),
+                self.layout.re2_plain_header(),
+                self.layout.header_pattern().match,
+                self.layout.clock_pattern().fullmatch,
+            )
+        general, plain, python_match, _ = self.patterns
+        buffer = pa.py_buffer(chunk)
+        data = np.frombuffer(chunk, np.uint8)
+        starts = export_columns.line_starts(data)
+        lines = export_columns.lines_of(buffer, starts)
+        candidates = np.flatnonzero(
+            pc.match_substring_regex(lines, general).to_numpy(zero_copy_only=False)
+        )
+        extracted = pc.extract_regex(lines.take(candidates), plain)
+        fast = extracted.is_valid().to_numpy(zero_copy_only=False)
+        slow: dict[int, re.Match[str]] = {}
+        if not fast.all():
+            keep = np.ones(len(candidates), bool)
+            for position in np.flatnonzero(~fast).tolist():
+                line = int(candidates[position])
+                text = chunk[starts[line] : starts[line + 1] - 1].decode()
+                found = python_match(text)
+                if found is None:  # RE2's Unicode digits are not Python's: not a header
+                    keep[position] = False
+                else:
+                    slow[position] = found
+            if not keep.all():
+                renumber = np.cumsum(keep) - 1
+                slow = {int(renumber[position]): found for position, found in slow.items()}
+                candidates, fast = candidates[keep], fast[keep]
+                extracted = extracted.filter(pa.array(keep))
+        count = len(candidates)
+        fast_at = np.flatnonzero(fast)
+        plain_rows = extracted.filter(pa.array(fast)) if len(fast_at) < count else extracted
+        dates = pc.dictionary_encode(plain_rows.field("date"))
+        clocks = pc.dictionary_encode(plain_rows.field("clock"))
+        prefix = (
+            pc.binary_length(plain_rows.field("date")).to_numpy()
+            + pc.binary_length(plain_rows.field("clock")).to_numpy()
+            + (1 if self.layout.bracketed else 0)
+        )
+        line_at = candidates[fast_at]
+        rest_start = starts[line_at] + prefix
+        rest_lines = export_columns.slices_of(buffer, data, rest_start, starts[line_at + 1] - 1)
+        cut = pc.find_substring(rest_lines, ": ").to_numpy()
+        named = cut > 0
+        authors = pc.dictionary_encode(
+            export_columns.slices_of(
+                buffer, data, rest_start[named], rest_start[named] + cut[named]
+            )
+        )
+        author_at = np.full(len(fast_at), -1, np.int32)
+        author_at[named] = authors.indices.to_numpy()
+        return _ChunkScan(
+            chunk=chunk,
+            buffer=buffer,
+            data=data,
+            starts=starts,
+            headers=candidates,
+            fast_at=fast_at,
+            date_at=dates.indices.to_numpy(),
+            date_texts=dates.dictionary.to_pylist(),
+            clock_at=clocks.indices.to_numpy(),
+            clock_texts=clocks.dictionary.to_pylist(),
+            rest_start=rest_start,
+            cut=cut,
+            rest_lines=rest_lines,
+            author_at=author_at,
+            author_texts=authors.dictionary.to_pylist(),
+            slow=slow,
+        )
+
+    def judge(self, scan: _ChunkScan, runs: _DateRuns, last_date: str | None) -> str | None:
+        """Add a block's header dates to `runs` (one entry per run of equal dates) and tally
+        its authors' first lines, as `scanned` does line by line; the block's last date."""
+        assert self.layout is not None
+        count = len(scan.headers)
+        if not count:
+            return last_date
+        texts = list(scan.date_texts)
+        date_ids = np.empty(count, np.int64)
+        date_ids[scan.fast_at] = scan.date_at
+        if scan.slow:
+            known = {text: number for number, text in enumerate(texts)}
+            for position, found in scan.slow.items():
+                number = known.get(found[1])
+                if number is None:
+                    number = known[found[1]] = len(texts)
+                    texts.append(found[1])
+                date_ids[position] = number
+        changes = (np.flatnonzero(date_ids[1:] != date_ids[:-1]) + 1).tolist()
+        if texts[date_ids[0]] != last_date:
+            changes.insert(0, 0)
+        sep = self.layout.date_sep
+        for position in changes:
+            runs.add(*texts[date_ids[position]].split(sep))
+        # Authors: only the lines of authors not yet judged on their first lines are read.
+        judged = self.judged
+        open_authors = [
+            number
+            for number, author in enumerate(scan.author_texts)
+            if (tally := judged.get(author)) is None or tally[0] < _AUTHOR_LINES_JUDGED
+        ]
+        if open_authors or scan.slow:
+            assert scan.rest_lines is not None, "judged before it is kept"
+            picked = np.flatnonzero(np.isin(scan.author_at, open_authors))
+            rests: dict[int, str] = dict(
+                zip(
+                    scan.fast_at[picked].tolist(),
+                    scan.rest_lines.take(picked).to_pylist(),
+                    strict=True,
+                )
+            )
+            for position, found in scan.slow.items():
+                rests[position] = found[9]
+            for position in sorted(rests):
+                rest = rests[position]
+                cut = rest.find(": ")
+                if cut > 0:
+                    tally = judged.get(rest[:cut])
+                    if tally is None or tally[0] < _AUTHOR_LINES_JUDGED:
+                        self.tally(rest)
+        return texts[date_ids[-1]]
+
+    def vector_batches(self, order: str) -> Iterator[ExportBatch]:
+        """The rows of `column_batches` from `vector_scanned`'s block scans: a block's plain
+        messages (a person's text, a header without marks, a day without DST change, a
+        valid time) are read with Arrow and NumPy, the rest with `one_message`, and each
+        block's messages are one Arrow table, in line order.
+
+        A message is the bytes from its header line to the next header; the last one of
+        a block is carried into the next block and read with `one_message`.
+        """
+        assert self.layout is not None
+        scans: Iterable[_ChunkScan]
+        if self.scans is not None:
+            scans, self.scans = self.scans, None
+        else:
+            scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat))
+        state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
+        with _zip_errors_as_rejection(), _gc_paused():
+            for scan in scans:
+                yield from self.chunk_batches(scan, order, state)
+            if state.carry is not None:
+                index, parts = state.carry
+                whole = b"".join(parts).decode().rstrip("\n")
+                found = self.block_match(whole)
+                made = self.one_message(index, found, found.start(10), whole, order, state.last)
+                if made is not None:
+                    values, _, encoded = made
+                    message_id = self.ids_of([encoded + b"\x1f0"], state)[0].as_py()
+                    yield self.finished_columns([(message_id, *values)])
+        batch = self.finished_columns([])
+        if self.waiting:  # no message at all: rejected lines keep no time (their file's landing)
+            batch.quarantine = [*self.waiting, *batch.quarantine]
+            self.waiting = []
+        yield batch
+
+    def block_match(self, whole: str) -> re.Match[str]:
+        """The layout's block pattern on a message's text (it starts with its header)."""
+        assert self.layout is not None
+        if self.block_pattern is None:
+            self.block_pattern = self.layout.block_pattern()
+        found = self.block_pattern.match(whole)
+        assert found is not None, "a scanned header is a header"
+        return found
+
+    def chunk_batches(
+        self, scan: _ChunkScan, order: str, state: _VectorState
+    ) -> Iterator[ExportBatch]:
+        """The rows of one block's messages (and of the message carried into it)."""
+        assert self.layout is not None and self.patterns is not None
+        headers, starts, chunk = scan.headers, scan.starts, scan.chunk
+        count = len(headers)
+        if not count:  # the carried message goes on through the whole block
+            if state.carry is not None:
+                state.carry[1].append(chunk)
+            state.line += len(starts) - 1
+            return
+        carried = state.carry
+        if carried is not None:
+            carried[1].append(chunk[: starts[headers[0]]])
+        base = state.line  # the block's first line in the file
+        state.line += len(starts) - 1
+        state.carry = (base + int(headers[-1]), [chunk[starts[headers[-1]] :]])
+        # Per distinct date, time and author of the block: what the fast path needs.
+        day_cache, sep = self.day_cache, self.layout.date_sep
+        local_midnights, utc_midnights, good_days = [], [], []
+        for text in scan.date_texts:
+            day = day_cache.get(text)
+            if day is None:
+                day = self.day_of(text, *text.split(sep), order)
+            local_midnights.append(day[0])
+            utc_midnights.append(day[1] or 0)
+            good_days.append(day[1] is not None)  # not impossible, storable, no DST change
+        clock_match = self.patterns[3]
+        seconds_of_day, good_clocks = [], []
+        twelve_hour = self.layout.twelve_hour
+        for text in scan.clock_texts:
+            timed = self.clock_cache.get(text)
+            if timed is None:
+                if len(self.clock_cache) >= _CLOCK_CACHE_LIMIT:
+                    self.clock_cache.clear()
+                found = clock_match(text)
+                timed = (
+                    (0, "unread") if found is None else _clock_of(*found.groups(), twelve_hour)  # type: ignore[arg-type]
+                )
+                self.clock_cache[text] = timed
+            seconds_of_day.append(timed[0])
+            good_clocks.append(timed[1] is None)
+        group_authors = self.group_authors
+        crowded = self.crowded
+        good_authors = [
+            not crowded and _AUTHOR_QUOTES.isdisjoint(author) and author not in group_authors
+            for author in scan.author_texts
+        ]
+        # Only the kept senders are cached: over `max_authors` of them, none is.
+        senders = [
+            self.sender_of(author) if good else (author, None)
+            for author, good in zip(scan.author_texts, good_authors, strict=True)
+        ]
+        # The fast messages: complete in the block (not the last header), a plain header.
+        fast_at = scan.fast_at
+        complete = fast_at < count - 1
+        author_at = scan.author_at
+        fast = (
+            complete
+            & (author_at >= 0)
+            & np.array(good_days, bool)[scan.date_at]
+            & np.array(good_clocks, bool)[scan.clock_at]
+        )
+        if self.crowded:
+            fast[:] = False
+        elif good_authors:
+            fast &= np.array(good_authors, bool)[np.maximum(author_at, 0)]
+        picked = np.flatnonzero(fast)
+        position = fast_at[picked]  # index among the block's headers
+        body_start = scan.rest_start[picked] + scan.cut[picked] + 2
+        body_end = starts[headers[position + 1]] - 1
+        bodies = export_columns.slices_of(scan.buffer, scan.data, body_start, body_end)
+        # A body that is exactly a marker line ("<Media omitted>") is read here too; any
+        # other whose first line may be one, or that ends like an edit mark, is not.
+        marker_keys, marker_kinds, marker_fine = _marker_lines()
+        kind_at = pc.index_in(bodies, value_set=marker_keys).fill_null(-1).to_numpy()
+        newline = pc.find_substring(bodies, "\n").to_numpy()
+        odd = _odd_bodies(scan.data, bodies, body_start, body_end, newline)
+        several = np.flatnonzero(newline >= 0)
+        if len(several):
+            first_lines = export_columns.slices_of(
+                scan.buffer, scan.data, body_start[several], body_start[several] + newline[several]
+            )
+            odd[several] |= pc.is_in(first_lines, value_set=marker_keys).to_numpy(
+                zero_copy_only=False
+            )
+        marked = kind_at >= 0
+        keep = np.where(marked, marker_fine[kind_at], ~odd)
+        if not keep.all():
+            picked, position, kind_at = picked[keep], position[keep], kind_at[keep]
+            bodies = bodies.filter(pa.array(keep))
+            marked = marked[keep]
+        # The others in line order, read one by one; the carried message comes first.
+        slow_positions = np.setdiff1d(np.arange(count - 1), position, assume_unique=True)
+        fast_seconds = (
+            np.array(utc_midnights, np.int64)[scan.date_at[picked]]
+            + np.array(seconds_of_day, np.int64)[scan.clock_at[picked]]
+        )
+        slow_rows: list[tuple[object, ...]] = []
+        slow_at: list[int] = []  # order keys: the carried message -1, the others their position
+        slow_keys: list[bytes] = []
+        slow_seconds: list[int] = []
+        slow_lines: list[int] = []
+        previous_fast = np.searchsorted(position, slow_positions)
+        last_slow: tuple[int, int] | None = None
+        todo = [(-1, 0)] if carried is not None else []
+        todo += list(zip(slow_positions.tolist(), previous_fast.tolist(), strict=True))
+        for at, before in todo:
+            last = state.last
+            if before > 0 and (last_slow is None or position[before - 1] > last_slow[0]):
+                last = int(fast_seconds[before - 1])
+            elif last_slow is not None:
+                last = last_slow[1]
+            if at < 0:
+                index, parts = carried  # type: ignore[misc]
+                whole = b"".join(parts)[:-1].decode()
+            else:
+                line = int(headers[at])
+                index = base + line
+                whole = chunk[starts[line] : starts[headers[at + 1]] - 1].decode()
+            found = self.block_match(whole)
+            made = self.one_message(index, found, found.start(10), whole, order, last)
+            if made is None:
+                if len(self.waiting) >= BATCH_ROWS:  # `finished_columns` of no rows
+                    self.quarantine = sorted(
+                        [*self.waiting, *self.quarantine],
+                        key=lambda row: int(row.location.split()[1]),
+                    )
+                    self.waiting = []
+                if len(self.quarantine) >= BATCH_ROWS:
+                    yield ExportBatch([], self.quarantine, _EMPTY_TABLE)
+                    self.quarantine = []
+                continue
+            values, seconds, encoded = made
+            slow_rows.append(values)
+            slow_at.append(at)
+            slow_keys.append(encoded + b"\x1f0")
+            slow_seconds.append(seconds)
+            slow_lines.append(index + 1)
+            last_slow = (at, seconds)
+        fast_count = len(picked)
+        if not fast_count and not slow_rows:
+            if self.quarantine:
+                yield ExportBatch([], self.quarantine, _EMPTY_TABLE)
+                self.quarantine = []
+            return
+        # Keys and ids of every message, in line order.
+        order_keys = np.concatenate((position, np.array(slow_at, np.int64)))
+        arrangement = np.argsort(order_keys, kind="stable")
+        fast_authors = author_at[picked]
+        author_array = pa.array(scan.author_texts, pa.string())
+        local_seconds = (
+            np.array(local_midnights, np.int64)[scan.date_at[picked]]
+            + np.array(seconds_of_day, np.int64)[scan.clock_at[picked]]
+        )
+        keys = pc.binary_join_element_wise(
+            pa.array(local_seconds).cast(pa.string()),
+            author_array.take(fast_authors),
+            bodies,
+            "0",
+            "\x1f",
+        )
+        every_key = keys.cast(pa.binary()).to_pylist() + slow_keys
+        if slow_keys:
+            every_key = [every_key[number] for number in arrangement.tolist()]
+        ids = self.ids_of(every_key, state)
+        seconds = np.concatenate((fast_seconds, np.array(slow_seconds, np.int64)))[arrangement]
+        lines = np.concatenate((base + headers[position] + 1, np.array(slow_lines, np.int64)))[
+            arrangement
+        ]
+        string = pa.string()
+
+        def merged(fast_values: pa.Array, slow_values: list[object], kind: pa.DataType) -> pa.Array:
+            if not slow_values:
+                return fast_values
+            together = pa.concat_arrays([fast_values, pa.array(slow_values, kind)])
+            return together.take(arrangement)
+
+        columns = list(zip(*slow_rows, strict=True)) if slow_rows else [()] * 12
+        wa_ids = pa.array([sender[1] for sender in senders], string).take(fast_authors)
+        names = pa.array([sender[0] for sender in senders], string).take(fast_authors)
+        nulls = pa.nulls(fast_count, string)
+        table = self.columns_table(
+            ids,
+            merged(wa_ids, columns[0], string),
+            merged(names, columns[1], string),
+            seconds,
+            merged(
+                marker_kinds.take(np.where(marked, kind_at, len(marker_kinds) - 1)),
+                columns[3],
+                string,
+            ),
+            merged(
+                pc.if_else(pa.array(marked), pa.scalar(None, string), bodies)
+                if marked.any()
+                else bodies,
+                columns[4],
+                string,
+            ),
+            merged(nulls, columns[5], string),
+            merged(pa.array(np.zeros(fast_count, bool)), columns[6], pa.bool_()),
+            merged(pa.array(np.zeros(fast_count, bool)), columns[7], pa.bool_()),
+            lines,
+            merged(nulls, columns[9], string),
+            merged(nulls, columns[10], string),
+            merged(pa.nulls(fast_count, pa.int64()), columns[11], pa.int64()),
+        )
+        state.last = int(seconds[-1])
+        yield self.finished_table(table, int(seconds[0]), int(seconds[-1]))
+
+    def ids_of(self, keys: list[bytes], state: _VectorState) -> pa.Array:
+        """The message ids of keys (each ending with the first occurrence's `\\x1f0`), in
+        line order, counting repeats over the whole file as `_message_id` does: a set of
+        every first digest finds the repeated keys, and only those are counted one by one."""
+        copy = state.id_hash.copy
+        digests = [(hasher := copy(), hasher.update(key), hasher.digest())[2] for key in keys]
+        distinct = dict.fromkeys(digests)
+        seen = state.seen
+        earlier = seen.keys() & distinct.keys()  # looks up the block's, not every one
+        repeated = earlier
+        if len(distinct) < len(digests):
+            repeated = earlier | {digest for digest, n in Counter(digests).items() if n > 1}
+        seen |= distinct
+        if not repeated:
+            return export_columns.message_ids(digests)
+        counts = state.counts
+        others: dict[int, str] = {}
+        for position in [at for at, digest in enumerate(digests) if digest in repeated]:
+            digest = digests[position]
+            occurrence = counts.get(digest)
+            if occurrence is None:
+                occurrence = 1 if digest in earlier else 0
+            counts[digest] = occurrence + 1
+            if occurrence:
+                hasher = copy()
+                hasher.update(keys[position][:-1] + str(occurrence).encode())
+                others[position] = "m_" + hasher.hexdigest()
+        return export_columns.message_ids(digests, others)
+
+    def finished_table(self, table: pa.Table, first_seconds: int, last_seconds: int) -> ExportBatch:
+        """`finished_columns` for a table of messages built already."""
+        quarantine = self.quarantine
+        if self.waiting:
+            first_at = datetime.fromtimestamp(first_seconds, UTC)
+            for row in self.waiting:
+                row.partition_at = first_at
+            quarantine = sorted(
+                [*self.waiting, *quarantine], key=lambda row: int(row.location.split()[1])
+            )
+            self.waiting = []
+        self.last_sent_at = datetime.fromtimestamp(last_seconds, UTC)
+        self.quarantine = []
+        return ExportBatch([], quarantine, table)
 
     def headed(self) -> Iterator[tuple[int, tuple[str | None, ...], str, list[str], bool, bool]]:
         """Each message of the text as (header line index, header groups, header line,
@@ -1222,31 +1872,13 @@ class _ExportParser:
         Only for a text without NUL or undecodable bytes and with a header on its first
         line (`plain`, `first == 0`): those judgments are the line parser's. Every other
         decision (authors, times, markers, ids, rejected lines) is the one `batches`
-        takes, line for line; the Arrow schema is MESSAGE_SCHEMA.
+        takes, line for line; the Arrow schema is MESSAGE_SCHEMA. `vector_batches` is
+        the faster form ingestion gets for UTF-8 text.
         """
         assert self.layout is not None, "scanned() first"
         finditer = self.layout.block_pattern().finditer
-        # The time as written -> (seconds into the day, None) or (0, what is wrong with it).
-        clock_cache: dict[str, tuple[int, str | None]] = {}
-        twelve_hour = self.layout.twelve_hour
-        judged = self.judged
-        group_authors = self.group_authors
-        crowded = self.crowded
-        too_many_authors = (
-            f"the export has more than {self.max_authors:,} distinct senders, the most one "
-            "export may have (export_max_authors; a WhatsApp group holds at most 1,024 "
-            "members): the message of a sender beyond them is dropped"
-        )
         occurrences: dict[bytes, int] = {}  # keyed by the id of a key's first occurrence
-        zone = self.zone
         id_hash = hashlib.blake2b(key=self.id_key, digest_size=12)
-        from_ts = datetime.fromtimestamp
-        media = self.media
-        day_cache = self.day_cache
-        sender_cache = self.sender_cache
-        exact_markers = markers.EXACT
-        notice_prefixes = markers.NOTICE_PREFIXES
-        isdisjoint = _AUTHOR_QUOTES.isdisjoint
         rows: list[tuple[object, ...]] = []
         append = rows.append
         last_seconds: int | None = None
@@ -1280,173 +1912,15 @@ class _ExportParser:
                         pending.append(text[position:] if position else text)
                     line += text.count("\n", counted)
                 for index, found, rest_at, whole in found_messages:
-                    date_text, clock, rest = found.group(1, 5, 10)
-                    cut = rest.find(": ")
-                    if cut > 0 and isdisjoint(author := rest[:cut]):
-                        body = whole[rest_at + cut + 2 :]
-                    else:
-                        author, body = None, whole[rest_at:]  # type: ignore[assignment]
-                    if author is None and ":" in rest:
-                        candidate = rest.split(":", 1)[0]
-                        if candidate in judged:
-                            after = whole[rest_at + len(candidate) + 1 :]
-                            author, body = candidate, after.lstrip(" ")
-
-                    day = day_cache.get(date_text)
-                    if day is None:
-                        day = self.day_of(date_text, *found.group(2, 3, 4), order)
-                    timed = clock_cache.get(clock)
-                    if timed is None:
-                        timed = clock_cache[clock] = _clock_of(
-                            *found.group(6, 7, 8, 9),
-                            twelve_hour,  # type: ignore[arg-type]
-                        )
-                    seconds_of_day, wrong_time = timed
-                    local_midnight, utc_midnight, local_day = day
-                    if utc_midnight is not None and wrong_time is None and not crowded:
-                        seconds = utc_midnight + seconds_of_day  # the common case
-                    else:  # a day with a DST change, or something to reject
-                        problem = None
-                        if day is _INVALID_DAY:
-                            problem = f"impossible date {date_text!r} for date order {order}"
-                        elif day is _OUT_OF_RANGE_DAY:
-                            problem = (
-                                f"date {date_text!r} is outside the years "
-                                f"{_FIRST_YEAR}-{_LAST_YEAR} a message time can be stored in"
-                            )
-                        elif wrong_time is not None:
-                            problem = wrong_time.format(date_text)
-                        elif crowded and author is not None and author not in judged:
-                            problem = too_many_authors
-                        if problem is not None:
-                            self.last_sent_at = (
-                                from_ts(last_seconds, UTC) if last_seconds is not None else None
-                            )
-                            self.reject(
-                                index,
-                                problem
-                                if problem is too_many_authors
-                                else f"{problem}: message dropped",
-                                whole,
-                            )
-                            if len(self.quarantine) + len(self.waiting) >= BATCH_ROWS:
-                                yield self.finished_columns(rows)  # rejects are not held either
-                                rows = []
-                                append = rows.append
-                            continue
-                        if utc_midnight is not None:
-                            seconds = utc_midnight + seconds_of_day
-                        else:
-                            hour, minute = divmod(seconds_of_day // 60, 60)
-                            seconds = int(
-                                datetime(
-                                    local_day.year,
-                                    local_day.month,
-                                    local_day.day,
-                                    hour,
-                                    minute,
-                                    seconds_of_day % 60,
-                                    tzinfo=zone,
-                                ).timestamp()
-                            )
-                    last_seconds = seconds
-
-                    # The id of `batches`: the key's first occurrence's id counts the rest.
-                    encoded = (
-                        f"{local_midnight + seconds_of_day}\x1f{author or ''}\x1f{body}".encode()
-                    )
-                    hasher = id_hash.copy()
-                    hasher.update(encoded)  # not `encoded + ...`: a huge body is not copied again
-                    hasher.update(b"\x1f0")
-                    first_id = hasher.digest()
-                    occurrence = occurrences.get(first_id)
-                    if occurrence is None:
-                        occurrences[first_id] = 1
-                        message_id = "m_" + first_id.hex()
-                    else:
-                        occurrences[first_id] = occurrence + 1
-                        hasher = id_hash.copy()
-                        hasher.update(encoded)
-                        hasher.update(b"\x1f" + str(occurrence).encode())
-                        message_id = "m_" + hasher.hexdigest()
-
-                    location = f"line {index + 1}"
-                    if author is None or author in group_authors:
-                        append(
-                            (
-                                message_id,
-                                None,
-                                None,
-                                seconds,
-                                "system",
-                                body.lstrip(_MARKS),
-                                None,
-                                True,
-                                False,
-                                location,
-                                None,
-                                None,
-                                None,
-                            )
-                        )
+                    made = self.one_message(index, found, rest_at, whole, order, last_seconds)
+                    if made is None:
+                        if len(self.quarantine) + len(self.waiting) >= BATCH_ROWS:
+                            yield self.finished_columns(rows)  # rejects are not held either
+                            rows = []
+                            append = rows.append
                         continue
-                    sender = sender_cache.get(author)
-                    if sender is None:
-                        sender = self.sender_of(author)
-                    newline = body.find("\n")
-                    first = body if newline < 0 else body[:newline]
-                    if not (
-                        body[-1:] == ">"
-                        or first in exact_markers
-                        or first[:1] in _MARKER_LEADS
-                        or first[-1:] == ")"
-                        or "•" in first
-                        or first.startswith(notice_prefixes)
-                    ):  # the common case: a plain text message
-                        append(
-                            (
-                                message_id,
-                                sender[1],
-                                sender[0],
-                                seconds,
-                                "text",
-                                body,
-                                None,
-                                False,
-                                False,
-                                location,
-                                None,
-                                None,
-                                None,
-                            )
-                        )
-                        continue
-                    media_mime = media_sha = media_size = None
-                    sender_name, sender_wa_id = sender
-                    message_type, text_value, is_edited, media_name = _sender_content(
-                        body, first, exact_markers
-                    )
-                    if message_type == "system":
-                        sender_name = sender_wa_id = None
-                    elif media_name is not None:
-                        media_mime, media_sha, media_size = _attachment(media_name, media)
-                    append(
-                        (
-                            message_id,
-                            sender_wa_id,
-                            sender_name,
-                            seconds,
-                            message_type,
-                            text_value,
-                            media_mime,
-                            message_type == "system",
-                            is_edited,
-                            location,
-                            media_name,
-                            media_sha,
-                            media_size,
-                        )
-                    )
+                    values, last_seconds, encoded = made
+                    append((_message_id(encoded, occurrences, id_hash), *values))
                 if (
                     len(rows) >= BATCH_ROWS
                     or len(self.quarantine) + len(self.waiting) >= BATCH_ROWS
@@ -1459,6 +1933,134 @@ class _ExportParser:
             batch.quarantine = [*self.waiting, *batch.quarantine]
             self.waiting = []
         yield batch
+
+    def one_message(
+        self,
+        index: int,
+        found: re.Match[str],
+        rest_at: int,
+        whole: str,
+        order: str,
+        last_seconds: int | None,
+    ) -> tuple[tuple[object, ...], int, bytes] | None:
+        """One message of the whole-block parsers, as `batches` reads it: (its row's values
+        after the id, its time in epoch seconds, the key its id is hashed from), or None
+        when it is rejected (quarantined here, filed under `last_seconds`, the time of the
+        message before it).
+
+        `found` is the layout's block pattern matched on the header line, `rest_at` where
+        its text after the header starts in `whole`, the message's text from its header on.
+        """
+        date_text, clock, rest = found.group(1, 5, 10)
+        cut = rest.find(": ")
+        if cut > 0 and _AUTHOR_QUOTES.isdisjoint(author := rest[:cut]):
+            body = whole[rest_at + cut + 2 :]
+        else:
+            author, body = None, whole[rest_at:]  # type: ignore[assignment]
+        if author is None and ":" in rest:
+            candidate = rest.split(":", 1)[0]
+            if candidate in self.judged:
+                after = whole[rest_at + len(candidate) + 1 :]
+                author, body = candidate, after.lstrip(" ")
+
+        day = self.day_cache.get(date_text)
+        if day is None:
+            day = self.day_of(date_text, *found.group(2, 3, 4), order)
+        timed = self.clock_cache.get(clock)
+        if timed is None:
+            if len(self.clock_cache) >= _CLOCK_CACHE_LIMIT:
+                self.clock_cache.clear()
+            assert self.layout is not None
+            timed = self.clock_cache[clock] = _clock_of(
+                *found.group(6, 7, 8, 9),
+                self.layout.twelve_hour,  # type: ignore[arg-type]
+            )
+        seconds_of_day, wrong_time = timed
+        local_midnight, utc_midnight, local_day = day
+        if utc_midnight is not None and wrong_time is None and not self.crowded:
+            seconds = utc_midnight + seconds_of_day  # the common case
+        else:  # a day with a DST change, or something to reject
+            problem = None
+            if day is _INVALID_DAY:
+                problem = f"impossible date {date_text!r} for date order {order}"
+            elif day is _OUT_OF_RANGE_DAY:
+                problem = (
+                    f"date {date_text!r} is outside the years "
+                    f"{_FIRST_YEAR}-{_LAST_YEAR} a message time can be stored in"
+                )
+            elif wrong_time is not None:
+                problem = wrong_time.format(date_text)
+            elif self.crowded and author is not None and author not in self.judged:
+                problem = self.too_many_authors
+            if problem is not None:
+                self.last_sent_at = (
+                    datetime.fromtimestamp(last_seconds, UTC) if last_seconds is not None else None
+                )
+                self.reject(
+                    index,
+                    problem if problem is self.too_many_authors else f"{problem}: message dropped",
+                    whole,
+                )
+                return None
+            if utc_midnight is not None:
+                seconds = utc_midnight + seconds_of_day
+            else:
+                hour, minute = divmod(seconds_of_day // 60, 60)
+                seconds = int(
+                    datetime(
+                        local_day.year,
+                        local_day.month,
+                        local_day.day,
+                        hour,
+                        minute,
+                        seconds_of_day % 60,
+                        tzinfo=self.zone,
+                    ).timestamp()
+                )
+        # The id of `batches`: the key's first occurrence's id counts the rest.
+        encoded = f"{local_midnight + seconds_of_day}\x1f{author or ''}\x1f{body}".encode()
+        location = f"line {index + 1}"
+        if author is None or author in self.group_authors:
+            return (
+                (
+                    *(None, None, seconds, "system", body.lstrip(_MARKS), None, True, False),
+                    *(location, None, None, None),
+                ),
+                seconds,
+                encoded,
+            )
+        sender = self.sender_cache.get(author)
+        if sender is None:
+            sender = self.sender_of(author)
+        newline = body.find("\n")
+        first = body if newline < 0 else body[:newline]
+        media_mime = media_sha = media_size = None
+        sender_name, sender_wa_id = sender
+        message_type, text_value, is_edited, media_name = _sender_content(
+            body, first, markers.EXACT
+        )
+        if message_type == "system":
+            sender_name = sender_wa_id = None
+        elif media_name is not None:
+            media_mime, media_sha, media_size = _attachment(media_name, self.media)
+        return (
+            (
+                sender_wa_id,
+                sender_name,
+                seconds,
+                message_type,
+                text_value,
+                media_mime,
+                message_type == "system",
+                is_edited,
+                location,
+                media_name,
+                media_sha,
+                media_size,
+            ),
+            seconds,
+            encoded,
+        )
 
     def finished_columns(self, rows: list[tuple[object, ...]]) -> ExportBatch:
         """`finished_batch` for `column_batches`: its rows as an Arrow table."""
@@ -1483,32 +2085,69 @@ class _ExportParser:
         columns = list(zip(*rows, strict=True)) if rows else [()] * 13
         (ids, wa_ids, names, seconds, types, texts, mimes, system, edited, lines) = columns[:10]
         media_names, shas, sizes = columns[10:]
+        string = pa.string()
+        return self.columns_table(
+            pa.array(ids, string),
+            pa.array(wa_ids, string),
+            pa.array(names, string),
+            np.fromiter(seconds, dtype=np.int64, count=count),
+            pa.array(types, string),
+            pa.array(texts, string),
+            pa.array(mimes, string),
+            pa.array(system, pa.bool_()),
+            pa.array(edited, pa.bool_()),
+            pa.array(lines, string),
+            pa.array(media_names, string),
+            pa.array(shas, string),
+            pa.array(sizes, pa.int64()),
+        )
+
+    def columns_table(
+        self,
+        ids: pa.Array,
+        wa_ids: pa.Array,
+        names: pa.Array,
+        seconds: np.ndarray,
+        types: pa.Array,
+        texts: pa.Array,
+        mimes: pa.Array,
+        system: pa.Array,
+        edited: pa.Array,
+        lines: pa.Array | np.ndarray,
+        media_names: pa.Array,
+        shas: pa.Array,
+        sizes: pa.Array,
+    ) -> pa.Table:
+        """A table of MESSAGE_SCHEMA from its varying columns (`seconds` in epoch seconds,
+        `lines` the 1-based line numbers or their `line N` texts); the rest is the file's."""
+        count = len(seconds)
         string, nulls = pa.string(), pa.nulls
+        if isinstance(lines, np.ndarray):
+            lines = pc.binary_join_element_wise("line ", pa.array(lines).cast(string), "")
 
         def constant(value: str) -> pa.Array:
-            return pa.array([value] * count, string)
+            return _constant(value, count)
 
-        sent_at = np.fromiter(seconds, dtype=np.int64, count=count) * 1_000_000_000
         values = {
-            "message_id": pa.array(ids, string),
+            "message_id": ids,
             "conversation_id": constant(self.conversation_id),
             "source": constant("export"),
-            "sender_wa_id": pa.array(wa_ids, string),
-            "sender_name": pa.array(names, string),
-            "sent_at": pa.array(sent_at, pa.timestamp("ns", tz="UTC")),
-            "message_type": pa.array(types, string),
-            "text": pa.array(texts, string),
+            "sender_wa_id": wa_ids,
+            "sender_name": names,
+            "sent_at": pa.array(seconds * 1_000_000_000, pa.timestamp("ns", tz="UTC")),
+            "message_type": types,
+            "text": texts,
             "media_id": nulls(count, string),
-            "media_mime": pa.array(mimes, string),
+            "media_mime": mimes,
             "reply_to_id": nulls(count, string),
-            "is_system": pa.array(system, pa.bool_()),
-            "is_edited": pa.array(edited, pa.bool_()),
+            "is_system": system,
+            "is_edited": edited,
             "source_file": constant(self.name),
-            "location": pa.array(lines, string),
+            "location": lines,
             "conversation_name": constant(self.title),
-            "media_filename": pa.array(media_names, string),
-            "media_sha256": pa.array(shas, string),
-            "media_bytes": pa.array(sizes, pa.int64()),
+            "media_filename": media_names,
+            "media_sha256": shas,
+            "media_bytes": sizes,
             "export_timezone": constant(self.timezone),
         }
         arrays = [
@@ -1516,6 +2155,24 @@ class _ExportParser:
             for field in MESSAGE_SCHEMA
         ]
         return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
+
+
+def _message_id(encoded: bytes, occurrences: dict[bytes, int], id_hash: hashlib._Hash) -> str:
+    """The id of a message whose key is `encoded`: the keyed hash of the key and how many
+    times the same key came before it in the file, counted by the first one's digest."""
+    hasher = id_hash.copy()
+    hasher.update(encoded)  # not `encoded + ...`: a huge body is not copied again
+    hasher.update(b"\x1f0")
+    first_id = hasher.digest()
+    occurrence = occurrences.get(first_id)
+    if occurrence is None:
+        occurrences[first_id] = 1
+        return "m_" + first_id.hex()
+    occurrences[first_id] = occurrence + 1
+    hasher = id_hash.copy()
+    hasher.update(encoded)
+    hasher.update(b"\x1f" + str(occurrence).encode())
+    return "m_" + hasher.hexdigest()
 
 
 def _clock_of(

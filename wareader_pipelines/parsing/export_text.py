@@ -161,3 +161,41 @@ def _flagged(lines: list[str], *, nul: bool, undecodable: bool) -> LineBlock:
     if undecodable:
         block.undecodable = {i for i, line in enumerate(lines) if _ESCAPED.search(line)}
     return block
+
+
+def byte_blocks(open_raw: Callable[[], BinaryIO]) -> Iterator[bytes]:
+    """`text_blocks` of a UTF-8 text as its bytes, undecoded, in blocks of two reads:
+    whole lines ending with LF (a UTF-8 character never holds an LF byte, so a block
+    cut after one is cut between characters), the byte-order mark dropped, CR and CRLF
+    ends made LF. For the vectorised parser, on text known to be valid UTF-8."""
+    size = READ_BLOCK * 2
+    raw = open_raw()
+    try:
+        partial = b""  # the start of a line whose end is in a later block
+        held_cr = False  # a block ended with CR: it may be the first half of CRLF
+        bom_checked = False
+        while True:
+            data = raw.read(size)
+            final = not data
+            if held_cr:
+                data = b"\r" + data
+                held_cr = False
+            if not bom_checked and data:
+                bom_checked = True
+                if data.startswith(b"\xef\xbb\xbf"):
+                    data = data[3:]
+            if data.endswith(b"\r") and not final:
+                data, held_cr = data[:-1], True
+            if b"\r" in data:
+                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            chunk = partial + data if partial else data
+            if final:
+                if chunk:
+                    yield chunk if chunk.endswith(b"\n") else chunk + b"\n"
+                return
+            cut = chunk.rfind(b"\n") + 1
+            partial = chunk[cut:]
+            if cut:
+                yield chunk[:cut]
+    finally:
+        raw.close()

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-from wareader_pipelines.parsing import export_text
+from wareader_pipelines.parsing import chat_export, export_text
 from wareader_pipelines.parsing.chat_export import parse_export_batches
 from wareader_pipelines.parsing.export_limits import ExportLimits
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
@@ -128,6 +128,25 @@ TRICKY = "\n".join(
         "27/10/2024, 02:30 - Ana: a time the clocks repeated",
         "13/05/2024, 21:13 - Cleo: a third sender",
         "13/05/2024, 21:14 - Dan: one sender too many",
+        "١٣/٠٥/٢٠٢٤, 21:15 - Ana: a header in Arabic-Indic digits",
+        "\u200e13/05/2024, 21:15 - Ana: a header after a direction mark",
+        "13/05/2024, 21:15 - Ana: <Media omitted>",
+        "a caption under a marker",
+        "13/05/2024, 21:15 - Ana: This message was deleted",
+        "13/05/2024, 21:15 - Ana: \u200eimage omitted",
+        "13/05/2024, 21:15 - Ana: a > b>",
+        "13/05/2024, 21:15 - Ana:  a leading space",
+        "13/05/2024, 21:15 - Ana: \u00a0a no-break space",
+        "13/05/2024, 21:15 - Ana: \u200fa right-to-left mark",
+        "13/05/2024, 21:15 - Ana: ends with (a paren)",
+        "but not on its last line",
+        "13/05/2024, 21:15 - Ana: a • bullet",
+        "13/05/2024, 21:15 - Ana: a bullet on its second line",
+        "• here",
+        "13/05/2024, 21:15 - Ana: Messages to this chat are now secured",
+        "13/05/2024, 21:15 - Ana: Messages I like",
+        "13/05/2024, 21:15 - Ana: ",
+        "13/05/2024, 21:15 - Ana: hi",
         "13/05/2024, 21:15 - Ana: the last one",
         "its second line",
         "",
@@ -155,3 +174,23 @@ def test_a_zip_and_files_the_line_parser_keeps_give_the_same_rows(block_size: No
     _assert_same("exports/WhatsApp Chat with Ana.zip", buffer.getvalue())
     for odd in (b"leading text\n" + TRICKY.encode(), TRICKY.encode().replace(b"hi", b"h\x00i\xff")):
         _assert_same("exports/WhatsApp Chat with Ana.txt", odd, blocks_expected=False)
+
+
+def test_plain_messages_do_not_go_through_the_per_message_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingestion's parser reads a person's text messages with Arrow and NumPy a block at a
+    time: only the uncommon ones (system lines, edits, attachments, each block's last)
+    are read one by one, and the rows are still the line parser's."""
+    path, generated = generate_export(tmp_path, messages=3000)
+    one_by_one = []
+    original = chat_export._ExportParser.one_message
+
+    def counted(self: object, *args: object) -> object:
+        one_by_one.append(args[0])
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chat_export._ExportParser, "one_message", counted)
+    rows = _assert_same(f"exports/{path.name}", path.read_bytes())
+    assert rows == generated.export_messages
+    assert 0 < len(one_by_one) < rows // 5  # the line parser's run does not count
