@@ -10,7 +10,10 @@ sender's own region, then in every region the deployment's languages imply
 (`phone_regions`), so that a Spaniard's `912 345 678` and a French `06 12 34 56 78` are
 masked in the same chat. A phone number has at least `MIN_PHONE_DIGITS` digits. Matching
 is slow, so a text is only read in the regions whose shortest number fits its longest run
-of digits, and once per process.
+of digits, and once per process; and the matcher runs once without a region, then only in
+the regions that could read one of the strings it tried as a valid number (about 1 in 10
+for a national number when all ~245 regions are read; see `_national_numbers`): the spans
+are those of the matcher run in every region.
 With many regions (a deployment of any language reads all of them) almost any run of seven or
 more digits is some region's valid number, so validity alone would mask order numbers,
 invoice ids and references too. A number written without "+" is therefore kept when its
@@ -32,6 +35,7 @@ import phonenumbers
 from babel.core import get_global
 from babel.languages import get_official_languages
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
+from phonenumbers import phonenumberutil as pnu
 
 from wareader_pipelines.nlp.text import URL_PATTERN
 
@@ -252,18 +256,179 @@ def _shortest_number(region: str) -> int:
 
 def _matches(text: str, region: str) -> list[phonenumbers.PhoneNumberMatch]:
     """The valid numbers of `region` in `text` that have at least `MIN_PHONE_DIGITS` digits."""
-    return [
-        m
-        for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID)
-        if sum(c.isdigit() for c in m.raw_string) >= MIN_PHONE_DIGITS
-        and not DATE_PATTERN.fullmatch(m.raw_string)
-    ]
+    return [m for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID) if _kept(m)]
 
 
 @lru_cache(maxsize=65536)
 def _national_numbers(text: str, regions: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
-    """(start, end) in `text` of the numbers that any region in `regions` reads as valid."""
-    return tuple((m.start, m.end) for region in regions for m in _matches(text, region))
+    """(start, end) in `text` of the numbers that any region in `regions` reads as valid.
+
+    The same spans as libphonenumber's matcher run in every region, found faster: the
+    matcher is run once without a region (then only numbers written with "+" are read),
+    recording every string it parses; a region's own run is needed only when it could read
+    one of those strings differently (`_regions_reading_differently`). In every other region the
+    matcher tries the same strings with the same outcomes, so it finds the same numbers.
+    """
+    if not regions:
+        return ()
+    unknown = _RecordingMatcher(text)
+    international = [(m.start, m.end) for m in unknown if _kept(m)]
+    readers = frozenset().union(
+        *(_regions_reading_differently(d) for d in map(_national_digits, unknown.tried) if d)
+    )
+    spans: list[tuple[int, int]] = []
+    pruned = False
+    for region in regions:
+        if region in readers:
+            spans += [(m.start, m.end) for m in _matches(text, region)]
+        else:
+            pruned = True
+    return tuple(spans + international) if pruned else tuple(spans)
+
+
+class _RecordingMatcher(PhoneNumberMatcher):
+    """libphonenumber's matcher without a region, noting every string it tries to parse."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, None, leniency=Leniency.VALID)
+        self.tried: list[str] = []
+
+    def _parse_and_verify(
+        self, candidate: str, offset: int
+    ) -> phonenumbers.PhoneNumberMatch | None:
+        self.tried.append(candidate)
+        return super()._parse_and_verify(candidate, offset)
+
+
+def _kept(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """Whether a match counts as a phone number here (see `_matches`)."""
+    raw = match.raw_string
+    return sum(c.isdigit() for c in raw) >= MIN_PHONE_DIGITS and not DATE_PATTERN.fullmatch(raw)
+
+
+@lru_cache(maxsize=65536)
+def _national_digits(candidate: str) -> str | None:
+    """The digits `phonenumbers.parse` reads a national number from in `candidate`, or
+    None when parse reads it alike in every region: it refuses the string, or the string
+    starts with "+" and a known country code (after a "+" and an unknown one, a region's
+    reading retries the digits without the "+").
+
+    These steps of parse are the same in every region (libphonenumber's own functions).
+    """
+    try:
+        national = pnu._build_national_number_for_parsing(candidate)
+    except phonenumbers.NumberParseException:
+        return None
+    if len(candidate) > pnu._MAX_INPUT_STRING_LENGTH or not pnu._is_viable_phone_number(national):
+        return None
+    _, national = pnu._maybe_strip_extension(national)
+    plus = pnu._PLUS_CHARS_PATTERN.match(national)
+    if not plus:
+        return pnu._normalize(national)
+    digits = pnu._normalize(national[plus.end() :])
+    if len(digits) <= pnu._MIN_LENGTH_FOR_NSN or pnu._extract_country_code(digits)[0] != 0:
+        return None  # too short, or a known country code: read alike in every region
+    return digits
+
+
+@lru_cache(maxsize=65536)
+def _regions_reading_differently(digits: str) -> frozenset[str]:
+    """The regions in which parsing a string whose national digits are `digits` (see
+    `_national_digits`) could give a valid number where parsing it without a region fails.
+
+    Without a region only "+" numbers parse, and they parse alike in every region. In a
+    region a string also parses when its digits start with the region's international
+    prefix (then any country code follows), or as a number of the region's country code:
+    its national number is then `digits`, or `digits` without that country code, with a
+    national prefix stripped or transformed at most twice (by the region's rules or those of
+    its country code's main region), as parse does. A region where none of those is valid
+    reads the string as the regionless matcher does: not at all.
+    """
+    found: set[str] = set()
+    for idd, regions in _international_prefixes():
+        if pnu._parse_prefix_as_idd(idd, digits)[0]:
+            found.update(regions)
+    for region, code, code_text, rules in _national_rules():
+        if region in found:
+            continue
+        numbers = {digits}
+        if digits.startswith(code_text):
+            numbers.add(digits[len(code_text) :])
+        for _ in range(2):  # parse strips twice for a number written with its country code
+            stripped = {
+                pnu._maybe_strip_national_prefix_carrier_code(number, metadata)[1]
+                for metadata, prefix in rules
+                for number in numbers
+                if number and prefix.match(number)  # else the number is kept as it is
+            }
+            if stripped <= numbers:
+                break
+            numbers |= stripped
+        if any(_valid_national_number(code, number) for number in numbers):
+            found.add(region)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1)
+def _international_prefixes() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """libphonenumber's international prefix patterns, each with the regions that dial it."""
+    regions: dict[str, list[str]] = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        prefix = phonenumbers.PhoneMetadata.metadata_for_region(region).international_prefix
+        if prefix is not None:  # as parse reads it ("" would match every number)
+            regions.setdefault(prefix, []).append(region)
+    return tuple((pnu.re_compile(prefix), tuple(rs)) for prefix, rs in regions.items())
+
+
+@lru_cache(maxsize=1)
+def _national_rules() -> tuple[
+    tuple[str, int, str, tuple[tuple[phonenumbers.PhoneMetadata, re.Pattern[str]], ...]], ...
+]:
+    """For each region: its country code (as a number and as digits), and the metadata that
+    parse strips national prefixes with (the region's and its country code's main region's),
+    each with its national prefix pattern."""
+    phonenumbers.enable_pattern_cache()  # ~500 metadata patterns: see PiiMasker.__init__
+    rules = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        code = metadata.country_code
+        main = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            code, phonenumbers.region_code_for_country_code(code)
+        )
+        strippers = tuple(
+            (m, pnu.re_compile(m.national_prefix_for_parsing))
+            for m in {id(m): m for m in (metadata, main) if m is not None}.values()
+            if m.national_prefix_for_parsing
+        )
+        rules.append((region, code, str(code), strippers))
+    return tuple(rules)
+
+
+@lru_cache(maxsize=1)
+def _national_lengths() -> dict[int, frozenset[int]]:
+    """Per country calling code, the lengths its valid national numbers can have."""
+    lengths: dict[int, frozenset[int]] = {}
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        found: set[int] = set()
+        for region in regions:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+            possible = metadata.general_desc.possible_length if metadata else ()
+            if metadata is not None and not possible:
+                found = set(range(18))  # no lengths listed: any length
+            found.update(n for n in possible or () if n > 0)
+        lengths[code] = frozenset(found)
+    return lengths
+
+
+@lru_cache(maxsize=1 << 16)
+def _valid_national_number(code: int, national: str) -> bool:
+    """Whether `national` (digits) is a valid number of country calling code `code`."""
+    lengths = _national_lengths().get(code)
+    if not lengths or len(national) not in lengths or not national.isdigit():
+        return False
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    pnu._set_italian_leading_zeros_for_phone_number(national, number)
+    return phonenumbers.is_valid_number(number)
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
