@@ -7,8 +7,10 @@ import pytest
 from wareader_pipelines.nlp.pii import (
     PhoneRedactor,
     PiiMasker,
+    mask_name_words,
     mask_urls,
     name_parts,
+    name_words,
     phone_digits,
     phone_regions,
     redact,
@@ -193,3 +195,21 @@ def test_real_phone_numbers_beside_business_references_are_still_masked(
     text: str, expected: str
 ) -> None:
     assert redact(text, default_region="US", regions=EVERY_REGION) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ANA y ana, Ana!", "[NAME] y [NAME], [NAME]!"),  # any case
+        ("Anabel and Mariana", "Anabel and Mariana"),  # whole words only
+        ("d'Souza-Lima says hi", "d'Souza-Lima says hi"),  # a compound word is one word
+        ("souza: see [NAME] and [PHONE]", "[NAME]: see [NAME] and [PHONE]"),  # masks stay
+        ("no names here at all", "no names here at all"),
+        ("", ""),
+    ],
+)
+def test_mask_name_words_masks_the_whole_words_of_known_names(text: str, expected: str) -> None:
+    # "Name" and "Phone" are people here too: the masks already in a text are left alone.
+    words = name_words(["Ana Souza", "Name Phone"])
+    assert {"ana", "souza", "name", "phone"} <= words
+    assert mask_name_words(text, words) == expected
