@@ -751,10 +751,17 @@ class _ChunkScan:
     clock_texts: list[str]
     rest_start: np.ndarray
     cut: np.ndarray
-    rest_lines: pa.Array | None
     author_at: np.ndarray
     author_texts: list[str]
     slow: dict[int, re.Match[str]]
+
+    def rest_lines(self, picked: np.ndarray) -> pa.Array:
+        """The text after the header on the header line of the plain headers `picked`
+        (positions in `fast_at`)."""
+        lines = self.headers[self.fast_at[picked]]
+        return export_columns.slices_of(
+            self.buffer, self.data, self.rest_start[picked], self.starts[lines + 1] - 1
+        )
 
     def size(self) -> int:
         """About the bytes the scan holds: its text, the arrays of 4 or 8 bytes a header,
@@ -768,8 +775,7 @@ class _VectorState:
     """What `vector_batches` carries from block to block."""
 
     id_hash: hashlib._Hash
-    seen: dict[bytes, None] = field(default_factory=dict)  # every key's first digest so far
-    counts: dict[bytes, int] = field(default_factory=dict)  # occurrences of repeated keys
+    seen: dict[bytes, int] = field(default_factory=dict)  # first digest -> occurrences
     carry: tuple[int, list[bytes]] | None = None  # the unfinished message: header line, bytes
     line: int = 0  # lines before the block
     last: int | None = None  # epoch seconds of the last message kept
@@ -823,8 +829,8 @@ def _odd_bodies(
     odd |= (ends > starts) & (padded[ends - 1] == ord(">"))
     bullet = pc.find_substring(bodies, "•").to_numpy()
     odd |= (bullet >= 0) & ((newline < 0) | (bullet < newline))
-    for prefix in markers.NOTICE_PREFIXES:
-        odd |= pc.starts_with(bodies, prefix).to_numpy(zero_copy_only=False)
+    notices = "|".join(export_columns.re2_literal(prefix) for prefix in markers.NOTICE_PREFIXES)
+    odd |= pc.match_substring_regex(bodies, f"^(?:{notices})").to_numpy(zero_copy_only=False)
     return odd
 
 
@@ -1133,7 +1139,6 @@ class _ExportParser:
                 headers += len(scan.headers)
                 last_date = self.judge(scan, runs, last_date)
                 if kept is not None:
-                    scan.rest_lines = None  # only `judge` reads it
                     kept_bytes += scan.size()
                     if kept_bytes <= _KEPT_SCAN_BYTES:
                         kept.append(scan)
@@ -1193,8 +1198,13 @@ class _ExportParser:
         )
         line_at = candidates[fast_at]
         rest_start = starts[line_at] + prefix
-        rest_lines = export_columns.slices_of(buffer, data, rest_start, starts[line_at + 1] - 1)
-        cut = pc.find_substring(rest_lines, ": ").to_numpy()
+        # Where ": " first comes after the header on its line (-1: not on the line).
+        colons = np.flatnonzero((data[:-1] == ord(":")) & (data[1:] == ord(" ")))
+        after = np.minimum(np.searchsorted(colons, rest_start), len(colons) - 1)
+        found = colons[after] if len(colons) else np.zeros(len(rest_start), np.int64)
+        cut = np.where(
+            (found >= rest_start) & (found < starts[line_at + 1] - 1), found - rest_start, -1
+        )
         named = cut > 0
         authors = pc.dictionary_encode(
             export_columns.slices_of(
@@ -1216,7 +1226,6 @@ class _ExportParser:
             clock_texts=clocks.dictionary.to_pylist(),
             rest_start=rest_start,
             cut=cut,
-            rest_lines=rest_lines,
             author_at=author_at,
             author_texts=authors.dictionary.to_pylist(),
             slow=slow,
@@ -1254,12 +1263,11 @@ class _ExportParser:
             if (tally := judged.get(author)) is None or tally[0] < _AUTHOR_LINES_JUDGED
         ]
         if open_authors or scan.slow:
-            assert scan.rest_lines is not None, "judged before it is kept"
             picked = np.flatnonzero(np.isin(scan.author_at, open_authors))
             rests: dict[int, str] = dict(
                 zip(
                     scan.fast_at[picked].tolist(),
-                    scan.rest_lines.take(picked).to_pylist(),
+                    scan.rest_lines(picked).to_pylist(),
                     strict=True,
                 )
             )
@@ -1480,9 +1488,12 @@ class _ExportParser:
             "0",
             "\x1f",
         )
-        every_key = keys.cast(pa.binary()).to_pylist() + slow_keys
-        if slow_keys:
-            every_key = [every_key[number] for number in arrangement.tolist()]
+        every_key = keys.cast(pa.binary()).to_pylist()
+        if slow_keys:  # the few others go in at their places, first places first
+            placed = np.flatnonzero(arrangement >= len(every_key))
+            taken = (arrangement[placed] - len(every_key)).tolist()
+            for place, number in zip(placed.tolist(), taken, strict=True):
+                every_key.insert(place, slow_keys[number])
         ids = self.ids_of(every_key, state)
         seconds = np.concatenate((fast_seconds, np.array(slow_seconds, np.int64)))[arrangement]
         lines = np.concatenate((base + headers[position] + 1, np.array(slow_lines, np.int64)))[
@@ -1530,31 +1541,30 @@ class _ExportParser:
 
     def ids_of(self, keys: list[bytes], state: _VectorState) -> pa.Array:
         """The message ids of keys (each ending with the first occurrence's `\\x1f0`), in
-        line order, counting repeats over the whole file as `_message_id` does: a set of
-        every first digest finds the repeated keys, and only those are counted one by one."""
+        line order, counting repeats over the whole file as `_message_id` does; only a
+        repeated key's id is hashed again, with its count."""
         copy = state.id_hash.copy
-        digests = [(hasher := copy(), hasher.update(key), hasher.digest())[2] for key in keys]
-        distinct = dict.fromkeys(digests)
         seen = state.seen
-        earlier = seen.keys() & distinct.keys()  # looks up the block's, not every one
-        repeated = earlier
-        if len(distinct) < len(digests):
-            repeated = earlier | {digest for digest, n in Counter(digests).items() if n > 1}
-        seen |= distinct
-        if not repeated:
-            return export_columns.message_ids(digests)
-        counts = state.counts
-        others: dict[int, str] = {}
-        for position in [at for at, digest in enumerate(digests) if digest in repeated]:
-            digest = digests[position]
-            occurrence = counts.get(digest)
+        count_of = seen.get
+        digests: list[bytes] = []
+        add = digests.append
+        repeats: list[tuple[int, int]] = []
+        for key in keys:
+            hasher = copy()
+            hasher.update(key)
+            digest = hasher.digest()
+            occurrence = count_of(digest)
             if occurrence is None:
-                occurrence = 1 if digest in earlier else 0
-            counts[digest] = occurrence + 1
-            if occurrence:
-                hasher = copy()
-                hasher.update(keys[position][:-1] + str(occurrence).encode())
-                others[position] = "m_" + hasher.hexdigest()
+                seen[digest] = 1
+            else:
+                seen[digest] = occurrence + 1
+                repeats.append((len(digests), occurrence))
+            add(digest)
+        others: dict[int, str] = {}
+        for position, occurrence in repeats:
+            hasher = copy()
+            hasher.update(keys[position][:-1] + str(occurrence).encode())
+            others[position] = "m_" + hasher.hexdigest()
         return export_columns.message_ids(digests, others)
 
     def finished_table(self, table: pa.Table, first_seconds: int, last_seconds: int) -> ExportBatch:
