@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DO_NOT_TRACK := 1
-# Two workers: the CI machine has two cores.
-PYTEST_ARGS ?= -n 2
+# Two workers: the CI machine has two cores. Tests are handed out two at a time, so the heavy
+# modules the conftest puts first are shared by both workers (see `heavy` in pyproject.toml).
+PYTEST_ARGS ?= -n 2 --maxschedchunk 2
 
 .PHONY: install demo test lint ui receiver bench bench-peers clean audit lock
 

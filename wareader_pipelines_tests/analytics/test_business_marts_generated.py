@@ -9,6 +9,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 from wareader_testkit.business_marts import (
@@ -25,6 +27,7 @@ DAYS = 21
 END = START + timedelta(days=DAYS)
 
 
+@pytest.mark.heavy
 def test_generated_zone_marts_equal_on_both_warehouses_and_day_by_day(
     tmp_path: Path, postgres_url: str
 ) -> None:

@@ -85,6 +85,7 @@ def postgres_sample(postgres_url: str) -> str:
     return postgres_url
 
 
+@pytest.mark.heavy
 def test_marts_hold_the_same_numbers_on_duckdb_and_postgres(
     duckdb_url: str, postgres_sample: str, tmp_path: Path
 ) -> None:
@@ -262,6 +263,7 @@ def _random_day_re_runs(
     return cleaned
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("engine", ["duckdb", "postgres"])
 def test_day_re_runs_leave_the_incremental_marts_equal_to_a_full_refresh(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest

@@ -49,6 +49,7 @@ def production_env(
     yield warehouse_url
 
 
+@pytest.mark.heavy
 def test_the_sample_pipeline_runs_on_postgres(production_env: str) -> None:
     definitions = defs()
     with dg.DagsterInstance.get() as instance:

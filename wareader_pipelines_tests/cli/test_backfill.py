@@ -73,6 +73,7 @@ def test_wareader_backfill_runs_one_ranged_run_of_the_selected_asset(
     )
 
 
+@pytest.mark.heavy
 def test_a_month_filed_like_the_ui_runs_as_one_ranged_run_through_the_daemon(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

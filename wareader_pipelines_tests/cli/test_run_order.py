@@ -62,6 +62,7 @@ def _assert_same(
         pd.testing.assert_frame_equal(found[name], frame, obj=f"{label}: {name}")
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("engine", ["duckdb", "postgres"])
 def test_every_table_is_the_same_however_the_days_were_run(
     engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest

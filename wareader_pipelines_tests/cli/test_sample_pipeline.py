@@ -78,6 +78,7 @@ def _tables(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
     return frames
 
 
+@pytest.mark.heavy
 def test_demo_runs_everything_and_prints_a_report(
     sample_run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

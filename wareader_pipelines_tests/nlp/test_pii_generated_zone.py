@@ -42,6 +42,7 @@ def _everyone(raw: pd.DataFrame) -> set[str]:
     return name_words([*raw["sender_name"].dropna().unique(), *listed])
 
 
+@pytest.mark.heavy
 def test_no_phone_email_id_or_name_in_any_analyst_table_of_a_100k_message_zone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
