@@ -48,33 +48,69 @@ def conversation_days(
     frame["is_media"] = frame["is_media"].fillna(False).astype(bool)
     frame["day"] = frame["sent_at"].dt.date
     frame = frame.sort_values(["day", "conversation_id", "sent_at", "message_id"], kind="stable")
+    # Plain lists and the boundaries of each (day, conversation) run of the sorted rows: what
+    # `groupby(...)` and `itertuples()` gave per group, without a frame and a namedtuple
+    # class per conversation-day (that was most of this function's time).
+    days = frame["day"].tolist()
+    conversations = frame["conversation_id"].tolist()
+    sent_at = frame["sent_at"].tolist()
+    senders = [value if isinstance(value, str) else None for value in frame["sender_id"]]
+    texts = frame[text_column].tolist()
+    message_types = frame["message_type"].tolist()
+    is_media = frame["is_media"].tolist()
+    languages = [code if isinstance(code, str) else None for code in frame["language"]]
     result: list[tuple[ConversationDay, DayFacts]] = []
-    for (day, conversation_id), group in frame.groupby(["day", "conversation_id"], sort=False):
-        senders = [value if isinstance(value, str) else None for value in group["sender_id"]]
-        labels = speaker_labels(senders)
+    for first, end in _runs(days, conversations):
+        day, conversation_id = days[first], conversations[first]
+        if _missing(day) or _missing(conversation_id):
+            continue  # groupby leaves out rows without a key
+        labels = speaker_labels(senders[first:end])
         lines: list[TranscriptLine] = []
-        for row, sender in zip(group.itertuples(index=False), senders, strict=True):
-            text = getattr(row, text_column)
+        for index in range(first, end):
+            text = texts[index]
             if not isinstance(text, str) or not text.strip():
-                text = f"[{row.message_type}]" if row.is_media else ""
+                text = f"[{message_types[index]}]" if is_media[index] else ""
             if not text:
                 continue
-            language = row.language if isinstance(row.language, str) else None
             lines.append(
-                TranscriptLine(row.sent_at.to_pydatetime(), labels[sender], text, language)
+                TranscriptLine(
+                    sent_at[index].to_pydatetime(),
+                    labels[senders[index]],
+                    text,
+                    languages[index],
+                )
             )
         if not lines:
             continue
-        languages = Counter(code for code in group["language"] if isinstance(code, str))
+        counted = Counter(code for code in languages[first:end] if code is not None)
         facts = DayFacts(
-            message_count=len(group),
+            message_count=end - first,
             participant_count=len(labels),
-            languages=[code for code, _ in languages.most_common()],
-            first_message_at=group["sent_at"].iloc[0].to_pydatetime(),
-            last_message_at=group["sent_at"].iloc[-1].to_pydatetime(),
+            languages=[code for code, _ in counted.most_common()],
+            first_message_at=sent_at[first].to_pydatetime(),
+            last_message_at=sent_at[end - 1].to_pydatetime(),
         )
         result.append((ConversationDay(str(conversation_id), day, tuple(lines)), facts))
     return result
+
+
+def _runs(days: Sequence[object], conversations: Sequence[object]) -> list[tuple[int, int]]:
+    """[first, end) of each run of equal (day, conversation) in rows sorted by both."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    for index in range(1, len(days) + 1):
+        if (
+            index == len(days)
+            or days[index] != days[first]
+            or conversations[index] != conversations[first]
+        ):
+            runs.append((first, index))
+            first = index
+    return runs
+
+
+def _missing(value: object) -> bool:
+    return value is None or bool(pd.isna(value))
 
 
 def summary_rows(
