@@ -110,6 +110,15 @@ PARSERS: dict[str, Callable[[Path], int]] = {
     "chat-miner": _chat_miner,
 }
 
+SHORT_NAMES = {
+    "ours": "ours",
+    "objects": "ours, object DataFrame",
+    "lines": "ours, line parser",
+    "whatstk": "whatstk",
+    "chat-miner": "chat-miner",
+}
+"""`--parsers` names of the PARSERS."""
+
 
 def _installed(name: str) -> bool:
     module = {
@@ -192,19 +201,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--parsers",
-        default=",".join(PARSERS),
-        help=f"comma-separated, from: {', '.join(PARSERS)} (default: all)",
+        default=",".join(SHORT_NAMES),
+        help=f"comma-separated, from: {', '.join(SHORT_NAMES)} (default: all; ours always)",
     )
     args = parser.parse_args(argv)
+    chosen = {name.strip() for name in args.parsers.split(",")} | {"ours"}
+    unknown = sorted(chosen - set(SHORT_NAMES))
+    if unknown:
+        parser.error(f"unknown parsers {unknown}: choose from {', '.join(SHORT_NAMES)}")
+    wanted = [SHORT_NAMES[name] for name in SHORT_NAMES if name in chosen]
 
     from wareader_testkit.generate_landing import generate_export
 
-    chosen = [name.strip() for name in args.parsers.split(",")]
-    unknown = [name for name in chosen if name not in PARSERS]
-    if unknown or "ours" not in chosen:
-        parser.error(f"unknown parsers {unknown} (and 'ours' is always measured)")
-    names = [name for name in PARSERS if name in chosen and _installed(name)]
-    missing = [name for name in chosen if name not in names]
+    names = [name for name in wanted if _installed(name)]
+    missing = [name for name in wanted if name not in names]
     with tempfile.TemporaryDirectory(prefix="wareader-peers-") as scratch:
         path, generated = generate_export(Path(scratch), messages=args.messages, seed=args.seed)
         print(f"{path.name}: {generated.export_messages:,} messages, {path.stat().st_size:,} bytes")
