@@ -161,6 +161,10 @@ def test_tricky_lines_give_the_same_rows(block_size: None) -> None:
         _assert_same("exports/WhatsApp Chat with Ana.txt", text, timezone="Europe/Madrid")
     limits = ExportLimits(max_authors=3)
     _assert_same("exports/WhatsApp Chat with Ana.txt", data, limits=limits)
+    # Rejected lines before the first message wait for its time; with no message, for none.
+    rejected = b"31/02/2024, 21:08 - Ana: an impossible date\n13/05/2024, 25:08 - Ben: a time\n"
+    _assert_same("exports/WhatsApp Chat with Ana.txt", rejected + data)
+    assert _assert_same("exports/WhatsApp Chat with Ana.txt", rejected) == 0
     utf16 = TRICKY.encode("utf-16")
     assert _assert_same("exports/WhatsApp Chat with Ana.txt", utf16) > 10
 
