@@ -37,15 +37,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 TARGET_MESSAGES = 1_000_000
 TARGET_SECONDS = 60.0
 TARGET_PEAK_MIB = 1536
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+# The range streams through parse, clean and write this many days at a time.
+DAYS_PER_GROUP = 31
 # The generator's languages and spaCy's multi-language fallback: loaded before cleaning.
 WARM_LANGUAGES: list[str | None] = ["en", "es", "pt", "de", "fr", "it", None]
 _REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -145,16 +149,22 @@ def run_pipeline(
     detector_name: str | None = None,
     languages: Sequence[str] = (),
     export_workers: int | None = None,
+    days_per_group: int = DAYS_PER_GROUP,
 ) -> dict[str, Any]:
-    """Run parse → clean → write once over `landing` for [start, end); return the measurements.
+    """Run parse → clean → write over `landing` for [start, end); return the measurements.
+
+    With `days_per_group` the range streams through the stages a group of days at a time
+    (`read_landing_groups`, `RangeCleaner`, each group's rows replaced in the warehouse):
+    only a group's rows are frames at once. With 0 the whole range is one window, cleaned
+    and written at once. The stages' times and CPU seconds are summed over the groups.
 
     `work` receives the parsed-export cache (must be empty for a cold run) and the DuckDB
     file. Meant to run in a fresh process, so that the peak RSS belongs to this run.
     """
     imports_started = time.perf_counter()
-    from wareader_pipelines.landing.window import read_landing_window
+    from wareader_pipelines.landing.window import read_landing_groups, read_landing_window
     from wareader_pipelines.lib import tables
-    from wareader_pipelines.nlp.cleaning import CleaningWorkers, clean_messages
+    from wareader_pipelines.nlp.cleaning import CleaningWorkers, RangeCleaner, clean_messages
     from wareader_pipelines.nlp.language import language_detector
     from wareader_pipelines.nlp.text import Tokenizers
     from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
@@ -171,16 +181,12 @@ def run_pipeline(
         export_workers=export_workers,
     )
     zone = LandingZone(uri=str(landing))
+    backend = DuckDBBackend(str(work / "warehouse.duckdb"), schema="wareader")
 
     peaks = DescendantPeaks()
     peaks.start()
     load_before = os.getloadavg()[0]
-    cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    window = read_landing_window(zone, start, end, settings=settings)
-    parsed = time.perf_counter()
-    cpu_parsed = _cpu_seconds(resource.RUSAGE_SELF)
-    rss_after_parse = _peak_rss_mib()
+    clock = _StageClock()
 
     # One-time costs every run process pays, whatever its size: the language model, and
     # spaCy's tokenizers (importing spacy.lang.fr alone compiles regexes for seconds).
@@ -188,71 +194,170 @@ def run_pipeline(
     detector = TimedDetector(language_detector(settings.language_detector, expected))
     tokenizers = Tokenizers()
     tokenizers.word_counts(["warm up"] * len(WARM_LANGUAGES), WARM_LANGUAGES)
-    set_up = time.perf_counter()
-    cpu_set_up = _cpu_seconds(resource.RUSAGE_SELF)
+    clock.lap("setup")
 
-    cleaned = clean_messages(
-        window.raw_messages,
+    if days_per_group:
+        groups: Iterator[Any] = read_landing_groups(
+            zone, start, end, settings=settings, days_per_group=days_per_group
+        )
+    else:
+        groups = iter(
+            [_Whole(start, end, read_landing_window(zone, start, end, settings=settings))]
+        )
+    workers = CleaningWorkers(settings.worker_processes(), settings.language_detector, expected)
+    cleaner = RangeCleaner(
         pseudonyms=settings.pseudonyms(),
         detector=detector,
         tokenizers=tokenizers,
         default_region=settings.phone_region,
-        workers=CleaningWorkers(settings.worker_processes(), settings.language_detector, expected),
+        workers=workers,
     )
-    clean_done = time.perf_counter()
-    cpu_cleaned = _cpu_seconds(resource.RUSAGE_SELF)
-    rss_after_clean = _peak_rss_mib()
+    counts = {"messages": 0, "statuses": 0, "quarantine": 0, "groups": 0}
+    languages_found: dict[str, int] = {}
+    stats = None
+    rss_after_parse = rss_after_clean = 0.0
 
-    backend = DuckDBBackend(str(work / "warehouse.duckdb"), schema="wareader")
-    for table, schema, frame, column in (
-        ("raw_messages", tables.RAW_MESSAGES, window.raw_messages, "sent_at"),
-        ("message_statuses", tables.MESSAGE_STATUSES, window.message_statuses, "status_at"),
-        ("quarantine", tables.QUARANTINE, window.quarantine, "partition_at"),
-        ("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, "sent_at"),
-    ):
-        backend.replace_rows(table, schema, frame, TimeWindowFilter(column, start, end))
-    written = time.perf_counter()
-    cpu_self = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before
+    def write(group: Any, cleaned: Any) -> None:
+        window = group.window
+        for table, schema, frame, column in (
+            ("raw_messages", tables.RAW_MESSAGES, window.raw_messages, "sent_at"),
+            ("message_statuses", tables.MESSAGE_STATUSES, window.message_statuses, "status_at"),
+            ("quarantine", tables.QUARANTINE, window.quarantine, "partition_at"),
+            ("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, "sent_at"),
+        ):
+            backend.replace_rows(
+                table, schema, frame, TimeWindowFilter(column, group.start, group.end)
+            )
+        counts["messages"] += len(window.raw_messages)
+        counts["statuses"] += len(window.message_statuses)
+        counts["quarantine"] += len(window.quarantine)
+        counts["groups"] += 1
+        for language, count in cleaned["language"].value_counts(dropna=False).items():
+            languages_found[str(language)] = languages_found.get(str(language), 0) + count
+
+    # A group's cleaning starts (its days handed to the cleaning worker) before the last
+    # group is finished and written and before the next one is read: the worker cleans
+    # while this process reads and writes.
+    pending: tuple[Any, Any] | None = None
+    with cleaner:
+        for group in _timed(groups, clock, "parse"):
+            stats = group.window.stats
+            rss_after_parse = rss_after_parse or _peak_rss_mib()
+            if days_per_group:
+                batch = cleaner.start(group.window.raw_messages)
+            else:  # one batch, as the cleaned_messages asset cleans a run's range
+                batch = _Done(
+                    clean_messages(
+                        group.window.raw_messages,
+                        pseudonyms=settings.pseudonyms(),
+                        detector=detector,
+                        tokenizers=tokenizers,
+                        default_region=settings.phone_region,
+                        workers=workers,
+                    )
+                )
+            clock.lap("clean")
+            if pending is not None:
+                cleaned = pending[1].result()
+                clock.lap("clean")
+                rss_after_clean = _peak_rss_mib()
+                write(pending[0], cleaned)
+                del cleaned
+                clock.lap("write")
+            pending = (group, batch)
+            del group, batch
+        if pending is not None:
+            cleaned = pending[1].result()
+            clock.lap("clean")
+            rss_after_clean = _peak_rss_mib()
+            write(pending[0], cleaned)
+            pending = None
+            del cleaned
+            clock.lap("write")
+    assert stats is not None, "at least one group"
     peaks.stop()
-
-    messages = len(window.raw_messages)
     return {
-        "messages": messages,
-        "statuses": len(window.message_statuses),
-        "quarantine": len(window.quarantine),
-        "duplicates_dropped": window.stats.duplicate_messages,
-        "webhook_bodies": window.stats.webhook_bodies,
-        "exports": window.stats.exports,
-        "exports_from_cache": window.stats.exports_from_cache,
+        "messages": counts["messages"],
+        "statuses": counts["statuses"],
+        "quarantine": counts["quarantine"],
+        "groups": counts["groups"],
+        "days_per_group": days_per_group,
+        "duplicates_dropped": stats.duplicate_messages,
+        "webhook_bodies": stats.webhook_bodies,
+        "exports": stats.exports,
+        "exports_from_cache": stats.exports_from_cache,
         "imports_s": imports_seconds,
-        "parse_s": parsed - started,
-        "setup_s": set_up - parsed,
-        "clean_s": clean_done - set_up,
+        "parse_s": clock.wall["parse"],
+        "setup_s": clock.wall["setup"],
+        "clean_s": clock.wall["clean"],
         "language_detection_s": detector.seconds,
         "texts_detected": detector.texts,
         "detector": detector.name,
-        "write_s": written - clean_done,
-        "wall_s": written - started,
+        "write_s": clock.wall["write"],
+        "wall_s": sum(clock.wall.values()),
         "peak_rss_mib": _peak_rss_mib(),
         # The largest worker's own peak (see DescendantPeaks), and what RUSAGE_CHILDREN says
         # (inflated for spawned workers by the RSS of this process when it spawned them).
         "worker_peak_rss_mib": peaks.largest_mib(),
         "worker_peak_rss_rusage_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
         "workers_seen": len(peaks.peaks_kib),
-        "cpu_s": cpu_self,
+        "cpu_s": sum(clock.cpu.values()),
         # CPU seconds of the run process per stage (parse excludes the export workers)
-        "parse_cpu_s": cpu_parsed - cpu_before,
-        "setup_cpu_s": cpu_set_up - cpu_parsed,
-        "clean_cpu_s": cpu_cleaned - cpu_set_up,
-        "write_cpu_s": cpu_before + cpu_self - cpu_cleaned,
+        "parse_cpu_s": clock.cpu["parse"],
+        "setup_cpu_s": clock.cpu["setup"],
+        "clean_cpu_s": clock.cpu["clean"],
+        "write_cpu_s": clock.cpu["write"],
         "worker_cpu_s": _cpu_seconds(resource.RUSAGE_CHILDREN),
         # Other work on the machine slows every stage: the 1-minute load around the run.
         "load_average": [load_before, os.getloadavg()[0]],
         "cpus": os.cpu_count(),
+        # after the (first group's) read, and after the (last group's) cleaning
         "peak_rss_after_parse_mib": rss_after_parse,
         "peak_rss_after_clean_mib": rss_after_clean,
-        "languages": cleaned["language"].value_counts(dropna=False).head(8).to_dict(),
+        "languages": dict(sorted(languages_found.items(), key=lambda item: -item[1])[:8]),
     }
+
+
+class _StageClock:
+    """Wall and CPU seconds of this process per stage, each lap added to the stage it ends."""
+
+    def __init__(self) -> None:
+        self.wall = {"parse": 0.0, "setup": 0.0, "clean": 0.0, "write": 0.0}
+        self.cpu = dict(self.wall)
+        self._wall = time.perf_counter()
+        self._cpu = _cpu_seconds(resource.RUSAGE_SELF)
+
+    def lap(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), _cpu_seconds(resource.RUSAGE_SELF)
+        self.wall[stage] += wall - self._wall
+        self.cpu[stage] += cpu - self._cpu
+        self._wall, self._cpu = wall, cpu
+
+
+def _timed(items: Iterator[T], clock: _StageClock, stage: str) -> Iterator[T]:
+    """`items`, the time spent producing each one added to `stage`."""
+    for item in items:
+        clock.lap(stage)
+        yield item
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A batch cleaned already (`--days-per-group 0`)."""
+
+    frame: Any
+
+    def result(self) -> Any:
+        return self.frame
+
+
+@dataclass(frozen=True)
+class _Whole:
+    """The whole range as one group (`--days-per-group 0`)."""
+
+    start: datetime
+    end: datetime
+    window: Any
 
 
 def _landing_for(workdir: Path, size: int, seed: int, webhook_share: float) -> dict[str, Any]:
@@ -298,6 +403,7 @@ def _run_child(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, A
             command += ["--export-workers", str(args.export_workers)]
         if args.languages:
             command += ["--languages", args.languages]
+        command += ["--days-per-group", str(args.days_per_group)]
         started = time.perf_counter()
         subprocess.run(command, check=True, cwd=_REPO_ROOT)
         result = json.loads(result_file.read_text())
@@ -368,6 +474,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--languages", help="comma list of expected ISO 639-1 codes")
     parser.add_argument(
+        "--days-per-group",
+        type=int,
+        default=DAYS_PER_GROUP,
+        help="stream the range this many days at a time (0: the whole range as one window)",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         help="keep generated landing zones here and reuse them (default: a temp dir, removed)",
@@ -391,6 +503,7 @@ def main(argv: list[str] | None = None) -> None:
             detector_name=args.detector,
             export_workers=args.export_workers,
             languages=languages,
+            days_per_group=args.days_per_group,
         )
         args.result_file.write_text(json.dumps(result))
         return

@@ -36,6 +36,7 @@ def test_run_pipeline_writes_every_message_and_times_each_stage(tmp_path: Path) 
     assert result["statuses"] == generated.statuses
     assert result["duplicates_dropped"] == generated.duplicate_messages
     assert result["exports_from_cache"] == 0  # a cold run
+    assert result["groups"] == 12  # a year streamed 31 days at a time
     # The stages split the wall time between consecutive clock readings, whatever the load:
     # they add up to it, and detection is a part of cleaning.
     stages = result["parse_s"] + result["setup_s"] + result["clean_s"] + result["write_s"]

@@ -22,7 +22,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 
 def split_outside_partitions(
     messages: pd.DataFrame,
-    landed_at_by_file: Mapping[str, datetime],
+    landed_at_by_file: Mapping[str, datetime] | pd.Series,
     *,
     first_day: datetime,
     history_setting: str = "WAREADER_HISTORY_START",
@@ -30,7 +30,9 @@ def split_outside_partitions(
     """(messages a partition can hold, quarantine rows for the others).
 
     `messages` has raw_messages' columns; `landed_at_by_file` maps each source file to
-    when it reached the landing zone; `first_day` is the first partition's start (UTC).
+    when it reached the landing zone (a Series indexed by file, for many calls with one
+    large mapping: pandas turns a dict into one at every call); `first_day` is the first
+    partition's start (UTC).
     """
     columns = ["source_file", "location", "reason", "excerpt", "landed_at", "partition_at"]
     if messages.empty:

@@ -26,7 +26,7 @@ import json
 import multiprocessing
 import operator
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -38,6 +38,8 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from wareader_pipelines.landing.layout import (
@@ -46,7 +48,9 @@ from wareader_pipelines.landing.layout import (
     parse_webhook_key,
     webhook_day_prefix,
 )
-from wareader_pipelines.landing.outside_partitions import split_outside_partitions
+from wareader_pipelines.landing.outside_partitions import (
+    split_outside_partitions,
+)
 from wareader_pipelines.landing.parsed_bodies import (
     ParsedBodies,
     body_digest,
@@ -155,6 +159,16 @@ class _ExportCache:
             return None
         return _ParsedExport(pd.read_parquet(messages), pd.read_parquet(quarantine))
 
+    def messages_path(self, digest: str) -> Path:
+        return self._paths(digest)[0]
+
+    def messages(self, digest: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of a cached export's messages."""
+        return pd.read_parquet(self._paths(digest)[0], columns=columns)
+
+    def quarantine(self, digest: str) -> pd.DataFrame:
+        return pd.read_parquet(self._paths(digest)[1])
+
     def put_batches(self, digest: str, batches: Iterable[chat_export.ExportBatch]) -> None:
         """Store an export's rows as they are parsed, a batch at a time.
 
@@ -227,16 +241,32 @@ def _parse_export(
     file: BinaryIO | None = None,
 ) -> _ParsedExport:
     """One export's rows, from the cache or parsed into it first."""
+    found = _cached_export(zone, landed, settings, pseudonyms, cache, stats, file)
+    if isinstance(found, _ParsedExport):
+        return found
+    parsed = cache.get(found)
+    assert parsed is not None, "just cached"
+    return parsed
+
+
+def _cached_export(
+    zone: LandingZone,
+    landed: LandedObject,
+    settings: PipelineSettings,
+    pseudonyms: Pseudonymizer,
+    cache: _ExportCache,
+    stats: IngestionStats,
+    file: BinaryIO | None = None,
+) -> str | _ParsedExport:
+    """An export's cache digest once the cache holds its rows, or its rejection when the
+    file is too large to read."""
     limits = settings.export_limits()
     too_large = limits.file_size_problem(landed.key, landed.size)
     if too_large is not None:
         stats.exports += 1
         stats.exports_rejected.append(landed.key)
         return _rejected_whole(landed, too_large, b"")  # not even read: its size alone
-    digest = _export_into_cache(zone, landed, settings, pseudonyms, cache, stats, file)
-    parsed = cache.get(digest)
-    assert parsed is not None, "just cached"
-    return parsed
+    return _export_into_cache(zone, landed, settings, pseudonyms, cache, stats, file)
 
 
 def _export_into_cache(
@@ -446,11 +476,12 @@ def _parsed_by_workers(
 class _WebhookDays:
     """What the webhook bodies received on some days hold, in reading order.
 
-    Messages and statuses are kept as tuples of their fields (what `frame_of` builds its
-    frame from): they cross from a worker process cheaply and need no second copy.
+    Statuses are kept as tuples of their fields (what `frame_of` builds its frame from),
+    messages as an Arrow table of those fields once the days are read (see
+    `_message_table`): they cross from a worker process cheaply and need no second copy.
     """
 
-    messages: list[tuple[object, ...]] = field(default_factory=list)
+    messages: list[tuple[object, ...]] | pa.Table = field(default_factory=list)
     statuses: list[tuple[object, ...]] = field(default_factory=list)
     errors: list[ApiErrorRecord] = field(default_factory=list)
     rejected: list[QuarantineRecord] = field(default_factory=list)
@@ -502,14 +533,31 @@ def _read_webhook_days(
             if day < first_kept:
                 continue  # read for its names only
             out.bodies += 1
-            out.messages.extend(map(_MESSAGE_ROW, parsed.messages))
+            out.messages.extend(map(_MESSAGE_ROW, parsed.messages))  # type: ignore[union-attr]
             out.statuses.extend(map(_STATUS_ROW, parsed.statuses))
             out.errors.extend(parsed.errors)
             out.rejected.extend(parsed.quarantine)
             for error in parsed.errors:
                 code = str(error.code)
                 out.errors_by_code[code] = out.errors_by_code.get(code, 0) + 1
+    out.messages = _message_table(out.messages)
     return out
+
+
+def _message_table(rows: list[tuple[object, ...]]) -> pa.Table | list[tuple[object, ...]]:
+    """Message tuples as one Arrow table (a tenth of their memory, and one buffer to send
+    from a worker), or as they are when Arrow refuses a value."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in MESSAGE_SCHEMA]
+    try:
+        return pa.Table.from_arrays(
+            [
+                pa.array(column, type=f.type)
+                for column, f in zip(columns, MESSAGE_SCHEMA, strict=True)
+            ],
+            schema=MESSAGE_SCHEMA,
+        )
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError, OverflowError):
+        return rows
 
 
 def _webhook_days_in_worker(index: int, days: list[date], first_kept: date) -> _WebhookDays | None:
@@ -594,19 +642,41 @@ def _oversized_body(
     )
 
 
-def read_landing_window(
+@dataclass(slots=True)
+class _SourceRows:
+    """What a read of [start, end) gathers before building its tables: the webhook bodies'
+    rows (messages and statuses as tuples of their fields, in day order) and every export,
+    parsed into the cache (its digest) or rejected whole unread."""
+
+    stats: IngestionStats
+    lookback: int
+    # the webhook messages, in day order: Arrow tables (tuples where Arrow refused a value)
+    message_parts: list[pa.Table | list[tuple[object, ...]]]
+    status_rows: list[tuple[object, ...]]
+    errors: list[ApiErrorRecord]
+    rejected: list[QuarantineRecord]
+    landed_at_by_file: dict[str, datetime]
+    webhook_names: dict[str, set[tuple[date, str]]]
+    cache: _ExportCache
+    exports: list[str | _ParsedExport]
+
+    def parsed(self, found: str | _ParsedExport) -> _ParsedExport:
+        """An export's rows, read back from the cache."""
+        if isinstance(found, _ParsedExport):
+            return found
+        parsed = self.cache.get(found)
+        assert parsed is not None, "just cached"
+        return parsed
+
+
+def _read_sources(
     zone: LandingZone,
     start: datetime,
     end: datetime,
-    *,
     settings: PipelineSettings,
-    webhook_lookback_days: int | None = None,
-) -> IngestedWindow:
-    """The ingestion tables' rows for [start, end), read from everything in the landing zone.
-
-    `webhook_lookback_days` overrides the settings' look-back for this read (a history
-    replay lands messages months after they were sent).
-    """
+    webhook_lookback_days: int | None,
+) -> _SourceRows:
+    """Read every webhook body a window needs and parse every export into the cache."""
     pseudonyms = settings.pseudonyms()
     lookback = max(settings.webhook_lookback_days, webhook_lookback_days or 0)
     stats = IngestionStats()
@@ -637,50 +707,103 @@ def read_landing_window(
         raise
 
     # The batches' rows in day order, as one sequential read would have them.
-    message_rows: list[tuple[object, ...]] = []
-    status_rows: list[tuple[object, ...]] = []
-    errors: list[ApiErrorRecord] = []
-    rejected: list[QuarantineRecord] = []
-    landed_at_by_file: dict[str, datetime] = {}
-    webhook_names: dict[str, set[tuple[date, str]]] = {}
+    sources = _SourceRows(stats, lookback, [], [], [], [], {}, {}, cache, [])
     parts.reverse()
     while parts:
         part = parts.pop()
-        message_rows.extend(part.messages)
-        status_rows.extend(part.statuses)
-        errors.extend(part.errors)
-        rejected.extend(part.rejected)
-        landed_at_by_file.update(part.landed_at_by_file)
+        sources.message_parts.append(part.messages)
+        sources.status_rows.extend(part.statuses)
+        sources.errors.extend(part.errors)
+        sources.rejected.extend(part.rejected)
+        sources.landed_at_by_file.update(part.landed_at_by_file)
         for conversation, found in part.names.items():
-            webhook_names.setdefault(conversation, set()).update(found)
+            sources.webhook_names.setdefault(conversation, set()).update(found)
         stats.webhook_bodies += part.bodies
         stats.webhook_bodies_from_cache += part.bodies_from_cache
         for code, count in part.errors_by_code.items():
             stats.webhook_errors[code] = stats.webhook_errors.get(code, 0) + count
         del part
 
-    # Each list of records is dropped once it is a frame, and the frames once concatenated:
-    # at a million rows every copy held to the end of the read costs hundreds of MiB.
-    message_frames = [_rows_frame(message_rows, MessageRecord)]
-    message_rows.clear()
-    quarantine_frames = [frame_of(rejected, QuarantineRecord)]
     parsed_by_workers, rejected_by_workers = _parsed_by_workers(pool, export_futures)
     for landed in exports:
-        landed_at_by_file[landed.key] = landed.modified_at
-        parsed_export = _parse_export(zone, landed, settings, pseudonyms, cache, stats)
-        message_frames.append(_with_participant_names(parsed_export.messages))
-        quarantine_frames.append(parsed_export.quarantine)
+        sources.landed_at_by_file[landed.key] = landed.modified_at
+        sources.exports.append(_cached_export(zone, landed, settings, pseudonyms, cache, stats))
     stats.exports_from_cache -= parsed_by_workers  # parsed now, if by another process
     stats.exports_rejected_remembered -= rejected_by_workers  # rejected now, not remembered
+    return sources
+
+
+def _webhook_frames(parts: list[pa.Table | list[tuple[object, ...]]]) -> list[pd.DataFrame]:
+    """The webhook messages as frames, in order: consecutive Arrow tables as one."""
+    frames: list[pd.DataFrame] = []
+    tables: list[pa.Table] = []
+    for part in [*parts, None]:
+        if isinstance(part, pa.Table):
+            tables.append(part)
+            continue
+        if tables:
+            frames.append(pa.concat_tables(tables).to_pandas())
+            tables = []
+        if part is not None:
+            frames.append(_rows_frame(part, MessageRecord))
+    return frames or [_rows_frame([], MessageRecord)]
+
+
+def _first_partition() -> datetime:
+    return datetime.combine(date.fromisoformat(HISTORY_START), time(), UTC)
+
+
+def read_landing_window(
+    zone: LandingZone,
+    start: datetime,
+    end: datetime,
+    *,
+    settings: PipelineSettings,
+    webhook_lookback_days: int | None = None,
+) -> IngestedWindow:
+    """The ingestion tables' rows for [start, end), read from everything in the landing zone.
+
+    `webhook_lookback_days` overrides the settings' look-back for this read (a history
+    replay lands messages months after they were sent).
+    """
+    sources = _read_sources(zone, start, end, settings, webhook_lookback_days)
+    stats = sources.stats
+    # Each list of records is dropped once it is a frame, and the frames once concatenated:
+    # at a million rows every copy held to the end of the read costs hundreds of MiB.
+    message_frames = _webhook_frames(sources.message_parts)
+    sources.message_parts.clear()
+    quarantine_frames = [frame_of(sources.rejected, QuarantineRecord)]
+    for found in sources.exports:
+        parsed_export = sources.parsed(found)
+        message_frames.append(_with_participant_names(parsed_export.messages))
+        quarantine_frames.append(parsed_export.quarantine)
 
     raw = _concat(message_frames, MessageRecord)
     raw, outside = split_outside_partitions(
-        raw,
-        landed_at_by_file,
-        first_day=datetime.combine(date.fromisoformat(HISTORY_START), time(), UTC),
+        raw, sources.landed_at_by_file, first_day=_first_partition()
     )
     quarantine_frames.append(outside)
     stats.messages_outside_partitions = int(in_window(outside["partition_at"], start, end).sum())
+    raw = _window_messages(raw, start, end, sources)
+    status_frame = _status_frame(sources, start, end)
+    api_errors = api_errors_frame(sources.errors)
+    api_errors = api_errors[in_window(api_errors["partition_at"], start, end)].reset_index(
+        drop=True
+    )
+    return IngestedWindow(
+        raw_messages=raw,
+        message_statuses=status_frame,
+        quarantine=_quarantine_frame(quarantine_frames, start, end),
+        stats=stats,
+        api_errors=api_errors,
+    )
+
+
+def _window_messages(
+    raw: pd.DataFrame, start: datetime, end: datetime, sources: _SourceRows
+) -> pd.DataFrame:
+    """`raw_messages` of [start, end) from the messages a partition can hold: each once (its
+    first delivery), in (sent_at, message_id) order, with the webhook chats' names."""
     raw = raw[in_window(raw["sent_at"], start, end)]
     before = len(raw)
     # Keep each message's first delivery: sort by arrival, then by id for a stable order.
@@ -692,44 +815,231 @@ def read_landing_window(
             ["message_id", "source_file", "location"], kind="stable"
         )
         raw = pd.concat([raw[~repeated], deliveries.drop_duplicates("message_id", keep="first")])
-    stats.duplicate_messages = before - len(raw)
+    sources.stats.duplicate_messages += before - len(raw)
     raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
-    raw = _with_webhook_participant_names(raw, webhook_names, NAME_LOOKBACK_DAYS, lookback)
+    return _with_webhook_participant_names(
+        raw, sources.webhook_names, NAME_LOOKBACK_DAYS, sources.lookback
+    )
 
-    status_frame = _rows_frame(status_rows, StatusRecord)
-    status_rows.clear()
+
+def _status_frame(sources: _SourceRows, start: datetime, end: datetime) -> pd.DataFrame:
+    """`message_statuses` of [start, end): each (message, status) once."""
+    status_frame = _rows_frame(sources.status_rows, StatusRecord)
+    sources.status_rows.clear()
     status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
     before = len(status_frame)
     status_frame = status_frame.sort_values(
         ["message_id", "status", "status_at", "source_file"], kind="stable"
     ).drop_duplicates(["message_id", "status"], keep="first")
-    stats.duplicate_statuses = before - len(status_frame)
-    status_frame = status_frame.sort_values(["status_at", "message_id", "status"]).reset_index(
-        drop=True
-    )
+    sources.stats.duplicate_statuses = before - len(status_frame)
+    return status_frame.sort_values(["status_at", "message_id", "status"]).reset_index(drop=True)
 
-    api_errors = api_errors_frame(errors)
-    api_errors = api_errors[in_window(api_errors["partition_at"], start, end)].reset_index(
-        drop=True
-    )
 
-    quarantine = _concat(quarantine_frames, QuarantineRecord)
+def _quarantine_frame(frames: list[pd.DataFrame], start: datetime, end: datetime) -> pd.DataFrame:
+    """`quarantine` of [start, end): each (file, location, reason) once."""
+    quarantine = _concat(frames, QuarantineRecord)
     quarantine["partition_at"] = quarantine["partition_at"].where(
         quarantine["partition_at"].notna(), quarantine["landed_at"]
     )
     quarantine = quarantine[in_window(quarantine["partition_at"], start, end)]
-    quarantine = (
+    return (
         quarantine.drop_duplicates(["source_file", "location", "reason"])
         .sort_values(["partition_at", "source_file", "location"], kind="stable")
         .reset_index(drop=True)
     )
-    return IngestedWindow(
-        raw_messages=raw,
-        message_statuses=status_frame,
-        quarantine=quarantine,
-        stats=stats,
-        api_errors=api_errors,
+
+
+@dataclass(frozen=True, slots=True)
+class WindowGroup:
+    """The tables of [start, end), one group of whole days of a longer read."""
+
+    start: datetime
+    end: datetime
+    window: IngestedWindow
+
+
+def read_landing_groups(
+    zone: LandingZone,
+    start: datetime,
+    end: datetime,
+    *,
+    settings: PipelineSettings,
+    days_per_group: int,
+    webhook_lookback_days: int | None = None,
+) -> Iterator[WindowGroup]:
+    """`read_landing_window` of [start, end) as consecutive groups of `days_per_group` days.
+
+    Each group holds the rows `read_landing_window` gives for its own days (a group is a
+    window like any partition's: a message in the group it was sent in, a status, error
+    or quarantine row in the group of its day), so writing each group replaces the same
+    rows as writing the whole window. The files are read and parsed once; only one
+    group's messages are frames at a time, so memory is bounded by a group, not by the
+    range. The groups share one `IngestionStats`, complete once the last group is out.
+    """
+    sources = _read_sources(zone, start, end, settings, webhook_lookback_days)
+    stats = sources.stats
+    first = _first_partition()
+    # What `Series.map` makes of the dict, made once: a year holds 300,000 files at 1M.
+    landed_at = pd.Series(
+        sources.landed_at_by_file, dtype=None if sources.landed_at_by_file else float
     )
+    starts: list[datetime] = []
+    moment = start
+    while moment < end:
+        starts.append(moment)
+        moment += timedelta(days=days_per_group)
+    bounds = list(zip(starts, [*starts[1:], end], strict=True))
+
+    # Every source of messages (the webhook days, then each export) is cut into the groups
+    # (rows in the source's order) and kept as Arrow until its group is built: compact, and
+    # one Parquet read per export. Messages no partition can hold are found over everything
+    # read, as one read of the window finds them.
+    edges = np.array([pd.Timestamp(moment).value for moment in [*starts, end]], dtype=np.int64)
+    pieces: list[list[tuple[pa.Table | pd.DataFrame, pd.Series | None]]] = [[] for _ in bounds]
+    cursors: list[_ExportCursor] = []
+    outside: list[pd.DataFrame] = []
+    quarantine_frames = [frame_of(sources.rejected, QuarantineRecord)]
+
+    def cut(messages: pa.Table | pd.DataFrame, names: pd.Series | None) -> None:
+        if isinstance(messages, pa.Table):
+            sent = pc.fill_null(pc.cast(messages["sent_at"], pa.int64()), np.iinfo(np.int64).min)
+            group_of_row = np.searchsorted(edges, sent.to_numpy(), side="right") - 1
+            group_of_row[group_of_row >= len(bounds)] = -1  # sent at or after the end
+        else:
+            group_of_row = _group_of_rows(messages["sent_at"], edges, len(bounds))
+        for group in np.unique(group_of_row[group_of_row >= 0]).tolist():
+            positions = np.flatnonzero(group_of_row == group)
+            if isinstance(messages, pa.Table):
+                pieces[group].append((messages.take(positions), names))
+            else:
+                pieces[group].append((messages.iloc[positions].reset_index(drop=True), names))
+
+    def outside_of(columns: pd.DataFrame) -> None:
+        outside.append(split_outside_partitions(columns, landed_at, first_day=first)[1])
+
+    for frame in _webhook_frames(
+        [
+            part.select(_OUTSIDE_COLUMNS) if isinstance(part, pa.Table) else part
+            for part in sources.message_parts
+        ]
+    ):
+        outside_of(frame[_OUTSIDE_COLUMNS])
+    for part in sources.message_parts:
+        cut(part if isinstance(part, pa.Table) else _rows_frame(part, MessageRecord), None)
+    sources.message_parts.clear()
+    for found in sources.exports:
+        if isinstance(found, _ParsedExport):  # rejected whole: no messages
+            assert found.messages.empty
+            quarantine_frames.append(found.quarantine)
+            continue
+        quarantine_frames.append(sources.cache.quarantine(found))
+        columns = sources.cache.messages(
+            found, ["conversation_id", "sender_name", *_OUTSIDE_COLUMNS]
+        )
+        outside_of(columns[_OUTSIDE_COLUMNS])
+        if not columns.empty:
+            cursors.append(
+                _ExportCursor(sources.cache.messages_path(found), _participant_names_of(columns))
+            )
+        del columns
+    outside_frame = pd.concat([frame for frame in outside if not frame.empty] or outside[-1:])
+    quarantine_frames.append(outside_frame.reset_index(drop=True))
+    stats.messages_outside_partitions = int(
+        in_window(outside_frame["partition_at"], start, end).sum()
+    )
+    quarantine = _quarantine_frame(quarantine_frames, start, end)
+    statuses = _status_frame(sources, start, end)
+    api_errors = api_errors_frame(sources.errors)
+
+    by_group = {
+        name: (frame, _group_of_rows(frame[column], edges, len(bounds)))
+        for name, frame, column in (
+            ("message_statuses", statuses, "status_at"),
+            ("quarantine", quarantine, "partition_at"),
+            ("api_errors", api_errors, "partition_at"),
+        )
+    }
+    del statuses, quarantine, api_errors
+    for index, (group_start, group_end) in enumerate(bounds):
+        frames = []
+        for cursor in cursors:
+            found_rows = cursor.rows_between(int(edges[index]), int(edges[index + 1]))
+            if found_rows is not None:
+                pieces[index].append((found_rows, cursor.names))
+        for piece, names in pieces[index]:
+            messages = piece.to_pandas() if isinstance(piece, pa.Table) else piece
+            frames.append(messages if names is None else _with_participant_names(messages, names))
+        pieces[index] = []
+        raw = _concat(frames, MessageRecord)
+        raw, _ = split_outside_partitions(raw, landed_at, first_day=first)
+        raw = _window_messages(raw, group_start, group_end, sources)
+        yield WindowGroup(
+            group_start,
+            group_end,
+            IngestedWindow(
+                raw_messages=raw,
+                message_statuses=_rows_of(*by_group["message_statuses"], index),
+                quarantine=_rows_of(*by_group["quarantine"], index),
+                stats=stats,
+                api_errors=_rows_of(*by_group["api_errors"], index),
+            ),
+        )
+
+
+class _ExportCursor:
+    """A cached export's messages read group by group, in the groups' (ascending) order.
+
+    Each Parquet row group (a batch of consecutive messages) is read once, when the first
+    group its times overlap is built (by its min/max statistics), and dropped once a group
+    starts after its last message: only a few batches of each export are held at once.
+    """
+
+    def __init__(self, path: Path, names: pd.Series) -> None:
+        self.names = names
+        self._file = pq.ParquetFile(path)
+        metadata = self._file.metadata
+        column = self._file.schema_arrow.get_field_index("sent_at")
+        self._spans: list[tuple[int, int]] = []
+        for index in range(metadata.num_row_groups):
+            statistics = metadata.row_group(index).column(column).statistics
+            if statistics is not None and statistics.has_min_max:
+                self._spans.append((int(statistics.min_raw), int(statistics.max_raw)))
+            else:  # unknown: read with the first group, kept to the end
+                self._spans.append((np.iinfo(np.int64).min, np.iinfo(np.int64).max))
+        self._loaded: dict[int, pa.Table] = {}
+
+    def rows_between(self, start: int, end: int) -> pa.Table | None:
+        """The messages sent in [start, end) (nanoseconds since the epoch), in file order."""
+        needed = [i for i, (low, high) in enumerate(self._spans) if low < end and high >= start]
+        for index in needed:
+            if index not in self._loaded:
+                self._loaded[index] = self._file.read_row_group(index, use_pandas_metadata=True)
+        rows = None
+        if needed:
+            table = pa.concat_tables([self._loaded[i] for i in needed])
+            sent = pc.cast(table["sent_at"], pa.int64())
+            keep = pc.and_(pc.greater_equal(sent, start), pc.less(sent, end))
+            rows = table.filter(pc.fill_null(keep, False))
+        for index in [i for i in self._loaded if self._spans[i][1] < end]:
+            del self._loaded[index]  # later groups start after its last message
+        return rows if rows is not None and rows.num_rows else None
+
+
+# What `split_outside_partitions` reads of a message.
+_OUTSIDE_COLUMNS = ["sent_at", "source_file", "location", "message_type", "message_id"]
+
+
+def _group_of_rows(moments: pd.Series, edges: np.ndarray, groups: int) -> np.ndarray:
+    """Each row's group (by the groups' `edges`, nanoseconds since the epoch), -1 for none."""
+    utc = pd.to_datetime(moments, utc=True).dt.tz_localize(None).to_numpy("datetime64[ns]")
+    nanoseconds = np.where(np.isnat(utc), np.iinfo(np.int64).min, utc.astype(np.int64))
+    group_of_row = np.searchsorted(edges, nanoseconds, side="right") - 1
+    group_of_row[group_of_row >= groups] = -1
+    return group_of_row
+
+
+def _rows_of(frame: pd.DataFrame, group_of_row: np.ndarray, group: int) -> pd.DataFrame:
+    return frame[group_of_row == group].reset_index(drop=True)
 
 
 def api_errors_frame(errors: list[ApiErrorRecord]) -> pd.DataFrame:
@@ -752,20 +1062,27 @@ def api_errors_frame(errors: list[ApiErrorRecord]) -> pd.DataFrame:
     )
 
 
-def _with_participant_names(messages: pd.DataFrame) -> pd.DataFrame:
-    """An export's rows, each with the names of everyone who writes in its chat in the export.
+def _with_participant_names(messages: pd.DataFrame, names: pd.Series | None = None) -> pd.DataFrame:
+    """An export's rows, each with the names of everyone who writes in its chat in the export
+    (`names`, from `_participant_names_of` the whole export; by default these rows').
 
     Cleaning masks these names in text; taken from the whole export (not the window), they
     are the same whichever days a run covers.
     """
     if messages.empty:
         return messages
-    names = (
+    if names is None:
+        names = _participant_names_of(messages)
+    return messages.assign(participant_names=messages["conversation_id"].map(names))
+
+
+def _participant_names_of(messages: pd.DataFrame) -> pd.Series:
+    """Each conversation's senders' names, as a JSON array (sorted), by conversation id."""
+    return (
         messages.dropna(subset=["sender_name"])
         .groupby("conversation_id")["sender_name"]
         .agg(lambda values: json.dumps(sorted(set(values)), ensure_ascii=False))
     )
-    return messages.assign(participant_names=messages["conversation_id"].map(names))
 
 
 def _with_webhook_participant_names(

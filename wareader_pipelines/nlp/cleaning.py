@@ -25,11 +25,11 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -162,12 +162,112 @@ def clean_messages(
     `workers`, a large batch is cleaned by several processes that way.
     """
     if raw.empty:
-        return _typed(pd.DataFrame({c: pd.Series(dtype="object") for c in CLEANED_COLUMNS}))
+        return _empty_frame()
+    tools = _Tools(detector, tokenizers, default_region, tuple(phone_regions))
+    shared = workers is not None and workers.processes > 0 and len(raw) >= workers.min_rows
+    with _CleaningPool.started(workers if shared else None, tools, CLEANING_TASKS) as pool:
+        batch, _ = _started(raw, pseudonyms, tools, pool, _earlier_words(earlier_names))
+        return batch.result()
 
+
+class RangeCleaner:
+    """`clean_messages` of a long range, one batch of whole UTC days at a time, in day order.
+
+    Each batch gives the rows `clean_messages` gives for them in one batch of the whole
+    range: the names a day masks include those seen on the earlier batches' days, carried
+    from one batch to the next. Its workers (`CleaningWorkers`) start once, at the first
+    batch of at least `min_rows / CLEANING_TASKS` rows, and serve every later batch; close
+    the cleaner (or use it as a context manager) to stop them.
+    """
+
+    def __init__(
+        self,
+        *,
+        pseudonyms: Pseudonymizer,
+        detector: LanguageDetector,
+        tokenizers: Tokenizers,
+        default_region: str = "US",
+        phone_regions: Sequence[str] = (),
+        workers: CleaningWorkers | None = None,
+        earlier_names: Collection[str] = (),
+    ) -> None:
+        self._pseudonyms = pseudonyms
+        self._tools = _Tools(detector, tokenizers, default_region, tuple(phone_regions))
+        self._workers = workers if workers is not None and workers.processes > 0 else None
+        self._words = _earlier_words(earlier_names)
+        self._pool: _CleaningPool | None = None
+        self._last_day = ""
+
+    def clean(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The `cleaned_messages` rows of `raw`, whose days all come after the last batch's."""
+        return self.start(raw).result()
+
+    def start(self, raw: pd.DataFrame) -> CleaningBatch:
+        """Start cleaning `raw` (days after the last batch's): its groups of days go to the
+        workers at once, and the batch's `result()` cleans the rest here and waits for
+        them. Meanwhile this process can read the next batch or write the last one, while
+        the workers clean."""
+        if raw.empty:
+            return _Done(_empty_frame())
+        days = _utc_day_codes(raw["sent_at"])[1]  # distinct, ascending
+        if days[0] <= self._last_day:
+            raise ValueError(f"batches must come in day order: {days[0]} after {self._last_day}")
+        workers = self._workers
+        if self._pool is None and workers and len(raw) >= workers.min_rows // CLEANING_TASKS:
+            self._pool = _CleaningPool(workers, self._tools, CLEANING_TASKS * 256)
+        batch, self._words = _started(raw, self._pseudonyms, self._tools, self._pool, self._words)
+        self._last_day = days[-1]
+        return batch
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> RangeCleaner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CleaningBatch(Protocol):
+    """A batch `RangeCleaner.start` started."""
+
+    def result(self) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    frame: pd.DataFrame
+
+    def result(self) -> pd.DataFrame:
+        return self.frame
+
+
+def _empty_frame() -> pd.DataFrame:
+    return _typed(pd.DataFrame({c: pd.Series(dtype="object") for c in CLEANED_COLUMNS}))
+
+
+def _earlier_words(earlier_names: Collection[str]) -> frozenset[str]:
+    """The name words of display names seen before a batch (see `_names_up_to_each_day`)."""
+    return frozenset(name_words(normalize_text(n) for n in earlier_names if isinstance(n, str)))
+
+
+def _started(
+    raw: pd.DataFrame,
+    pseudonyms: Pseudonymizer,
+    tools: _Tools,
+    pool: _CleaningPool | None,
+    earlier_words: frozenset[str],
+) -> tuple[_Batch, frozenset[str]]:
+    """A non-empty batch of whole days, its groups handed to the `pool`'s workers (its
+    `result()` gives the cleaned rows), and the name words known at its last day (the
+    next batch's `earlier_words`)."""
     conversation_ids: list[str] = raw["conversation_id"].tolist()
     message_types: list[str] = raw["message_type"].tolist()
     is_system = [bool(v) for v in raw["is_system"].tolist()]
-    keys = _sender_keys(raw, conversation_ids, default_region)
+    keys = _sender_keys(raw, conversation_ids, tools.default_region)
     sender_ids = [pseudonyms.id_of(k, prefix="u_") if k else None for k in keys]
     day_codes, day_texts = _utc_day_codes(raw["sent_at"])
     empty = [None] * len(raw)
@@ -183,32 +283,49 @@ def clean_messages(
         sources=raw["source"].tolist() if "source" in raw else empty,
         everyone=raw["participant_names"].tolist() if "participant_names" in raw else empty,
     )
-    tools = _Tools(detector, tokenizers, default_region, tuple(phone_regions))
     # Everyone else's names: every participant seen up to a row's day, in any chat.
     contexts = _joined(rows.conversation_ids, rows.days, blank_if_no_key=False)
     known = _names_up_to_each_day(
-        _participant_names(rows, contexts), contexts, rows.days, earlier_names
+        _participant_names(rows, contexts), contexts, rows.days, earlier_words
     )
-    if workers is not None and workers.processes > 0 and len(raw) >= workers.min_rows:
-        text = _text_columns_shared(rows, day_codes, tools, workers, known)
-    else:
-        text = _text_columns(rows, tools, known)
+    shared = None if pool is None else _shared(rows, day_codes, pool, known)
+    return _Batch(raw, rows, day_codes, known, sender_ids, tools, shared), known[max(known)]
 
-    columns: dict[str, Any] = {
-        "message_id": raw["message_id"].tolist(),
-        "conversation_id": conversation_ids,
-        "sender_id": sender_ids,
-        "sent_at": raw["sent_at"].array,  # keeps the tz-aware datetime64 dtype
-        "message_type": message_types,
-        **{name: text[name] for name in _TEXT_COLUMNS[:5]},
-        "is_media": [kind in MEDIA_TYPES for kind in message_types],
-        "is_system": is_system,
-        "is_edited": [bool(v) for v in raw["is_edited"].tolist()],
-        "reply_to_id": [v if _present(v) else None for v in raw["reply_to_id"].tolist()],
-        **{name: text[name] for name in _TEXT_COLUMNS[5:]},
-    }
-    frame = pd.DataFrame(columns, columns=list(CLEANED_COLUMNS))
-    return _typed(frame)
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch whose text columns are being computed (by workers, with `shared`)."""
+
+    raw: pd.DataFrame
+    rows: _TextRows
+    day_codes: np.ndarray
+    known: Mapping[str, frozenset[str]]
+    sender_ids: list[str | None]
+    tools: _Tools
+    shared: _Shared | None
+
+    def result(self) -> pd.DataFrame:
+        """The batch's cleaned rows: the text columns computed here, or with the workers."""
+        raw, rows, known = self.raw, self.rows, self.known
+        if self.shared is None:
+            text = _text_columns(rows, self.tools, known)
+        else:
+            text = _collected(self.shared, rows, self.day_codes, self.tools, known)
+        message_types = rows.message_types
+        columns: dict[str, Any] = {
+            "message_id": raw["message_id"].tolist(),
+            "conversation_id": rows.conversation_ids,
+            "sender_id": self.sender_ids,
+            "sent_at": raw["sent_at"].array,  # keeps the tz-aware datetime64 dtype
+            "message_type": message_types,
+            **{name: text[name] for name in _TEXT_COLUMNS[:5]},
+            "is_media": [kind in MEDIA_TYPES for kind in message_types],
+            "is_system": rows.is_system,
+            "is_edited": [bool(v) for v in raw["is_edited"].tolist()],
+            "reply_to_id": [v if _present(v) else None for v in raw["reply_to_id"].tolist()],
+            **{name: text[name] for name in _TEXT_COLUMNS[5:]},
+        }
+        return _typed(pd.DataFrame(columns, columns=list(CLEANED_COLUMNS)))
 
 
 # The columns computed from a message's text and its day's context, in table order.
@@ -338,14 +455,80 @@ def _text_columns_in_worker(
     return _text_columns(rows, tools, known)
 
 
-def _text_columns_shared(
+class _CleaningPool:
+    """Spawned cleaning workers, and the flags of the tasks handed to them (`TaskClaims`),
+    kept across the batches of a range: each batch takes the next flags."""
+
+    def __init__(self, workers: CleaningWorkers, tools: _Tools, tasks: int) -> None:
+        self._workers = workers
+        self._tools = tools
+        self._start(tasks)
+
+    def _start(self, tasks: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.claims = TaskClaims(context, tasks)
+        self._capacity = tasks
+        self._next = 0
+        self.pool = ProcessPoolExecutor(
+            self._workers.processes,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(
+                self._workers.detector,
+                self._workers.expected_languages,
+                self._tools.default_region,
+                self._tools.phone_regions,
+                self.claims,
+            ),
+        )
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(
+        cls, workers: CleaningWorkers | None, tools: _Tools, tasks: int
+    ) -> Iterator[_CleaningPool | None]:
+        """A pool for one batch of `tasks` tasks (None without workers), closed after it."""
+        if workers is None:
+            yield None
+            return
+        pool = cls(workers, tools, tasks)
+        try:
+            yield pool
+        finally:
+            pool.close()
+
+    def first_of(self, tasks: int) -> int:
+        """The index of the first of `tasks` new flags; a pool whose flags are all used is
+        replaced by a new one (its workers start again)."""
+        if self._next + tasks > self._capacity:
+            self.close()
+            self._start(max(self._capacity, tasks))
+        first = self._next
+        self._next += tasks
+        return first
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(slots=True)
+class _Shared:
+    """A batch's groups of days (row positions), the first flag of its tasks, and the
+    futures of the groups handed to the workers."""
+
+    groups: list[np.ndarray]
+    base: int
+    futures: list[Future[dict[str, list[Any]] | None] | None]
+    claims: TaskClaims
+
+
+def _shared(
     rows: _TextRows,
     day_codes: np.ndarray,
-    tools: _Tools,
-    workers: CleaningWorkers,
+    pool: _CleaningPool,
     known: Mapping[str, frozenset[str]],
-) -> dict[str, list[Any]]:
-    """`_text_columns` of a large batch, by this process and `workers` together.
+) -> _Shared:
+    """Hand a batch's groups of days to the `pool`'s workers (see `_collected`).
 
     The days are cut into `CLEANING_TASKS` groups of consecutive days with about as many
     rows each. Workers take the groups from the last one backwards, this process from the
@@ -365,40 +548,40 @@ def _text_columns_shared(
         group_of_day[bound + 1 :] += 1
     group_of_row = group_of_day[day_codes]
     groups = [np.flatnonzero(group_of_row == g) for g in np.unique(group_of_row)]
-    context = multiprocessing.get_context("spawn")
-    claims = TaskClaims(context, len(groups))
-    pool = ProcessPoolExecutor(
-        workers.processes,
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(
-            workers.detector,
-            workers.expected_languages,
-            tools.default_region,
-            tools.phone_regions,
-            claims,
-        ),
-    )
-    with pool:
-        futures: list[Future[dict[str, list[Any]] | None] | None] = [None] * len(groups)
-        for index in reversed(range(1, len(groups))):  # the first group is cleaned here
-            rows_of_group = rows.subset(groups[index])
-            known_of_group = {day: known[day] for day in set(rows_of_group.days)}
-            futures[index] = pool.submit(
-                _text_columns_in_worker, index, rows_of_group, known_of_group
+    base = pool.first_of(len(groups))
+    futures: list[Future[dict[str, list[Any]] | None] | None] = [None] * len(groups)
+    for index in reversed(range(1, len(groups))):  # the first group is cleaned here
+        rows_of_group = rows.subset(groups[index])
+        known_of_group = {day: known[day] for day in set(rows_of_group.days)}
+        with contextlib.suppress(Exception):  # a broken pool: cleaned here
+            futures[index] = pool.pool.submit(
+                _text_columns_in_worker, base + index, rows_of_group, known_of_group
             )
-        results: list[dict[str, list[Any]] | None] = [None] * len(groups)
-        for index, positions in enumerate(groups):
-            if futures[index] is None or claims.claim(index):
-                results[index] = _text_columns(rows.subset(positions), tools, known)
-        for index, positions in enumerate(groups):
+    return _Shared(groups, base, futures, pool.claims)
+
+
+def _collected(
+    shared: _Shared,
+    rows: _TextRows,
+    day_codes: np.ndarray,
+    tools: _Tools,
+    known: Mapping[str, frozenset[str]],
+) -> dict[str, list[Any]]:
+    """`_text_columns` of a batch `_shared` with workers: the groups no worker has taken
+    are cleaned here, from the first, then the workers' results are put in row order."""
+    groups, base, futures, claims = shared.groups, shared.base, shared.futures, shared.claims
+    results: list[dict[str, list[Any]] | None] = [None] * len(groups)
+    for index, positions in enumerate(groups):
+        if futures[index] is None or claims.claim(base + index):
+            results[index] = _text_columns(rows.subset(positions), tools, known)
+    for index, positions in enumerate(groups):
+        if results[index] is None:
+            future = futures[index]
+            assert future is not None
+            with contextlib.suppress(Exception):  # a crashed worker: cleaned here below
+                results[index] = future.result()
             if results[index] is None:
-                future = futures[index]
-                assert future is not None
-                with contextlib.suppress(Exception):  # a crashed worker: cleaned here below
-                    results[index] = future.result()
-                if results[index] is None:
-                    results[index] = _text_columns(rows.subset(positions), tools, known)
+                results[index] = _text_columns(rows.subset(positions), tools, known)
     return _in_row_order(groups, results, len(day_codes))
 
 
@@ -496,16 +679,17 @@ def _names_up_to_each_day(
     names: Mapping[str, frozenset[str]],
     contexts: Sequence[str],
     days: Sequence[str],
-    earlier_names: Collection[str],
+    earlier_words: frozenset[str],
 ) -> dict[str, frozenset[str]]:
-    """Each day's name words to mask in every chat: `earlier_names` and the names of every
-    conversation-day up to that day (a name counts from the first day it is seen)."""
+    """Each day's name words to mask in every chat: `earlier_words` (of the names seen
+    before these days, `_earlier_words`) and the names of every conversation-day up to that
+    day (a name counts from the first day it is seen)."""
     first_seen: dict[str, str] = {}
     for context, day in dict(zip(contexts, days, strict=True)).items():
         for name in names.get(context, ()):
             if name not in first_seen or day < first_seen[name]:
                 first_seen[name] = day
-    words = set(name_words(normalize_text(n) for n in earlier_names if isinstance(n, str)))
+    words = set(earlier_words)
     arrivals = sorted((day, name) for name, day in first_seen.items())
     known: dict[str, frozenset[str]] = {}
     position = 0

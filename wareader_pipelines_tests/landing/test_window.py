@@ -15,8 +15,9 @@ import pytest
 
 from wareader_pipelines.landing import window as window_module
 from wareader_pipelines.landing.layout import parse_webhook_key, webhook_key
-from wareader_pipelines.landing.window import read_landing_window
+from wareader_pipelines.landing.window import read_landing_groups, read_landing_window
 from wareader_pipelines.parsing import chat_export
+from wareader_pipelines.parsing.records import MessageRecord, frame_of
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
@@ -403,3 +404,88 @@ def test_messages_no_partition_can_hold_are_quarantined_with_why(tmp_path: Path)
     assert "an ordinary message" not in " ".join(outside["excerpt"])
     other_day = read_landing_window(zone, *_day(12), settings=settings)
     assert other_day.stats.messages_outside_partitions == 0
+
+
+def test_a_range_read_in_groups_of_days_gives_the_windows_rows(
+    sample_landing: Path, tmp_path: Path
+) -> None:
+    """`read_landing_groups` (the streamed benchmark's read): each group of days holds the
+    rows one read of the whole window files under those days, with conversations running
+    across the groups' boundaries, re-deliveries, and messages no partition can hold."""
+    landing = tmp_path / "zone"
+    shutil.copytree(sample_landing, landing)
+    chat = landing / "exports" / "old and wrong clock.txt"
+    chat.write_text(
+        "12/05/2011, 09:15 - Ana: from before the partitions\n"
+        "12/05/2024, 09:16 - Rui: an ordinary message\n"
+        "01/01/2099, 10:00 - Rui: a phone whose clock is wrong\n",
+        encoding="utf-8",
+    )
+    landed = datetime(2024, 5, 21, 12, tzinfo=UTC).timestamp()
+    os.utime(chat, (landed, landed))
+    zone = LandingZone(uri=str(landing))
+    orders = {"exports/old and wrong clock.txt": "DMY"}
+    whole = read_landing_window(
+        zone, *MAY, settings=_settings(tmp_path / "a", export_date_orders=orders)
+    )
+    settings = _settings(tmp_path / "b", export_date_orders=orders)  # its own cache
+    groups = list(read_landing_groups(zone, *MAY, settings=settings, days_per_group=4))
+
+    assert [(g.start.day, g.end - g.start) for g in groups] == [
+        (1 + 4 * i, timedelta(days=4 if i < 7 else 3)) for i in range(8)
+    ]
+    assert whole.stats.messages_outside_partitions == 2
+    conversations = [set(g.window.raw_messages["conversation_id"]) for g in groups]
+    assert set.intersection(*conversations[:3]), "a conversation crosses the boundaries"
+    for table, column in (
+        ("raw_messages", "sent_at"),
+        ("message_statuses", "status_at"),
+        ("quarantine", "partition_at"),
+        ("api_errors", "partition_at"),
+    ):
+        for group in groups:
+            times = getattr(group.window, table)[column]
+            assert ((times >= group.start) & (times < group.end)).all()
+        joined = pd.concat([getattr(g.window, table) for g in groups], ignore_index=True)
+        # A column empty in all of a group's rows comes back as NaN, as in a day's own read.
+        pd.testing.assert_frame_equal(joined, getattr(whole, table), check_dtype=False)
+    assert len(whole.raw_messages) > 100 and len(whole.quarantine) >= 2
+    assert groups[-1].window.stats == whole.stats
+
+
+def test_webhook_messages_kept_as_arrow_give_the_frame_of_their_records() -> None:
+    """Webhook days hand their messages over as Arrow tables; a day holding a value Arrow
+    refuses (a lone surrogate) keeps its tuples, and the frames are the records' either way."""
+    records = [
+        MessageRecord(
+            message_id=f"wamid.{i}",
+            conversation_id="c1",
+            source="webhook",
+            sender_wa_id="34600000000" if i else None,
+            sender_name=None,
+            sent_at=datetime(2024, 5, 2, 9, i, tzinfo=UTC),
+            message_type="text",
+            text=text,
+            media_id=None,
+            media_mime=None,
+            reply_to_id=None,
+            is_system=False,
+            is_edited=bool(i % 2),
+            source_file=f"webhooks/dt=2024-05-02/{i}.json",
+            location="entry[0].changes[0].messages[0]",
+            media_bytes=i or None,
+        )
+        for i, text in enumerate(["hola", None, "bad \ud800 half", "adiós"])
+    ]
+    rows = [window_module._MESSAGE_ROW(record) for record in records]
+    good, bad = window_module._message_table(rows[:2]), window_module._message_table(rows[2:3])
+    assert good.num_rows == 2 and bad == rows[2:3]
+    last = window_module._message_table(rows[3:])
+    frames = window_module._webhook_frames([good, bad, last])
+    assert [len(frame) for frame in frames] == [2, 1, 1]
+    expected = frame_of(records, MessageRecord)
+    joined = pd.concat(frames, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        window_module._webhook_frames([good])[0], frame_of(records[:2], MessageRecord)
+    )

@@ -6,11 +6,17 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from wareader_pipelines.nlp import cleaning
-from wareader_pipelines.nlp.cleaning import CLEANED_COLUMNS, CleaningWorkers, clean_messages
+from wareader_pipelines.nlp.cleaning import (
+    CLEANED_COLUMNS,
+    CleaningWorkers,
+    RangeCleaner,
+    clean_messages,
+)
 from wareader_pipelines.nlp.language import language_detector
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.nlp.text import Tokenizers
@@ -311,3 +317,45 @@ def test_a_worker_that_cannot_start_only_costs_time() -> None:
     pd.testing.assert_frame_equal(
         clean_messages(raw, **arguments, workers=broken), clean_messages(raw, **arguments)
     )
+
+
+def test_a_range_cleaned_batch_by_batch_of_days_gives_the_same_rows() -> None:
+    """`RangeCleaner` (the streamed benchmark's cleaning): batches of whole days, in day
+    order, give the rows one batch of the range gives; the names seen in earlier batches are
+    carried to the later ones, and one worker serves every batch."""
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+        "phone_regions": ("DE", "ES", "US"),
+    }
+    lucia = _message(0, "hola", name="Lucía Pérez", conversation="family")
+    told = replace(
+        _message(1, "dile a Lucía que llego tarde", name=BOB_NAME, conversation="work"),
+        sent_at=START + timedelta(days=1),
+    )
+    with RangeCleaner(**arguments) as cleaner:
+        first = cleaner.clean(frame_of([lucia], MessageRecord))
+        second = cleaner.clean(frame_of([told], MessageRecord))
+    assert second["text_clean"].tolist() == ["dile a [NAME] que llego tarde"]
+    whole = clean_messages(frame_of([lucia, told], MessageRecord), **arguments)
+    pd.testing.assert_frame_equal(pd.concat([first, second], ignore_index=True), whole)
+
+    raw = _days_of_chats()  # rows out of time order; odd days bring new senders' names
+    alone = clean_messages(raw, earlier_names=["Mateo Gil"], **arguments)
+    days = raw["sent_at"].dt.floor("D")
+    first_day = days.min()
+    batches = [
+        days < first_day + pd.Timedelta(days=2),
+        days == first_day + pd.Timedelta(days=2),
+        days > first_day + pd.Timedelta(days=2),
+    ]
+    workers = CleaningWorkers(1, "fasttext", min_rows=0)
+    with RangeCleaner(**arguments, workers=workers, earlier_names=["Mateo Gil"]) as cleaner:
+        started = [cleaner.start(raw[batch]) for batch in batches]  # all in flight at once
+        parts = [batch.result() for batch in started]
+        with pytest.raises(ValueError, match="day order"):
+            cleaner.clean(raw[days == first_day])
+    positions = np.concatenate([np.flatnonzero(batch.to_numpy()) for batch in batches])
+    expected = alone.iloc[positions].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), expected)
