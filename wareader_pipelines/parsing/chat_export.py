@@ -505,8 +505,9 @@ def parse_export_batches(
             forced_order=forced_order,
             media=media,
             max_authors=limits.max_authors,
+            vectorise=columnar,
         )
-        decided_order = parser.scanned(vectorised=columnar)
+        decided_order = parser.scanned()
     except (_NotAnExport, ExportTooLarge) as error:
         return whole_file(str(error))
     except MemoryError:
@@ -930,6 +931,7 @@ class _ExportParser:
         forced_order: str | None,
         media: dict[str, MediaFile],
         max_authors: int,
+        vectorise: bool = False,
     ) -> None:
         self.name = name
         self.open_chat = open_chat
@@ -965,6 +967,7 @@ class _ExportParser:
         )
         # The vectorised first pass's scans of a small text, kept for the second pass.
         self.scans: list[_ChunkScan] | None = None
+        self.vectorise = vectorise  # `scanned` may read a UTF-8 text with `vector_scanned`
         self.vectorised = False  # `scanned` took the decisions with the vectorised scan
         # RE2 header, RE2 plain header, Python header match, Python clock match (`scan`).
         self.patterns: (
@@ -993,11 +996,11 @@ class _ExportParser:
         )
         (self.quarantine if previous is not None else self.waiting).append(row)
 
-    def scanned(self, *, vectorised: bool = False) -> str:
+    def scanned(self) -> str:
         """Read the whole text once: reject a file that is no export, decide the date order
         (returned) and the authors that are the group itself.
 
-        `vectorised` reads a UTF-8 text that starts with a header with `vector_scanned`
+        With `vectorise`, a UTF-8 text that starts with a header is read by `vector_scanned`
         instead, which `vector_batches` then reads rows from; any text it cannot judge
         alike (NUL, bytes that are not UTF-8) is read by the line reader as before."""
         with _zip_errors_as_rejection(), closing(self.open_chat()) as raw:  # type: ignore[type-var]
@@ -1018,7 +1021,7 @@ class _ExportParser:
             except UnicodeDecodeError:
                 pass  # the full read below reports it
         if (
-            vectorised
+            self.vectorise
             and self.layout is not None
             and layout_error is None
             and not self.utf16
