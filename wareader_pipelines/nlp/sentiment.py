@@ -110,6 +110,8 @@ def emoji_score(symbol: str) -> float | None:
 
 def emoji_sentiment(text: str) -> float | None:
     """Mean lexicon score of the emoji in `text`, or None when it has no known emoji."""
+    if text.isascii():
+        return None  # every emoji has a non-ASCII code point; skip the emoji tokenizer
     scores = [
         score
         for found in emoji.emoji_list(text)
@@ -164,9 +166,15 @@ def sentiment_candidates(cleaned: pd.DataFrame) -> pd.DataFrame:
 def offline_sentiment_frame(candidates: pd.DataFrame) -> pd.DataFrame:
     """One sentiment row per candidate message, scored offline (VADER / emoji / unsupported)."""
     rows = []
+    # A message's score depends on its text and language only: each distinct pair is scored
+    # once (greetings, "ok", stickers' captions recur across a backfill's days).
+    scored: dict[tuple[object, str | None], SentimentScore] = {}
     for row in candidates.itertuples(index=False):
         language = row.language if isinstance(row.language, str) else None
-        result = score_message(row.text_clean, language)
+        key = (row.text_clean, language)
+        result = scored.get(key)
+        if result is None:
+            result = scored[key] = score_message(row.text_clean, language)
         rows.append(
             {
                 "message_id": row.message_id,
