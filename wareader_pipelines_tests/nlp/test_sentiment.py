@@ -77,3 +77,38 @@ def test_frames_skip_system_lines_reactions_and_empty_text() -> None:
     assert frame["message_id"].tolist() == ["a", "e"]
     assert frame["provider"].tolist() == ["offline", "offline"]
     assert frame["label"].tolist() == ["positive", "positive"]
+
+
+def test_no_emoji_is_ascii_so_ascii_texts_skip_the_emoji_tokenizer() -> None:
+    """`emoji_sentiment` returns None for ASCII-only text without tokenizing it: true only
+    while no emoji of the installed `emoji` package is written in ASCII."""
+    import emoji
+
+    assert not [symbol for symbol in emoji.EMOJI_DATA if symbol.isascii()]
+    assert score_message("ok :) see you at 5", "de").method == METHOD_UNSUPPORTED
+
+
+def test_repeated_texts_get_the_same_rows_as_when_scored_one_by_one() -> None:
+    texts = ["Danke 😍", "ok", "Danke 😍", "great, thanks!", "great, thanks!"]
+    languages = ["de", None, "de", "en", "es"]
+    candidates = pd.DataFrame(
+        {
+            "message_id": [f"m{i}" for i in range(len(texts))],
+            "conversation_id": "c",
+            "sent_at": pd.date_range("2024-05-01", periods=len(texts), freq="min", tz="UTC"),
+            "language": languages,
+            "text_clean": texts,
+        }
+    )
+    frame = offline_sentiment_frame(candidates)
+    for row, text, language in zip(frame.itertuples(), texts, languages, strict=True):
+        alone = score_message(text, language)
+        assert (row.label, row.method) == (alone.label, alone.method)
+        assert row.score == alone.score or (pd.isna(row.score) and alone.score is None)
+    assert frame["method"].tolist() == [
+        METHOD_EMOJI,
+        METHOD_UNSUPPORTED,
+        METHOD_EMOJI,
+        METHOD_VADER,
+        METHOD_UNSUPPORTED,
+    ]
