@@ -100,7 +100,9 @@ _OUT_OF_RANGE_DAY = (0, None, date.max)  # day cache entry of a date no table ca
 _FIRST_YEAR, _LAST_YEAR = 1678, 2261
 _DAY_CACHE_LIMIT = 4096  # distinct dates cached at once: a file of new dates is not held whole
 _CLOCK_CACHE_LIMIT = 100_000  # distinct written times cached at once (a day has 86,400)
-_KEPT_SCAN_BYTES = 24 * 2**20  # scans of a text (~10 MB) kept whole: it is read once
+# Scans of a text (~10 MB) kept whole, so it is read once; at most a quarter of the text cap,
+# so that keeping them never takes the parse near its bound of 4 x the cap.
+_KEPT_SCAN_BYTES = 24 * 2**20
 
 # Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
 _DATE_TIME_JOINER = r"(?:,|[ \u00a0](?:à|um|alle|às|a las|klo|kl\.))?[ \u00a0\u202f]"
@@ -506,6 +508,7 @@ def parse_export_batches(
             media=media,
             max_authors=limits.max_authors,
             vectorise=columnar,
+            kept_scan_bytes=min(_KEPT_SCAN_BYTES, limits.max_text_bytes // 4),
         )
         decided_order = parser.scanned()
     except (_NotAnExport, ExportTooLarge) as error:
@@ -932,6 +935,7 @@ class _ExportParser:
         media: dict[str, MediaFile],
         max_authors: int,
         vectorise: bool = False,
+        kept_scan_bytes: int = _KEPT_SCAN_BYTES,
     ) -> None:
         self.name = name
         self.open_chat = open_chat
@@ -967,6 +971,7 @@ class _ExportParser:
         )
         # The vectorised first pass's scans of a small text, kept for the second pass.
         self.scans: list[_ChunkScan] | None = None
+        self.kept_scan_bytes = kept_scan_bytes  # the most those scans may hold
         self.vectorise = vectorise  # `scanned` may read a UTF-8 text with `vector_scanned`
         self.vectorised = False  # `scanned` took the decisions with the vectorised scan
         # RE2 header, RE2 plain header, Python header match, Python clock match (`scan`).
@@ -1124,7 +1129,7 @@ class _ExportParser:
         plain, or None (and nothing decided) when the text needs the line reader: NUL or
         bytes that are not UTF-8, or a first line that is no header of the layout.
 
-        A text up to `_KEPT_SCAN_BYTES` keeps its block scans for `vector_batches`, so it
+        A text whose scans hold up to `kept_scan_bytes` keeps them for `vector_batches`, so it
         is read and searched once; a larger one is scanned again block by block then.
         """
         assert self.layout is not None
@@ -1146,7 +1151,7 @@ class _ExportParser:
                 last_date = self.judge(scan, runs, last_date)
                 if kept is not None:
                     kept_bytes += scan.size()
-                    if kept_bytes <= _KEPT_SCAN_BYTES:
+                    if kept_bytes <= self.kept_scan_bytes:
                         kept.append(scan)
                     else:
                         kept = None
