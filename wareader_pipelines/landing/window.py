@@ -242,6 +242,11 @@ def _parse_export(
 ) -> _ParsedExport:
     """One export's rows, from the cache or parsed into it first."""
     found = _cached_export(zone, landed, settings, pseudonyms, cache, stats, file)
+    return _export_rows_of(found, cache)
+
+
+def _export_rows_of(found: str | _ParsedExport, cache: _ExportCache) -> _ParsedExport:
+    """The rows `_cached_export` found: its rejection, or the export read back from the cache."""
     if isinstance(found, _ParsedExport):
         return found
     parsed = cache.get(found)
@@ -662,11 +667,7 @@ class _SourceRows:
 
     def parsed(self, found: str | _ParsedExport) -> _ParsedExport:
         """An export's rows, read back from the cache."""
-        if isinstance(found, _ParsedExport):
-            return found
-        parsed = self.cache.get(found)
-        assert parsed is not None, "just cached"
-        return parsed
+        return _export_rows_of(found, self.cache)
 
 
 def _read_sources(
