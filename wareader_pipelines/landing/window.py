@@ -231,20 +231,6 @@ def _is_rejected_whole(parsed: _ParsedExport) -> bool:
     return parsed.messages.empty and bool((parsed.quarantine["location"] == "whole file").any())
 
 
-def _parse_export(
-    zone: LandingZone,
-    landed: LandedObject,
-    settings: PipelineSettings,
-    pseudonyms: Pseudonymizer,
-    cache: _ExportCache,
-    stats: IngestionStats,
-    file: BinaryIO | None = None,
-) -> _ParsedExport:
-    """One export's rows, from the cache or parsed into it first."""
-    found = _cached_export(zone, landed, settings, pseudonyms, cache, stats, file)
-    return _export_rows_of(found, cache)
-
-
 def _export_rows_of(found: str | _ParsedExport, cache: _ExportCache) -> _ParsedExport:
     """The rows `_cached_export` found: its rejection, or the export read back from the cache."""
     if isinstance(found, _ParsedExport):
@@ -361,7 +347,8 @@ def parsed_export(
     """
     pseudonyms = settings.pseudonyms()
     cache = _ExportCache(Path(settings.cache_dir) / "exports", pseudonyms)
-    parsed = _parse_export(zone, landed, settings, pseudonyms, cache, IngestionStats(), file)
+    found = _cached_export(zone, landed, settings, pseudonyms, cache, IngestionStats(), file)
+    parsed = _export_rows_of(found, cache)
     return parsed.messages, parsed.quarantine
 
 
