@@ -379,15 +379,7 @@ def test_messages_no_partition_can_hold_are_quarantined_with_why(tmp_path: Path)
     """Issue 9 §4: before the first partition or after the file landed, never silently gone."""
     exports = tmp_path / "landing" / "exports"
     exports.mkdir(parents=True)
-    chat = exports / "old and wrong clock.txt"
-    chat.write_text(
-        "12/05/2011, 09:15 - Ana: from before the partitions\n"
-        "12/05/2024, 09:16 - Rui: an ordinary message\n"
-        "01/01/2099, 10:00 - Rui: a phone whose clock is wrong\n",
-        encoding="utf-8",
-    )
-    landed = datetime(2024, 5, 31, 12, tzinfo=UTC).timestamp()
-    os.utime(chat, (landed, landed))
+    _land_wrong_clock_export(exports, datetime(2024, 5, 31, 12, tzinfo=UTC))
     zone = LandingZone(uri=str(tmp_path / "landing"))
     settings = _settings(tmp_path, export_date_orders={"exports/old and wrong clock.txt": "DMY"})
 
@@ -414,15 +406,7 @@ def test_a_range_read_in_groups_of_days_gives_the_windows_rows(
     across the groups' boundaries, re-deliveries, and messages no partition can hold."""
     landing = tmp_path / "zone"
     shutil.copytree(sample_landing, landing)
-    chat = landing / "exports" / "old and wrong clock.txt"
-    chat.write_text(
-        "12/05/2011, 09:15 - Ana: from before the partitions\n"
-        "12/05/2024, 09:16 - Rui: an ordinary message\n"
-        "01/01/2099, 10:00 - Rui: a phone whose clock is wrong\n",
-        encoding="utf-8",
-    )
-    landed = datetime(2024, 5, 21, 12, tzinfo=UTC).timestamp()
-    os.utime(chat, (landed, landed))
+    _land_wrong_clock_export(landing / "exports", datetime(2024, 5, 21, 12, tzinfo=UTC))
     zone = LandingZone(uri=str(landing))
     orders = {"exports/old and wrong clock.txt": "DMY"}
     whole = read_landing_window(
@@ -489,3 +473,16 @@ def test_webhook_messages_kept_as_arrow_give_the_frame_of_their_records() -> Non
     pd.testing.assert_frame_equal(
         window_module._webhook_frames([good])[0], frame_of(records[:2], MessageRecord)
     )
+
+
+def _land_wrong_clock_export(exports: Path, landed: datetime) -> None:
+    """`exports/old and wrong clock.txt`, landed at `landed`: one message from 2011, one from
+    2024 and one dated 2099 by a phone whose clock is wrong (DMY dates)."""
+    chat = exports / "old and wrong clock.txt"
+    chat.write_text(
+        "12/05/2011, 09:15 - Ana: from before the partitions\n"
+        "12/05/2024, 09:16 - Rui: an ordinary message\n"
+        "01/01/2099, 10:00 - Rui: a phone whose clock is wrong\n",
+        encoding="utf-8",
+    )
+    os.utime(chat, (landed.timestamp(), landed.timestamp()))
