@@ -103,6 +103,7 @@ _CLOCK_CACHE_LIMIT = 100_000  # distinct written times cached at once (a day has
 # Scans of a text (~10 MB) kept whole, so it is read once; at most a quarter of the text cap,
 # so that keeping them never takes the parse near its bound of 4 x the cap.
 _KEPT_SCAN_BYTES = 24 * 2**20
+_SHAPE_SAMPLE = 64  # lines of the first block whose headers show the file's usual shape
 
 # Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
 _DATE_TIME_JOINER = r"(?:,|[ \u00a0](?:à|um|alle|às|a las|klo|kl\.))?[ \u00a0\u202f]"
@@ -251,6 +252,40 @@ class _Layout:
         """What `re2_plain_header` calls the clock, with the groups hour, minute, second and
         the first letter of AM/PM (`_clock_of`'s arguments)."""
         return re.compile(self._clock_source(groups=True))
+
+    def header_shape(
+        self, dates: list[str], clocks: list[str]
+    ) -> export_columns.HeaderShape | None:
+        """The most common shape (export_columns.HeaderShape) of headers whose date and
+        clock `re2_plain_header` read, or None without any."""
+        clock_match = self.clock_pattern().fullmatch
+        lead = b"[" if self.bracketed else b""
+        shapes: Counter[tuple[bytes, int, tuple[int, ...], tuple[int, ...]]] = Counter()
+        example: dict[tuple[bytes, int, tuple[int, ...], tuple[int, ...]], bytes] = {}
+        for date_text, clock in zip(dates, clocks, strict=True):
+            found = clock_match(clock)
+            if found is None:
+                continue
+            head = lead + date_text.encode()
+            whole = head + clock.encode()
+            masked = bytearray(whole)  # headers of one shape differ in digits and AM/PM only
+            digits = tuple(at for at, byte in enumerate(whole) if 48 <= byte <= 57)
+            for at in digits:
+                masked[at] = ord("0")
+            letters: tuple[int, ...] = ()
+            if found.group(4) is not None:
+                letters = (len(head) + len(clock[: found.start(4)].encode()),)
+                masked[letters[0]] = ord("A")
+            key = (bytes(masked), len(head), digits, letters)
+            shapes[key] += 1
+            example.setdefault(key, whole)
+        if not shapes:
+            return None
+        key = shapes.most_common(1)[0][0]
+        _, head_length, digits, letters = key
+        return export_columns.HeaderShape(
+            example[key], len(lead), head_length - len(lead), list(digits), list(letters)
+        )
 
     def _clock_source(self, *, groups: bool) -> str:
         tsep = re.escape(self.time_sep)
@@ -814,19 +849,19 @@ def _constant(value: str, count: int) -> pa.Array:
 
 
 def _odd_bodies(
-    data: np.ndarray,
-    bodies: pa.Array,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    newline: np.ndarray,
-) -> np.ndarray:
-    """Which of a block's bodies (`bodies`, the bytes [starts, ends) of `data`, with the
-    offset of their first LF or -1) a person's plain text is not, as `column_batches`
-    tells them apart, but a first line that is exactly a marker: the body ends with ">"
-    (an edit mark), or its first line is empty, starts with "<", a direction mark or a
-    space, ends with ")", holds "•" or starts like an encryption notice."""
-    padded = np.concatenate((data, np.zeros(3, np.uint8)))
-    first_end = np.where(newline >= 0, starts + newline, ends)
+    data: np.ndarray, line_starts: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of a block's bodies (the bytes [starts, ends) of `data`, each followed by an
+    LF, in a block whose lines start at `line_starts`) a person's plain text is not, as
+    `column_batches` tells them apart, but a first line that is exactly a marker: the
+    body ends with ">" (an edit mark), or its first line is empty, starts with "<", a
+    direction mark or a space, ends with ")", holds "•" or starts like an encryption
+    notice; and the offset of each body's first LF, or -1. Read from the bytes alone."""
+    widest = max(len(prefix.encode()) for prefix in markers.NOTICE_PREFIXES)
+    padded = np.concatenate((data, np.zeros(widest, np.uint8)))
+    line_end = line_starts[np.searchsorted(line_starts, starts, side="right")] - 1
+    first_end = np.minimum(line_end, ends)
+    newline = np.where(line_end < ends, line_end - starts, -1)
     empty = first_end == starts
     lead, second, third = padded[starts], padded[starts + 1], padded[starts + 2]
     odd = empty | (lead == ord("<")) | (lead == ord(" "))
@@ -834,11 +869,16 @@ def _odd_bodies(
     odd |= (lead == 0xC2) & (second == 0xA0)  # no-break space
     odd |= ~empty & (padded[first_end - 1] == ord(")"))
     odd |= (ends > starts) & (padded[ends - 1] == ord(">"))
-    bullet = pc.find_substring(bodies, "•").to_numpy()
-    odd |= (bullet >= 0) & ((newline < 0) | (bullet < newline))
-    notices = "|".join(export_columns.re2_literal(prefix) for prefix in markers.NOTICE_PREFIXES)
-    odd |= pc.match_substring_regex(bodies, f"^(?:{notices})").to_numpy(zero_copy_only=False)
-    return odd
+    bullets = np.flatnonzero((data[:-2] == 0xE2) & (data[1:-1] == 0x80) & (data[2:] == 0xA2))
+    if len(bullets):  # "•" on the first line
+        after = np.minimum(np.searchsorted(bullets, starts), len(bullets) - 1)
+        odd |= (bullets[after] >= starts) & (bullets[after] < first_end)
+    # A notice's prefix: the body goes on past it (no LF in it; the LF after a body ends it).
+    window = np.lib.stride_tricks.sliding_window_view(padded, widest)[starts]
+    for prefix in markers.NOTICE_PREFIXES:
+        encoded = np.frombuffer(prefix.encode(), np.uint8)
+        odd |= (window[:, : len(encoded)] == encoded).all(axis=1)
+    return odd, newline
 
 
 def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
@@ -982,6 +1022,7 @@ class _ExportParser:
             | None
         ) = None
         self.block_pattern: re.Pattern[str] | None = None
+        self.shape: export_columns.HeaderShape | None = None  # the usual header (`scan`)
 
     def blocks(self) -> Iterator[LineBlock]:
         """The text's lines from its start, a block at a time (see export_text)."""
@@ -1176,9 +1217,22 @@ class _ExportParser:
         data = np.frombuffer(chunk, np.uint8)
         starts = export_columns.line_starts(data)
         lines = export_columns.lines_of(buffer, starts)
+        if self.shape is None:  # learnt from the first headers the plain pattern reads
+            first = pc.extract_regex(lines.slice(0, _SHAPE_SAMPLE), plain).drop_null()
+            self.shape = self.layout.header_shape(
+                first.field("date").to_pylist(), first.field("clock").to_pylist()
+            )
+        shape = self.shape
+        # Lines of the file's usual header shape are plain headers without a regex; the
+        # patterns read the others.
+        shaped = shape.lines(data, starts) if shape is not None else None
+        others = np.flatnonzero(~shaped) if shaped is not None else None
+        searched = lines.take(others) if others is not None else lines
         candidates = np.flatnonzero(
-            pc.match_substring_regex(lines, general).to_numpy(zero_copy_only=False)
+            pc.match_substring_regex(searched, general).to_numpy(zero_copy_only=False)
         )
+        if others is not None:
+            candidates = others[candidates]
         extracted = pc.extract_regex(lines.take(candidates), plain)
         fast = extracted.is_valid().to_numpy(zero_copy_only=False)
         slow: dict[int, re.Match[str]] = {}
@@ -1197,18 +1251,30 @@ class _ExportParser:
                 slow = {int(renumber[position]): found for position, found in slow.items()}
                 candidates, fast = candidates[keep], fast[keep]
                 extracted = extracted.filter(pa.array(keep))
-        count = len(candidates)
+        date_length = pc.binary_length(extracted.field("date")).fill_null(0).to_numpy()
+        clock_length = pc.binary_length(extracted.field("clock")).fill_null(0).to_numpy()
+        if shaped is not None and shaped.any():  # the shaped headers join the others in order
+            shaped_lines = np.flatnonzero(shaped)
+            together = np.concatenate((shaped_lines, candidates))
+            arrangement = np.argsort(together, kind="stable")
+            place = np.empty(len(together), np.int64)
+            place[arrangement] = np.arange(len(together))
+            slow = {int(place[len(shaped_lines) + at]): found for at, found in slow.items()}
+            candidates = together[arrangement]
+            fast = np.concatenate((np.ones(len(shaped_lines), bool), fast))[arrangement]
+            date_length = np.concatenate(
+                (np.full(len(shaped_lines), shape.date_length), date_length)  # type: ignore[union-attr]
+            )[arrangement]
+            clock_length = np.concatenate(
+                (np.full(len(shaped_lines), shape.clock_length), clock_length)  # type: ignore[union-attr]
+            )[arrangement]
         fast_at = np.flatnonzero(fast)
-        plain_rows = extracted.filter(pa.array(fast)) if len(fast_at) < count else extracted
-        dates = pc.dictionary_encode(plain_rows.field("date"))
-        clocks = pc.dictionary_encode(plain_rows.field("clock"))
-        prefix = (
-            pc.binary_length(plain_rows.field("date")).to_numpy()
-            + pc.binary_length(plain_rows.field("clock")).to_numpy()
-            + (1 if self.layout.bracketed else 0)
-        )
         line_at = candidates[fast_at]
-        rest_start = starts[line_at] + prefix
+        date_start = starts[line_at] + (1 if self.layout.bracketed else 0)
+        date_end = date_start + date_length[fast_at]
+        rest_start = date_end + clock_length[fast_at]
+        dates = pc.dictionary_encode(export_columns.views_of(buffer, data, date_start, date_end))
+        clocks = pc.dictionary_encode(export_columns.views_of(buffer, data, date_end, rest_start))
         # Where ": " first comes after the header on its line (-1: not on the line).
         colons = np.flatnonzero((data[:-1] == ord(":")) & (data[1:] == ord(" ")))
         after = np.minimum(np.searchsorted(colons, rest_start), len(colons) - 1)
@@ -1218,9 +1284,7 @@ class _ExportParser:
         )
         named = cut > 0
         authors = pc.dictionary_encode(
-            export_columns.slices_of(
-                buffer, data, rest_start[named], rest_start[named] + cut[named]
-            )
+            export_columns.views_of(buffer, data, rest_start[named], rest_start[named] + cut[named])
         )
         author_at = np.full(len(fast_at), -1, np.int32)
         author_at[named] = authors.indices.to_numpy()
@@ -1413,8 +1477,7 @@ class _ExportParser:
         # other whose first line may be one, or that ends like an edit mark, is not.
         marker_keys, marker_kinds, marker_fine = _marker_lines()
         kind_at = pc.index_in(bodies, value_set=marker_keys).fill_null(-1).to_numpy()
-        newline = pc.find_substring(bodies, "\n").to_numpy()
-        odd = _odd_bodies(scan.data, bodies, body_start, body_end, newline)
+        odd, newline = _odd_bodies(scan.data, starts, body_start, body_end)
         several = np.flatnonzero(newline >= 0)
         if len(several):
             first_lines = export_columns.slices_of(

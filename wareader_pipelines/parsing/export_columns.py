@@ -61,28 +61,33 @@ def is_utf8(buffer: pa.Buffer) -> bool:
 def slices_of(
     buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> pa.StringArray:
-    """The byte ranges [starts, ends) of a block as a string array, copied out once.
+    """The byte ranges [starts, ends) of a block as a string array, copied out once (see
+    `views_of`)."""
+    return views_of(buffer, data, starts, ends).cast(pa.string())
 
-    The ranges are laid out as Arrow string views over the block (12 bytes inline, or
-    a 4-byte prefix and the offset), which Arrow's cast then copies into one string
-    array; the ranges must start and end between characters.
-    """
+
+def views_of(
+    buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> pa.Array:
+    """The byte ranges [starts, ends) of a block as Arrow string views over the block
+    (12 bytes inline, or a 4-byte prefix and the offset), nothing copied but the short
+    ones; the ranges must start and end between characters. Arrow's cast copies them
+    into a string array; `dictionary_encode` reads them as they are."""
     count = len(starts)
     if count == 0:
-        return pa.array([], pa.string())
+        return pa.array([], pa.string_view())
     lengths = (ends - starts).astype(np.int32)
-    views = np.zeros((count, 4), np.int32)
-    views[:, 0] = lengths
-    raw = views.view(np.uint8)
+    views = np.empty((count, 16), np.uint8)
+    words = views.view(np.int32)
+    words[:, 0] = lengths
     padded = np.concatenate((data, np.zeros(12, np.uint8)))
     inline = np.lib.stride_tricks.sliding_window_view(padded, 12)[starts]
-    short = lengths <= 12
-    raw[short, 4:] = inline[short] * (np.arange(12) < lengths[short, None])
-    long = ~short
-    raw[long, 4:8] = inline[long, :4]
-    views[long, 3] = starts[long]  # buffer index 0, the block
-    viewed = pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), buffer])
-    return viewed.cast(pa.string())
+    np.multiply(inline, np.arange(12) < lengths[:, None], out=views[:, 4:])
+    long = lengths > 12
+    if long.any():  # a 4-byte prefix (inline already), buffer 0 (the block), the offset
+        words[:, 2] = np.where(long, 0, words[:, 2])
+        words[:, 3] = np.where(long, starts, words[:, 3])
+    return pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), buffer])
 
 
 def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> pa.StringArray:
@@ -102,3 +107,47 @@ def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> p
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid.tobytes())]
     )
+
+
+class HeaderShape:
+    """The bytes of one header as the file's phone writes nearly all of them (zero-padded
+    numbers: `01/05/2024, 09:05 - `), position by position: a digit where the header has
+    one, an AM/PM letter where it has one, and the same byte as that header everywhere
+    else. A line that starts with this shape is a plain header whose date and clock are
+    its first `date_length` and next `clock_length` bytes (after `lead` bytes), found
+    without a regex: the date and clock patterns end where the shape's digits do."""
+
+    def __init__(
+        self, header: bytes, lead: int, date_length: int, digits: list[int], letters: list[int]
+    ) -> None:
+        self.lead, self.date_length = lead, date_length
+        self.clock_length = len(header) - lead - date_length
+        whole = np.frombuffer(header, np.uint8)
+        self.width = len(whole)
+        variable = np.zeros(self.width, bool)
+        self.digit_at = np.array(digits, np.int64)
+        self.letter_at = np.array(letters, np.int64)
+        variable[self.digit_at] = True
+        variable[self.letter_at] = True
+        self.literal_at = np.flatnonzero(~variable)
+        self.literal = whole[self.literal_at]
+        self.first_is_digit = 0 in digits
+        self.first = int(whole[0])
+
+    def lines(self, data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Which lines of a block (`line_starts` of `data`) start with the shape."""
+        line_starts = starts[:-1]
+        padded = np.concatenate((data, np.zeros(self.width, np.uint8)))
+        # The first byte alone drops most continuation lines before the full comparison.
+        first = padded[line_starts]
+        maybe = (first - 48 < 10) if self.first_is_digit else first == self.first
+        chosen = np.flatnonzero(maybe)
+        window = np.lib.stride_tricks.sliding_window_view(padded, self.width)[line_starts[chosen]]
+        fits = (window[:, self.literal_at] == self.literal).all(axis=1)
+        fits &= ((window[:, self.digit_at] - 48).astype(np.uint8) < 10).all(axis=1)
+        if len(self.letter_at):
+            letters = window[:, self.letter_at]
+            fits &= np.isin(letters, np.frombuffer(b"AaPp", np.uint8)).all(axis=1)
+        shaped = np.zeros(len(line_starts), bool)
+        shaped[chosen[fits]] = True
+        return shaped
