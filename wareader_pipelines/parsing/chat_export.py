@@ -268,6 +268,8 @@ class _Layout:
                 continue
             head = lead + date_text.encode()
             whole = head + clock.encode()
+            if len(whole) > export_columns.PAD:  # more than a block's padding: no shape
+                continue
             masked = bytearray(whole)  # headers of one shape differ in digits and AM/PM only
             digits = tuple(at for at, byte in enumerate(whole) if 48 <= byte <= 57)
             for at in digits:
@@ -857,8 +859,8 @@ def _odd_bodies(
     body ends with ">" (an edit mark), or its first line is empty, starts with "<", a
     direction mark or a space, ends with ")", holds "•" or starts like an encryption
     notice; and the offset of each body's first LF, or -1. Read from the bytes alone."""
+    padded = data  # as export_columns.padded_block: the bytes past the block read as 0
     widest = max(len(prefix.encode()) for prefix in markers.NOTICE_PREFIXES)
-    padded = np.concatenate((data, np.zeros(widest, np.uint8)))
     line_end = line_starts[np.searchsorted(line_starts, starts, side="right")] - 1
     first_end = np.minimum(line_end, ends)
     newline = np.where(line_end < ends, line_end - starts, -1)
@@ -1213,8 +1215,8 @@ class _ExportParser:
                 self.layout.clock_pattern().fullmatch,
             )
         general, plain, python_match, _ = self.patterns
-        buffer = pa.py_buffer(chunk)
-        data = np.frombuffer(chunk, np.uint8)
+        data = export_columns.padded_block(chunk)
+        buffer = pa.py_buffer(data)
         starts = export_columns.line_starts(data)
         lines = export_columns.lines_of(buffer, starts)
         if self.shape is None:  # learnt from the first headers the plain pattern reads

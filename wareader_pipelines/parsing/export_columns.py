@@ -15,6 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+PAD = 32
+"""Zero bytes after a block's text in `padded_block`: what reading a few bytes past a line
+may touch, so that no function here copies the block to pad it."""
 
 
 def re2_source(python_source: str, *, ascii_digits: bool) -> str:
@@ -31,6 +34,13 @@ def re2_literal(text: str) -> str:
         "\\" + char if char.isascii() and not char.isalnum() and char != " " else char
         for char in text
     )
+
+
+def padded_block(chunk: bytes) -> np.ndarray:
+    """A block's bytes with PAD zero bytes after them, as the functions here read them."""
+    data = np.zeros(len(chunk) + PAD, np.uint8)
+    data[: len(chunk)] = np.frombuffer(chunk, np.uint8)
+    return data
 
 
 def line_starts(data: np.ndarray) -> np.ndarray:
@@ -66,13 +76,12 @@ def slices_of(
     return views_of(buffer, data, starts, ends).cast(pa.string())
 
 
-def views_of(
-    buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> pa.Array:
-    """The byte ranges [starts, ends) of a block as Arrow string views over the block
-    (12 bytes inline, or a 4-byte prefix and the offset), nothing copied but the short
-    ones; the ranges must start and end between characters. Arrow's cast copies them
-    into a string array; `dictionary_encode` reads them as they are."""
+def views_of(buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """The byte ranges [starts, ends) of a block (`buffer`, and as `padded_block`) as
+    Arrow string views over the block (12 bytes inline, or a 4-byte prefix and the
+    offset), nothing copied but the short ones; the ranges must start and end between
+    characters. Arrow's cast copies them into a string array; `dictionary_encode` reads
+    them as they are."""
     count = len(starts)
     if count == 0:
         return pa.array([], pa.string_view())
@@ -80,8 +89,7 @@ def views_of(
     views = np.empty((count, 16), np.uint8)
     words = views.view(np.int32)
     words[:, 0] = lengths
-    padded = np.concatenate((data, np.zeros(12, np.uint8)))
-    inline = np.lib.stride_tricks.sliding_window_view(padded, 12)[starts]
+    inline = np.lib.stride_tricks.sliding_window_view(data, 12)[starts]
     np.multiply(inline, np.arange(12) < lengths[:, None], out=views[:, 4:])
     long = lengths > 12
     if long.any():  # a 4-byte prefix (inline already), buffer 0 (the block), the offset
@@ -135,14 +143,13 @@ class HeaderShape:
         self.first = int(whole[0])
 
     def lines(self, data: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Which lines of a block (`line_starts` of `data`) start with the shape."""
+        """Which lines of a block (`padded_block`, its `line_starts`) start with the shape."""
         line_starts = starts[:-1]
-        padded = np.concatenate((data, np.zeros(self.width, np.uint8)))
         # The first byte alone drops most continuation lines before the full comparison.
-        first = padded[line_starts]
+        first = data[line_starts]
         maybe = (first - 48 < 10) if self.first_is_digit else first == self.first
         chosen = np.flatnonzero(maybe)
-        window = np.lib.stride_tricks.sliding_window_view(padded, self.width)[line_starts[chosen]]
+        window = np.lib.stride_tricks.sliding_window_view(data, self.width)[line_starts[chosen]]
         fits = (window[:, self.literal_at] == self.literal).all(axis=1)
         fits &= ((window[:, self.digit_at] - 48).astype(np.uint8) < 10).all(axis=1)
         if len(self.letter_at):
