@@ -270,26 +270,48 @@ def _started(
     keys = _sender_keys(raw, conversation_ids, tools.default_region)
     sender_ids = [pseudonyms.id_of(k, prefix="u_") if k else None for k in keys]
     day_codes, day_texts = _utc_day_codes(raw["sent_at"])
-    empty = [None] * len(raw)
+    days = [day_texts[c] for c in day_codes.tolist()]
+    contexts = _joined(conversation_ids, days, blank_if_no_key=False)
     rows = _TextRows(
         texts=raw["text"].tolist(),
         message_types=message_types,
         is_system=is_system,
         conversation_ids=conversation_ids,
         keys=keys,
-        days=[day_texts[c] for c in day_codes.tolist()],
-        sender_names=raw["sender_name"].tolist(),
-        titles=raw["conversation_name"].tolist() if "conversation_name" in raw else empty,
-        sources=raw["source"].tolist() if "source" in raw else empty,
-        everyone=raw["participant_names"].tolist() if "participant_names" in raw else empty,
+        days=days,
+        contexts=contexts,
+    )
+    empty = [None] * len(raw)
+    names = _participant_names(
+        contexts,
+        raw["sender_name"].tolist(),
+        raw["conversation_name"].tolist() if "conversation_name" in raw else empty,
+        raw["source"].tolist() if "source" in raw else empty,
+        raw["participant_names"].tolist() if "participant_names" in raw else empty,
     )
     # Everyone else's names: every participant seen up to a row's day, in any chat.
-    contexts = _joined(rows.conversation_ids, rows.days, blank_if_no_key=False)
-    known = _names_up_to_each_day(
-        _participant_names(rows, contexts), contexts, rows.days, earlier_words
-    )
-    shared = None if pool is None else _shared(rows, day_codes, pool, known)
-    return _Batch(raw, rows, day_codes, known, sender_ids, tools, shared), known[max(known)]
+    known = _names_up_to_each_day(names, contexts, days, earlier_words)
+    context = _Context(known, names)
+    shared = None if pool is None else _shared(rows, day_codes, pool, context)
+    return _Batch(raw, rows, day_codes, context, sender_ids, tools, shared), known[max(known)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What rows are masked with besides their own text, computed once per batch: each
+    day's name words of people in any chat (`_names_up_to_each_day`), and each
+    conversation-day's participant names (`_participant_names`)."""
+
+    known: Mapping[str, frozenset[str]]
+    names: Mapping[str, frozenset[str]]
+
+    def of(self, rows: _TextRows) -> _Context:
+        """The part of this context that `rows` read (what a worker is sent)."""
+        known, names = self.known, self.names
+        return _Context(
+            {day: known[day] for day in set(rows.days)},
+            {context: names[context] for context in set(rows.contexts)},
+        )
 
 
 @dataclass(slots=True)
@@ -299,18 +321,18 @@ class _Batch:
     raw: pd.DataFrame
     rows: _TextRows
     day_codes: np.ndarray
-    known: Mapping[str, frozenset[str]]
+    context: _Context
     sender_ids: list[str | None]
     tools: _Tools
     shared: _Shared | None
 
     def result(self) -> pd.DataFrame:
         """The batch's cleaned rows: the text columns computed here, or with the workers."""
-        raw, rows, known = self.raw, self.rows, self.known
+        raw, rows, context = self.raw, self.rows, self.context
         if self.shared is None:
-            text = _text_columns(rows, self.tools, known)
+            text = _text_columns(rows, self.tools, context)
         else:
-            text = _collected(self.shared, rows, self.day_codes, self.tools, known)
+            text = _collected(self.shared, rows, self.day_codes, self.tools, context)
         message_types = rows.message_types
         columns: dict[str, Any] = {
             "message_id": raw["message_id"].tolist(),
@@ -352,10 +374,7 @@ class _TextRows:
     conversation_ids: list[str]
     keys: list[str]  # sender keys (see `sender_key`)
     days: list[str]  # UTC days, "YYYY-MM-DD"
-    sender_names: list[Any]
-    titles: list[Any]
-    sources: list[Any]
-    everyone: list[Any]  # participant_names
+    contexts: list[str]  # conversation-days, "conversation_id|day" (see `_joined`)
 
     def subset(self, positions: np.ndarray) -> _TextRows:
         """These rows at `positions` (ascending)."""
@@ -377,18 +396,15 @@ class _Tools:
     phone_regions: tuple[str, ...]
 
 
-def _text_columns(
-    rows: _TextRows, tools: _Tools, known: Mapping[str, frozenset[str]]
-) -> dict[str, list[Any]]:
-    """The text columns (`_TEXT_COLUMNS`) of `rows`, which hold whole UTC days; `known`
-    gives each day's name words of people in any chat (`_names_up_to_each_day`)."""
+def _text_columns(rows: _TextRows, tools: _Tools, context: _Context) -> dict[str, list[Any]]:
+    """The text columns (`_TEXT_COLUMNS`) of `rows`, which hold whole UTC days, masked with
+    the names of their `context`."""
     # Chats repeat themselves ("ok", "jaja", emoji, forwarded lines): every per-text step
     # below runs once per distinct text, and rows share the result.
     texts = _per_distinct(rows.texts, lambda t: normalize_text(_text_or_empty(t)))
     regions = _regions_of(rows.keys, tools.default_region)
     counts = _per_distinct(texts, lambda t: (emoji_count(t), len(urls_in(t))))
-    contexts = _joined(rows.conversation_ids, rows.days, blank_if_no_key=False)
-    names = _participant_names(rows, contexts)
+    contexts, names, known = rows.contexts, context.names, context.known
     masker = PiiMasker(tools.phone_regions, tools.default_region)
     masked_of: dict[tuple[str, str, frozenset[str]], str] = {}
     masked: list[str] = []
@@ -444,7 +460,7 @@ def _start_worker(
 
 
 def _text_columns_in_worker(
-    index: int, rows: _TextRows, known: Mapping[str, frozenset[str]]
+    index: int, rows: _TextRows, context: _Context
 ) -> dict[str, list[Any]] | None:
     """In a worker: group `index`'s text columns, or None when the cleaning process took
     the group first."""
@@ -452,7 +468,7 @@ def _text_columns_in_worker(
     tools, claims = _worker_state
     if not claims.claim(index):
         return None
-    return _text_columns(rows, tools, known)
+    return _text_columns(rows, tools, context)
 
 
 class _CleaningPool:
@@ -526,7 +542,7 @@ def _shared(
     rows: _TextRows,
     day_codes: np.ndarray,
     pool: _CleaningPool,
-    known: Mapping[str, frozenset[str]],
+    context: _Context,
 ) -> _Shared:
     """Hand a batch's groups of days to the `pool`'s workers (see `_collected`).
 
@@ -552,10 +568,9 @@ def _shared(
     futures: list[Future[dict[str, list[Any]] | None] | None] = [None] * len(groups)
     for index in reversed(range(1, len(groups))):  # the first group is cleaned here
         rows_of_group = rows.subset(groups[index])
-        known_of_group = {day: known[day] for day in set(rows_of_group.days)}
         with contextlib.suppress(Exception):  # a broken pool: cleaned here
             futures[index] = pool.pool.submit(
-                _text_columns_in_worker, base + index, rows_of_group, known_of_group
+                _text_columns_in_worker, base + index, rows_of_group, context.of(rows_of_group)
             )
     return _Shared(groups, base, futures, pool.claims)
 
@@ -565,7 +580,7 @@ def _collected(
     rows: _TextRows,
     day_codes: np.ndarray,
     tools: _Tools,
-    known: Mapping[str, frozenset[str]],
+    context: _Context,
 ) -> dict[str, list[Any]]:
     """`_text_columns` of a batch `_shared` with workers: the groups no worker has taken
     are cleaned here, from the first, then the workers' results are put in row order."""
@@ -573,7 +588,7 @@ def _collected(
     results: list[dict[str, list[Any]] | None] = [None] * len(groups)
     for index, positions in enumerate(groups):
         if futures[index] is None or claims.claim(base + index):
-            results[index] = _text_columns(rows.subset(positions), tools, known)
+            results[index] = _text_columns(rows.subset(positions), tools, context)
     for index, positions in enumerate(groups):
         if results[index] is None:
             future = futures[index]
@@ -581,7 +596,7 @@ def _collected(
             with contextlib.suppress(Exception):  # a crashed worker: cleaned here below
                 results[index] = future.result()
             if results[index] is None:
-                results[index] = _text_columns(rows.subset(positions), tools, known)
+                results[index] = _text_columns(rows.subset(positions), tools, context)
     return _in_row_order(groups, results, len(day_codes))
 
 
@@ -639,7 +654,13 @@ def _sender_keys(
     return keys
 
 
-def _participant_names(rows: _TextRows, contexts: Sequence[str]) -> dict[str, frozenset[str]]:
+def _participant_names(
+    contexts: Sequence[str],
+    sender_names: Sequence[Any],
+    titles: Sequence[Any],
+    sources: Sequence[Any],
+    everyone: Sequence[Any],
+) -> dict[str, frozenset[str]]:
     """The display names to mask in each conversation-day: its senders' names, the names of
     everyone who writes in the chat's export (`participant_names`), and for webhook chats the
     customer's profile name (the conversation's name), also on days they did not write."""
@@ -657,7 +678,7 @@ def _participant_names(rows: _TextRows, contexts: Sequence[str]) -> dict[str, fr
         return value
 
     for context, sender, title, source, listing in zip(
-        contexts, rows.sender_names, rows.titles, rows.sources, rows.everyone, strict=True
+        contexts, sender_names, titles, sources, everyone, strict=True
     ):
         found = names.get(context)
         if found is None:

@@ -280,9 +280,9 @@ def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPat
     text_columns = cleaning._text_columns
     claim = TaskClaims.claim
 
-    def counted(rows: object, tools: object, known: object) -> object:
+    def counted(rows: object, tools: object, context: object) -> object:
         here.append(len(rows.texts))  # type: ignore[attr-defined]
-        return text_columns(rows, tools, known)  # type: ignore[arg-type]
+        return text_columns(rows, tools, context)  # type: ignore[arg-type]
 
     def after_the_worker(self: TaskClaims, index: int) -> bool:
         # This process leaves the groups after the first to the worker: it waits until the
