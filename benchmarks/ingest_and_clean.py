@@ -204,7 +204,12 @@ def run_pipeline(
         groups = iter(
             [_Whole(start, end, read_landing_window(zone, start, end, settings=settings))]
         )
-    workers = CleaningWorkers(settings.worker_processes(), settings.language_detector, expected)
+    workers = CleaningWorkers(
+        settings.worker_processes(),
+        settings.language_detector,
+        expected,
+        warm_languages=tuple(WARM_LANGUAGES),
+    )
     cleaner = RangeCleaner(
         pseudonyms=settings.pseudonyms(),
         detector=detector,
@@ -212,6 +217,9 @@ def run_pipeline(
         default_region=settings.phone_region,
         workers=workers,
     )
+    if days_per_group:
+        # The cleaning worker starts up (a few CPU seconds) while the first group is read.
+        cleaner.start_workers()
     counts = {"messages": 0, "statuses": 0, "quarantine": 0, "groups": 0}
     languages_found: dict[str, int] = {}
     stats = None

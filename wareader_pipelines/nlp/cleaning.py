@@ -125,12 +125,15 @@ class CleaningWorkers:
     its own tokenizers: a few seconds, so only batches of at least `min_rows` rows use
     them. The rows are handed out in groups of whole UTC days, and every row depends only
     on its conversation's and sender's day, so the rows are the same as cleaned here.
+    A worker loads the tokenizers of `warm_languages` when it starts (None: spaCy's
+    multi-language one), the others when first used.
     """
 
     processes: int
     detector: str
     expected_languages: tuple[str, ...] | None = None
     min_rows: int = 250_000
+    warm_languages: tuple[str | None, ...] = ()
 
 
 # Large batches are cleaned in about this many groups of days, shared with the workers.
@@ -201,6 +204,15 @@ class RangeCleaner:
     def clean(self, raw: pd.DataFrame) -> pd.DataFrame:
         """The `cleaned_messages` rows of `raw`, whose days all come after the last batch's."""
         return self.start(raw).result()
+
+    def start_workers(self) -> None:
+        """Start the workers now, whatever the size of the batches to come: their start-up
+        (imports, language model, `warm_languages`' tokenizers) then overlaps with reading
+        the first batch instead of delaying its cleaning."""
+        if self._pool is None and self._workers:
+            self._pool = _CleaningPool(self._workers, self._tools, CLEANING_TASKS * 256)
+            with contextlib.suppress(Exception):  # a broken pool shows at the first batch
+                self._pool.pool.submit(_worker_started)
 
     def start(self, raw: pd.DataFrame) -> CleaningBatch:
         """Start cleaning `raw` (days after the last batch's): its groups of days go to the
@@ -453,10 +465,17 @@ def _start_worker(
     default_region: str,
     regions: tuple[str, ...],
     claims: TaskClaims,
+    warm_languages: tuple[str | None, ...] = (),
 ) -> None:
     global _worker_state
     tools = _Tools(language_detector(detector, expected), Tokenizers(), default_region, regions)
+    if warm_languages:
+        tools.tokenizers.word_counts(["warm up"] * len(warm_languages), list(warm_languages))
     _worker_state = (tools, claims)
+
+
+def _worker_started() -> None:
+    """A task that only makes the pool start its worker (see `RangeCleaner.start_workers`)."""
 
 
 def _text_columns_in_worker(
@@ -495,6 +514,7 @@ class _CleaningPool:
                 self._tools.default_region,
                 self._tools.phone_regions,
                 self.claims,
+                self._workers.warm_languages,
             ),
         )
 

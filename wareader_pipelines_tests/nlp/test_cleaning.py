@@ -359,3 +359,43 @@ def test_a_range_cleaned_batch_by_batch_of_days_gives_the_same_rows() -> None:
     positions = np.concatenate([np.flatnonzero(batch.to_numpy()) for batch in batches])
     expected = alone.iloc[positions].reset_index(drop=True)
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), expected)
+
+
+def test_range_workers_started_before_the_first_batch_serve_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`RangeCleaner.start_workers` starts the worker (tokenizers of `warm_languages`
+    loaded) before any batch, whatever the batches' size: it cleans the first batch's
+    groups after the first, with the same rows."""
+    raw = _days_of_chats()
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+    }
+    alone = clean_messages(raw, **arguments)
+    monkeypatch.setattr(cleaning, "CLEANING_TASKS", 3)
+    here: list[int] = []
+    text_columns = cleaning._text_columns
+    claim = TaskClaims.claim
+
+    def counted(rows: object, tools: object, context: object) -> object:
+        here.append(len(rows.texts))  # type: ignore[attr-defined]
+        return text_columns(rows, tools, context)  # type: ignore[arg-type]
+
+    def after_the_worker(self: TaskClaims, index: int) -> bool:
+        deadline = time.monotonic() + 120
+        while index > 0 and not self._flags[index] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return claim(self, index)
+
+    monkeypatch.setattr(cleaning, "_text_columns", counted)
+    monkeypatch.setattr(TaskClaims, "claim", after_the_worker)
+    # min_rows far above the batch: start() alone would clean it without the worker
+    workers = CleaningWorkers(1, "fasttext", min_rows=10**9, warm_languages=("es", None))
+    with RangeCleaner(**arguments, workers=workers) as cleaner:
+        cleaner.start_workers()
+        cleaned = cleaner.clean(raw.sort_values("sent_at", kind="stable"))
+    order = np.argsort(raw["sent_at"].to_numpy(), kind="stable")
+    pd.testing.assert_frame_equal(cleaned, alone.iloc[order].reset_index(drop=True))
+    assert len(here) == 1 and 0 < here[0] < len(raw), "the worker cleaned the other days"
