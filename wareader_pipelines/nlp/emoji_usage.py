@@ -90,6 +90,7 @@ def message_emoji_frame(messages: pd.DataFrame) -> pd.DataFrame:
     re-run of the same messages gives the same frame.
     """
     rows = []
+    uses_of: dict[str | None, list[tuple[EmojiUse, int]]] = {}  # a text repeated is read once
     with_text = messages[~messages["is_system"].fillna(False).astype(bool)]
     with_text = with_text[with_text["emoji_count"].fillna(0) > 0]
     for message_id, conversation_id, sender_id, sent_at, text in zip(
@@ -100,7 +101,11 @@ def message_emoji_frame(messages: pd.DataFrame) -> pd.DataFrame:
         with_text["text_clean"],
         strict=True,
     ):
-        for use, occurrences in emoji_uses(text if isinstance(text, str) else None).items():
+        text = text if isinstance(text, str) else None
+        uses = uses_of.get(text)
+        if uses is None:
+            uses = uses_of[text] = list(emoji_uses(text).items())
+        for use, occurrences in uses:
             rows.append(
                 (
                     message_id,

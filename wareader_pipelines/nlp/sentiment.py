@@ -13,7 +13,7 @@ a null score and `method = 'unsupported'`: never a guessed neutral.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 
 import emoji
@@ -108,10 +108,17 @@ def emoji_score(symbol: str) -> float | None:
     return float(analyzer.polarity_scores(words)["compound"])
 
 
+@cache
+def _emoji_characters() -> frozenset[str]:
+    """Every non-ASCII character of any emoji the package knows (emoji 2.16 has none made of
+    ASCII alone): a text holding none of them holds no emoji, ZWJ sequences included."""
+    return frozenset(ch for form in emoji.EMOJI_DATA for ch in form if not ch.isascii())
+
+
 def emoji_sentiment(text: str) -> float | None:
     """Mean lexicon score of the emoji in `text`, or None when it has no known emoji."""
-    if text.isascii():
-        return None  # every emoji has a non-ASCII code point; skip the emoji tokenizer
+    if text.isascii() or _emoji_characters().isdisjoint(text):
+        return None  # no character any emoji is made of: skip the emoji tokenizer
     scores = [
         score
         for found in emoji.emoji_list(text)

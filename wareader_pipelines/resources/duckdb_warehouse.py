@@ -4,11 +4,20 @@ DuckDB lets one process hold the file while it writes, so every call opens a
 connection, does its work in one transaction and closes it: write windows stay
 short, and a lock held by another process is retried for a while, then fails
 naming the holder and pointing to the analysts' copy or PostgreSQL.
+
+The pipeline's own processes (two ranged runs of a parallel backfill, a dbt
+invocation) take turns through `warehouse_turn`, an advisory lock on a file
+beside the warehouse, before they open it: DuckDB's own lock only refuses, and
+dbt-duckdb does not retry, so without the turn a dbt build would fail whenever
+the other run happened to be writing.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +39,73 @@ from wareader_pipelines.resources.warehouse_backend import (
 
 LOCK_RETRY_SECONDS = 60.0
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class _Turn:
+    """This process's hold on one warehouse's turn file: taken by the first user, given back
+    by the last (threads and nested users of one process share it; DuckDB allows one process
+    many connections to a file)."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.users = 0
+        self.descriptor: int | None = None
+
+
+_TURNS: dict[str, _Turn] = {}
+_TURNS_GUARD = threading.Lock()
+
+
+def turn_file(path: str) -> Path:
+    """The advisory lock file of the DuckDB warehouse at `path` (beside it, never inside)."""
+    warehouse = Path(path)
+    return warehouse.with_name(f".{warehouse.name}.turn")
+
+
+@contextmanager
+def warehouse_turn(path: str, *, wait_seconds: float = LOCK_RETRY_SECONDS * 5) -> Iterator[None]:
+    """Wait until no other pipeline process uses the DuckDB file at `path`, and hold it.
+
+    An exclusive `flock` on `turn_file(path)`, taken before DuckDB opens the file: the
+    other process waits here instead of failing on DuckDB's lock. Re-entrant within a
+    process. A holder that dies gives the turn back with its file descriptor.
+    """
+    key = os.path.abspath(path)
+    with _TURNS_GUARD:
+        turn = _TURNS.setdefault(key, _Turn())
+    with turn.guard:
+        if turn.users == 0:
+            lock_path = turn_file(key)
+            try:
+                lock_path.parent.mkdir(parents=True, exist_ok=True)
+                descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:  # a read-only place: nothing of ours writes there to take turns with
+                descriptor = None
+            started = time.monotonic()
+            delay = 0.01
+            while descriptor is not None:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() - started > wait_seconds:
+                        os.close(descriptor)
+                        raise WarehouseLocked(
+                            f"the DuckDB warehouse {path} stayed in use by another pipeline "
+                            f"process for {wait_seconds:.0f} s ({lock_path})"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.2)
+            turn.descriptor = descriptor
+        turn.users += 1
+    try:
+        yield
+    finally:
+        with turn.guard:
+            turn.users -= 1
+            if turn.users == 0 and turn.descriptor is not None:
+                os.close(turn.descriptor)  # closing the descriptor releases the flock
+                turn.descriptor = None
 
 
 class WarehouseLocked(RuntimeError):
@@ -68,28 +144,29 @@ class DuckDBBackend:
     def _connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        deadline = started + LOCK_RETRY_SECONDS
-        delay = 0.05
-        while True:
+        with warehouse_turn(self.path):
+            started = time.monotonic()
+            deadline = started + LOCK_RETRY_SECONDS
+            delay = 0.05
+            while True:
+                try:
+                    connection = duckdb.connect(
+                        self.path, read_only=read_only and Path(self.path).exists()
+                    )
+                    break
+                except duckdb.IOException as error:
+                    if "lock" not in str(error).lower():
+                        raise
+                    if time.monotonic() > deadline:
+                        waited = time.monotonic() - started
+                        raise WarehouseLocked(lock_message(self.path, error, waited)) from error
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
             try:
-                connection = duckdb.connect(
-                    self.path, read_only=read_only and Path(self.path).exists()
-                )
-                break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower():
-                    raise
-                if time.monotonic() > deadline:
-                    waited = time.monotonic() - started
-                    raise WarehouseLocked(lock_message(self.path, error, waited)) from error
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        try:
-            connection.execute("SET TimeZone = 'UTC'")
-            yield connection
-        finally:
-            connection.close()
+                connection.execute("SET TimeZone = 'UTC'")
+                yield connection
+            finally:
+                connection.close()
 
     def _name(self, table: str) -> str:
         return f"{quoted(self.schema)}.{quoted(table)}"

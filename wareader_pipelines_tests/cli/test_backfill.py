@@ -16,7 +16,13 @@ import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 
 from wareader_pipelines.cli import sample_run
-from wareader_pipelines.cli.backfill import day_chunks, failure_line, submit_daily_backfill
+from wareader_pipelines.cli.backfill import (
+    daily_asset_keys,
+    day_chunks,
+    failure_line,
+    parallel_plan,
+    submit_daily_backfill,
+)
 from wareader_pipelines.cli.main import main as wareader_main
 from wareader_pipelines.definitions import defs
 from wareader_pipelines.lib.partitions import daily_partitions
@@ -165,3 +171,39 @@ def test_the_demo_never_seeds_a_configured_landing_zone(
     assert list(configured.iterdir()) == []
     assert status == 0, out
     assert out.rstrip().splitlines()[-1].startswith("all ")
+
+
+def test_a_parallel_plan_orders_what_reads_other_days_after_them() -> None:
+    """Ingestion in any order; a chunk's cleaning after every older chunk's ingestion (it
+    masks names seen before its days); each chunk's marts after its own assets and the older
+    chunk's marts (they read a session gap before their days)."""
+    chunks = day_chunks(date(2024, 1, 1), date(2024, 3, 31), 31)
+    plan = {run.name: run for run in parallel_plan(defs(), daily_asset_keys(defs()), chunks)}
+    assert list(plan) == [
+        f"{stage} {i}" for i in range(3) for stage in ("ingest", "assets", "marts")
+    ]
+    assert {key.to_user_string() for key in plan["ingest 1"].keys} == {
+        "raw_messages",
+        "message_statuses",
+        "quarantine",
+        "api_errors",
+    }
+    assert {key.to_user_string() for key in plan["marts 1"].keys} == {
+        "fct_messages",
+        "daily_conversation_metrics",
+    }
+    assert "cleaned_messages" in {key.to_user_string() for key in plan["assets 1"].keys}
+    assert (plan["ingest 2"].after, plan["ingest 2"].after_finished) == ([], [])
+    assert (plan["assets 2"].after, plan["assets 2"].after_finished) == (
+        ["ingest 2"],
+        ["ingest 0", "ingest 1"],
+    )
+    assert (plan["marts 0"].after, plan["marts 0"].after_finished) == (["assets 0"], [])
+    assert (plan["marts 2"].after, plan["marts 2"].after_finished) == (["assets 2"], ["marts 1"])
+    assert (plan["ingest 1"].start, plan["ingest 1"].end) == chunks[1]
+    only_marts = parallel_plan(defs(), [dg.AssetKey("fct_messages")], chunks)
+    assert [(run.name, run.after, run.after_finished) for run in only_marts] == [
+        ("marts 0", [], []),
+        ("marts 1", [], ["marts 0"]),
+        ("marts 2", [], ["marts 1"]),
+    ]

@@ -15,6 +15,7 @@ regenerate the expectation in the same commit and say why in its message:
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ import pandas as pd
 import pytest
 
 from wareader_pipelines.cli import sample_run
+from wareader_pipelines.cli.backfill import run_daily_ranges
 from wareader_pipelines.cli.main import main as wareader_main
 from wareader_pipelines.definitions import defs
 from wareader_pipelines.lib.tables import ANALYST_TABLES, CLEANED_MESSAGES
@@ -223,3 +225,39 @@ def test_every_sample_table_equals_the_stored_expectation(sample_run_dir: Path) 
             f"regenerate with {UPDATE_EXPECTATION}=1 (see the module docstring):\n"
             + "\n".join(list(diff)[:20])
         )
+
+
+@pytest.mark.heavy
+def test_a_backfill_by_two_workers_in_short_runs_writes_the_stored_daily_tables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`wareader backfill --workers 2`'s plan, with 16-day runs so that two chunks' runs
+    overlap: every table it writes equals the stored expectation of the one-run sample."""
+    data, home = tmp_path / "data", tmp_path / "dagster_home"
+    for name in list(os.environ):
+        if name.startswith("WAREADER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WAREADER_DATA_DIR", str(data))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    sample_run.seed_landing_zone(data / "landing")
+    sample_run.prepare_dagster_home(home)
+    with dg.DagsterInstance.get() as instance:
+        results = run_daily_ranges(
+            defs(),
+            instance,
+            sample_run.SAMPLE_FIRST_DAY,
+            sample_run.SAMPLE_LAST_DAY,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            log=lambda _: None,
+            workers=2,
+            max_days_per_run=16,
+        )
+        assert [result.success for result in results] == [True] * 6  # 2 chunks x 3 stages
+        records = instance.get_run_records()
+    spans = sorted((r.start_time or 0.0, r.end_time or 0.0) for r in records)
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans)), spans
+    snapshots = _table_snapshots(data / "warehouse.duckdb", data)
+    stored = {path.stem: path.read_text(encoding="utf-8") for path in EXPECTED_TABLES.glob("*.csv")}
+    assert {"wareader.cleaned_messages", "marts.fct_messages"} <= snapshots.keys()
+    for name, text in snapshots.items():
+        assert text == stored[name], name

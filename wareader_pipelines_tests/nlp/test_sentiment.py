@@ -88,6 +88,25 @@ def test_no_emoji_is_ascii_so_ascii_texts_skip_the_emoji_tokenizer() -> None:
     assert score_message("ok :) see you at 5", "de").method == METHOD_UNSUPPORTED
 
 
+def test_texts_without_any_emoji_character_skip_the_tokenizer_with_the_same_scores() -> None:
+    """The non-ASCII shortcut: every emoji the package knows, alone, ZWJ-joined and amid
+    accented words, scores as the tokenizer's own list says; accented text alone is None."""
+    import emoji
+
+    from wareader_pipelines.nlp.sentiment import emoji_score, emoji_sentiment
+
+    def by_tokenizer(text: str) -> float | None:
+        scores = [s for f in emoji.emoji_list(text) if (s := emoji_score(f["emoji"])) is not None]
+        return round(sum(scores) / len(scores), 4) if scores else None
+
+    symbols = list(emoji.EMOJI_DATA)
+    texts = [f"Größe ñandú {symbol} café" for symbol in symbols]
+    texts += ["\u200d".join(pair) for pair in zip(symbols[::7], symbols[3::7], strict=False)]
+    texts += ["Grüße aus Köln, ça va? 1\u20e3 \u00a9", "naïve façade", "日本語のテキスト"]
+    assert [emoji_sentiment(t) for t in texts] == [by_tokenizer(t) for t in texts]
+    assert emoji_sentiment("naïve façade — «Größe»") is None
+
+
 def test_repeated_texts_get_the_same_rows_as_when_scored_one_by_one() -> None:
     texts = ["Danke 😍", "ok", "Danke 😍", "great, thanks!", "great, thanks!"]
     languages = ["de", None, "de", "en", "es"]

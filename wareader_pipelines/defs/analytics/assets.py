@@ -10,6 +10,7 @@ tests appear as asset checks on the models they test.
 
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import dagster as dg
@@ -18,7 +19,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from wareader_pipelines.defs.analytics.project import dbt_project
 from wareader_pipelines.lib.freshness import NIGHTLY_FRESHNESS
 from wareader_pipelines.lib.partitions import DAILY_BACKFILL_POLICY, daily_partitions
-from wareader_pipelines.resources.warehouse import Warehouse
+from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend, warehouse_turn
+from wareader_pipelines.resources.warehouse import Warehouse, backend_for
 
 GROUP = "analytics"
 INCREMENTAL = "config.materialized:incremental"
@@ -101,8 +103,9 @@ def _build_with_table_metadata(
     each query) only once dbt has let go of it. A failed build still reports what it
     built before raising dbt's error.
     """
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
-    events = list(invocation.stream())
+    with _warehouse_turn(warehouse):
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        events = list(invocation.stream())
     nodes = invocation.manifest["nodes"]
     for event in events:
         if isinstance(event, dg.Output) and "unique_id" in event.metadata:
@@ -118,6 +121,15 @@ def _build_with_table_metadata(
     error = invocation.get_error()
     if error is not None:
         raise error
+
+
+def _warehouse_turn(warehouse: Warehouse) -> AbstractContextManager[None]:
+    """The DuckDB warehouse's turn for the length of a dbt invocation (dbt-duckdb fails
+    at once when another process holds the file); PostgreSQL needs none."""
+    backend = backend_for(warehouse.url, warehouse.db_schema)
+    if isinstance(backend, DuckDBBackend):
+        return warehouse_turn(backend.path)
+    return nullcontext()
 
 
 def _table_metadata(warehouse: Warehouse, node: Mapping[str, Any]) -> dict[str, Any]:
