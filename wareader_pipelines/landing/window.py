@@ -49,6 +49,7 @@ from wareader_pipelines.landing.layout import (
     webhook_day_prefix,
 )
 from wareader_pipelines.landing.outside_partitions import (
+    FUTURE_TOLERANCE,
     split_outside_partitions,
 )
 from wareader_pipelines.landing.parsed_bodies import (
@@ -61,7 +62,12 @@ from wareader_pipelines.lib.code_versions import imported_modules, source_finger
 from wareader_pipelines.lib.partitions import HISTORY_START, in_window
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import chat_export
-from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA, QUARANTINE_SCHEMA, arrow_of
+from wareader_pipelines.parsing.record_arrow import (
+    MESSAGE_SCHEMA,
+    QUARANTINE_SCHEMA,
+    arrow_of,
+    schema_of,
+)
 from wareader_pipelines.parsing.records import (
     ApiErrorRecord,
     MessageRecord,
@@ -468,13 +474,13 @@ def _parsed_by_workers(
 class _WebhookDays:
     """What the webhook bodies received on some days hold, in reading order.
 
-    Statuses are kept as tuples of their fields (what `frame_of` builds its frame from),
-    messages as an Arrow table of those fields once the days are read (see
+    Messages and statuses are gathered as tuples of their fields (what `frame_of` builds
+    its frame from), and are Arrow tables of those fields once the days are read (see
     `_message_table`): they cross from a worker process cheaply and need no second copy.
     """
 
     messages: list[tuple[object, ...]] | pa.Table = field(default_factory=list)
-    statuses: list[tuple[object, ...]] = field(default_factory=list)
+    statuses: list[tuple[object, ...]] | pa.Table = field(default_factory=list)
     errors: list[ApiErrorRecord] = field(default_factory=list)
     rejected: list[QuarantineRecord] = field(default_factory=list)
     # (received day, name) of the profile names the bodies carry, by conversation
@@ -526,27 +532,30 @@ def _read_webhook_days(
                 continue  # read for its names only
             out.bodies += 1
             out.messages.extend(map(_MESSAGE_ROW, parsed.messages))  # type: ignore[union-attr]
-            out.statuses.extend(map(_STATUS_ROW, parsed.statuses))
+            out.statuses.extend(map(_STATUS_ROW, parsed.statuses))  # type: ignore[union-attr]
             out.errors.extend(parsed.errors)
             out.rejected.extend(parsed.quarantine)
             for error in parsed.errors:
                 code = str(error.code)
                 out.errors_by_code[code] = out.errors_by_code.get(code, 0) + 1
-    out.messages = _message_table(out.messages)
+    out.messages = _message_table(out.messages)  # type: ignore[arg-type]
+    out.statuses = _message_table(out.statuses, STATUS_SCHEMA)  # type: ignore[arg-type]
     return out
 
 
-def _message_table(rows: list[tuple[object, ...]]) -> pa.Table | list[tuple[object, ...]]:
-    """Message tuples as one Arrow table (a tenth of their memory, and one buffer to send
-    from a worker), or as they are when Arrow refuses a value."""
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in MESSAGE_SCHEMA]
+STATUS_SCHEMA = schema_of(StatusRecord)
+
+
+def _message_table(
+    rows: list[tuple[object, ...]], schema: pa.Schema = MESSAGE_SCHEMA
+) -> pa.Table | list[tuple[object, ...]]:
+    """Message (or status) tuples as one Arrow table of `schema` (a tenth of their memory,
+    and one buffer to send from a worker), or as they are when Arrow refuses a value."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     try:
         return pa.Table.from_arrays(
-            [
-                pa.array(column, type=f.type)
-                for column, f in zip(columns, MESSAGE_SCHEMA, strict=True)
-            ],
-            schema=MESSAGE_SCHEMA,
+            [pa.array(column, type=f.type) for column, f in zip(columns, schema, strict=True)],
+            schema=schema,
         )
     except (pa.ArrowException, UnicodeError, ValueError, TypeError, OverflowError):
         return rows
@@ -637,14 +646,14 @@ def _oversized_body(
 @dataclass(slots=True)
 class _SourceRows:
     """What a read of [start, end) gathers before building its tables: the webhook bodies'
-    rows (messages and statuses as tuples of their fields, in day order) and every export,
+    rows (messages and statuses as Arrow tables of their fields, in day order) and every export,
     parsed into the cache (its digest) or rejected whole unread."""
 
     stats: IngestionStats
     lookback: int
     # the webhook messages, in day order: Arrow tables (tuples where Arrow refused a value)
     message_parts: list[pa.Table | list[tuple[object, ...]]]
-    status_rows: list[tuple[object, ...]]
+    status_parts: list[pa.Table | list[tuple[object, ...]]]  # the same for the statuses
     errors: list[ApiErrorRecord]
     rejected: list[QuarantineRecord]
     landed_at_by_file: dict[str, datetime]
@@ -700,7 +709,7 @@ def _read_sources(
     while parts:
         part = parts.pop()
         sources.message_parts.append(part.messages)
-        sources.status_rows.extend(part.statuses)
+        sources.status_parts.append(part.statuses)
         sources.errors.extend(part.errors)
         sources.rejected.extend(part.rejected)
         sources.landed_at_by_file.update(part.landed_at_by_file)
@@ -812,15 +821,62 @@ def _window_messages(
 
 def _status_frame(sources: _SourceRows, start: datetime, end: datetime) -> pd.DataFrame:
     """`message_statuses` of [start, end): each (message, status) once."""
-    status_frame = _rows_frame(sources.status_rows, StatusRecord)
-    sources.status_rows.clear()
-    status_frame = status_frame[in_window(status_frame["status_at"], start, end)]
-    before = len(status_frame)
-    status_frame = status_frame.sort_values(
+    statuses = _all_statuses(sources)
+    if isinstance(statuses, pa.Table):
+        statuses = _table_frame(statuses, _frame_dtypes(statuses))
+    return _unique_statuses(statuses, start, end, sources.stats).reset_index(drop=True)
+
+
+def _all_statuses(sources: _SourceRows) -> pa.Table | pd.DataFrame:
+    """Every status read, in reading order: one Arrow table, or the frame of their tuples
+    when Arrow refused a value of some batch (or there are none)."""
+    parts, sources.status_parts = sources.status_parts, []
+    if parts and all(isinstance(part, pa.Table) for part in parts):
+        table = pa.concat_tables(parts)
+        if table.num_rows:
+            return table
+    rows: list[tuple[object, ...]] = []
+    for part in parts:
+        if isinstance(part, pa.Table):
+            part = list(zip(*(column.to_pylist() for column in part.columns), strict=True))
+        rows.extend(part)
+    return _rows_frame(rows, StatusRecord)
+
+
+def _frame_dtypes(table: pa.Table) -> dict[str, object]:
+    """The dtype of each column of `_rows_frame` of `table`'s rows as tuples (None for a
+    column with no value: pandas keeps those as objects)."""
+    return {
+        name: None if column.null_count == len(column) else column.to_pandas().dtype
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    }
+
+
+def _table_frame(table: pa.Table, dtypes: dict[str, object]) -> pd.DataFrame:
+    """Rows of an Arrow table of records as `_rows_frame` makes them from their tuples,
+    with the columns' `dtypes` of the whole table the rows are taken from."""
+    frame = table.to_pandas()
+    for name, dtype in dtypes.items():
+        if dtype is None:
+            frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        elif frame[name].dtype != dtype:
+            frame[name] = frame[name].astype(dtype)
+    return frame
+
+
+def _unique_statuses(
+    statuses: pd.DataFrame, start: datetime, end: datetime, stats: IngestionStats
+) -> pd.DataFrame:
+    """The statuses of [start, end), each (message, status) once (its first time, then
+    its first file), in (status_at, message_id, status) order; the index says where each
+    row was in `statuses`. Only the four columns named here are read."""
+    statuses = statuses[in_window(statuses["status_at"], start, end)]
+    before = len(statuses)
+    statuses = statuses.sort_values(
         ["message_id", "status", "status_at", "source_file"], kind="stable"
     ).drop_duplicates(["message_id", "status"], keep="first")
-    sources.stats.duplicate_statuses = before - len(status_frame)
-    return status_frame.sort_values(["status_at", "message_id", "status"]).reset_index(drop=True)
+    stats.duplicate_statuses = before - len(statuses)
+    return statuses.sort_values(["status_at", "message_id", "status"])
 
 
 def _quarantine_frame(frames: list[pd.DataFrame], start: datetime, end: datetime) -> pd.DataFrame:
@@ -867,10 +923,9 @@ def read_landing_groups(
     sources = _read_sources(zone, start, end, settings, webhook_lookback_days)
     stats = sources.stats
     first = _first_partition()
-    # What `Series.map` makes of the dict, made once: a year holds 300,000 files at 1M.
-    landed_at = pd.Series(
-        sources.landed_at_by_file, dtype=None if sources.landed_at_by_file else float
-    )
+    # A year holds 300,000 files at 1M: their landing times are kept as Arrow, not a dict.
+    landed_at = _LandedTimes(sources.landed_at_by_file)
+    sources.landed_at_by_file.clear()
     starts: list[datetime] = []
     moment = start
     while moment < end:
@@ -903,15 +958,15 @@ def read_landing_groups(
                 pieces[group].append((messages.iloc[positions].reset_index(drop=True), names))
 
     def outside_of(columns: pd.DataFrame) -> None:
-        outside.append(split_outside_partitions(columns, landed_at, first_day=first)[1])
+        files = landed_at.series_for(columns["source_file"])
+        outside.append(split_outside_partitions(columns, files, first_day=first)[1])
 
-    for frame in _webhook_frames(
-        [
-            part.select(_OUTSIDE_COLUMNS) if isinstance(part, pa.Table) else part
-            for part in sources.message_parts
-        ]
-    ):
-        outside_of(frame[_OUTSIDE_COLUMNS])
+    for part in sources.message_parts:
+        if isinstance(part, pa.Table):  # only the rows that may be outside become a frame
+            part = part.filter(landed_at.may_be_outside(part, first)).select(_OUTSIDE_COLUMNS)
+            outside_of(part.to_pandas())
+        else:
+            outside_of(_rows_frame(part, MessageRecord)[_OUTSIDE_COLUMNS])
     for part in sources.message_parts:
         cut(part if isinstance(part, pa.Table) else _rows_frame(part, MessageRecord), None)
     sources.message_parts.clear()
@@ -936,18 +991,38 @@ def read_landing_groups(
         in_window(outside_frame["partition_at"], start, end).sum()
     )
     quarantine = _quarantine_frame(quarantine_frames, start, end)
-    statuses = _status_frame(sources, start, end)
     api_errors = api_errors_frame(sources.errors)
+    # The statuses stay an Arrow table (a third of their frame's memory) until their group
+    # is built; only the columns that order and deduplicate them are a frame, for a moment.
+    statuses = _all_statuses(sources)
+    if isinstance(statuses, pa.Table):
+        status_dtypes = _frame_dtypes(statuses)
+        keys = ["message_id", "status", "status_at", "source_file"]
+        order = _unique_statuses(
+            _table_frame(statuses.select(keys), {k: status_dtypes[k] for k in keys}),
+            start,
+            end,
+            stats,
+        )
+        status_positions = order.index.to_numpy()
+        status_groups = _group_of_rows(order["status_at"], edges, len(bounds))
+        del order
+    else:
+        statuses = _unique_statuses(statuses, start, end, stats).reset_index(drop=True)
 
     by_group = {
         name: (frame, _group_of_rows(frame[column], edges, len(bounds)))
         for name, frame, column in (
-            ("message_statuses", statuses, "status_at"),
             ("quarantine", quarantine, "partition_at"),
             ("api_errors", api_errors, "partition_at"),
         )
     }
-    del statuses, quarantine, api_errors
+    if isinstance(statuses, pd.DataFrame):
+        by_group["message_statuses"] = (
+            statuses,
+            _group_of_rows(statuses["status_at"], edges, len(bounds)),
+        )
+    del quarantine, api_errors
     for index, (group_start, group_end) in enumerate(bounds):
         frames = []
         for cursor in cursors:
@@ -959,19 +1034,68 @@ def read_landing_groups(
             frames.append(messages if names is None else _with_participant_names(messages, names))
         pieces[index] = []
         raw = _concat(frames, MessageRecord)
-        raw, _ = split_outside_partitions(raw, landed_at, first_day=first)
+        raw, _ = split_outside_partitions(
+            raw, landed_at.series_for(raw["source_file"]), first_day=first
+        )
         raw = _window_messages(raw, group_start, group_end, sources)
+        if isinstance(statuses, pa.Table):
+            positions = status_positions[status_groups == index]
+            group_statuses = _table_frame(statuses.take(positions), status_dtypes)
+        else:
+            group_statuses = _rows_of(*by_group["message_statuses"], index)
         yield WindowGroup(
             group_start,
             group_end,
             IngestedWindow(
                 raw_messages=raw,
-                message_statuses=_rows_of(*by_group["message_statuses"], index),
+                message_statuses=group_statuses,
                 quarantine=_rows_of(*by_group["quarantine"], index),
                 stats=stats,
                 api_errors=_rows_of(*by_group["api_errors"], index),
             ),
         )
+
+
+class _LandedTimes:
+    """When each file of a read landed, as two Arrow arrays: a year holds 300,000 webhook
+    files at 1M, which as a dict (or a Series) cost a hundred MiB for the whole read."""
+
+    def __init__(self, by_file: dict[str, datetime]) -> None:
+        self._files = pa.array(list(by_file), pa.string())
+        self._times = pa.array(list(by_file.values()), pa.timestamp("ns", tz="UTC"))
+
+    def of(self, files: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Each file's landing time, null for a file not read.
+
+        The few files asked for are hashed and every known file looked up among them:
+        hashing all known files at each call would cost a tenth of a second."""
+        names = pc.unique(files)
+        where = pc.index_in(self._files, value_set=names)  # each known file among `names`
+        known = pc.is_valid(where)
+        times = np.full(len(names), np.iinfo(np.int64).min, dtype=np.int64)
+        positions = where.filter(known).to_numpy(zero_copy_only=False)
+        times[positions] = pc.cast(self._times.filter(known), pa.int64()).to_numpy()
+        by_name = pa.array(times, pa.int64(), mask=times == np.iinfo(np.int64).min)
+        by_row = by_name.take(pc.index_in(files, value_set=names))
+        return pc.cast(by_row, pa.timestamp("ns", tz="UTC"))
+
+    def series_for(self, files: pd.Series) -> pd.Series:
+        """The landing times of the `files` named, by file (what `split_outside_partitions`
+        maps the rows' files through)."""
+        names = pd.unique(files.dropna().to_numpy(dtype=object))
+        times = self.of(pa.array(names, pa.string())).to_pandas()
+        return pd.Series(times.array, index=pd.Index(names, dtype=object))
+
+    def may_be_outside(self, messages: pa.Table, first_day: datetime) -> pa.Array:
+        """Which messages `split_outside_partitions` may file in quarantine (sent before
+        `first_day`, or after their file landed): a few of a year's, so only they need to
+        be a frame. A margin of an hour keeps every message it may find."""
+        sent = pc.cast(messages["sent_at"], pa.timestamp("ns", tz="UTC"))
+        landed = self.of(messages["source_file"])
+        too_old = pc.less(sent, pa.scalar(first_day, pa.timestamp("ns", tz="UTC")))
+        latest = pc.add(landed, pa.scalar(FUTURE_TOLERANCE - timedelta(hours=1)))
+        too_new = pc.greater(sent, latest)
+        return pc.fill_null(pc.or_kleene(too_old, too_new), False)
 
 
 class _ExportCursor:

@@ -11,13 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from wareader_pipelines.landing import window as window_module
 from wareader_pipelines.landing.layout import parse_webhook_key, webhook_key
+from wareader_pipelines.landing.outside_partitions import split_outside_partitions
 from wareader_pipelines.landing.window import read_landing_groups, read_landing_window
 from wareader_pipelines.parsing import chat_export
-from wareader_pipelines.parsing.records import MessageRecord, frame_of
+from wareader_pipelines.parsing.records import MessageRecord, StatusRecord, frame_of
 from wareader_pipelines.resources.landing_zone import LandingZone
 from wareader_pipelines.resources.pipeline_settings import PipelineSettings
 
@@ -473,6 +475,84 @@ def test_webhook_messages_kept_as_arrow_give_the_frame_of_their_records() -> Non
     pd.testing.assert_frame_equal(
         window_module._webhook_frames([good])[0], frame_of(records[:2], MessageRecord)
     )
+
+
+def test_webhook_statuses_kept_as_arrow_give_the_frame_of_their_records() -> None:
+    """Statuses cross as Arrow tables too; their frames (whole, or a group's rows taken with
+    the whole table's dtypes) are the frame of their tuples, a column without any value
+    included, and a batch holding a value Arrow refuses keeps its tuples."""
+    records = [
+        StatusRecord(
+            message_id=f"wamid.{i}",
+            status=status,
+            status_at=datetime(2024, 5, 2, 9, i, tzinfo=UTC),
+            recipient_wa_id=None,
+            conversation_id="c1",
+            error_code=131026 if status == "failed" else None,
+            error_title="bad \ud800 half" if i == 3 else None,
+            source_file=f"webhooks/dt=2024-05-02/{i}.json",
+            location="entry[0].changes[0].statuses[0]",
+            pricing_billable=True if i == 1 else None,
+        )
+        for i, status in enumerate(["sent", "failed", "read", "delivered"])
+    ]
+    rows = [window_module._STATUS_ROW(record) for record in records]
+    schema = window_module.STATUS_SCHEMA
+    table = window_module._message_table(rows[:3], schema)
+    assert isinstance(table, pa.Table) and window_module._message_table(rows[3:], schema) == [
+        rows[3]
+    ]
+    dtypes = window_module._frame_dtypes(table)
+    expected = window_module._rows_frame(rows[:3], StatusRecord)
+    pd.testing.assert_frame_equal(window_module._table_frame(table, dtypes), expected)
+    # Row 2 alone has no error code: still the whole table's float column.
+    pd.testing.assert_frame_equal(
+        window_module._table_frame(table.take([2]), dtypes),
+        expected.iloc[[2]].reset_index(drop=True),
+    )
+    sources = window_module._SourceRows(
+        window_module.IngestionStats(), 0, [], [table, rows[3:]], [], [], {}, {}, None, []
+    )  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(
+        window_module._all_statuses(sources), window_module._rows_frame(rows, StatusRecord)
+    )
+
+
+def test_only_the_messages_arrow_flags_as_maybe_outside_need_the_full_check() -> None:
+    """`_LandedTimes.may_be_outside` keeps every message `split_outside_partitions` files in
+    quarantine (sent before the first day, or over a day after its file landed), and the
+    landing times it looks up are the dict's."""
+    landed = {
+        f"webhooks/dt=2024-05-0{day}/{day}.json": datetime(2024, 5, day, 12, tzinfo=UTC)
+        for day in range(1, 5)
+    }
+    times = window_module._LandedTimes(landed)
+    first = datetime(2024, 5, 2, tzinfo=UTC)
+    files = [*landed, "webhooks/dt=2024-05-09/unknown.json"]
+    sent = [
+        datetime(2024, 4, 30, tzinfo=UTC),  # before the first day
+        datetime(2024, 5, 3, 12, 0, 1, tzinfo=UTC),  # a day and a second after landing
+        datetime(2024, 5, 4, 11, 30, tzinfo=UTC),  # within the tolerance (and its margin)
+        None,
+        datetime(2030, 1, 1, tzinfo=UTC),  # its file's landing time is unknown
+    ]
+    messages = pd.DataFrame(
+        {
+            "sent_at": pd.to_datetime(sent, utc=True),
+            "source_file": files,
+            "location": [f"m{i}" for i in range(5)],
+            "message_type": "text",
+            "message_id": [f"wamid.{i}" for i in range(5)],
+        }
+    )
+    flagged = times.may_be_outside(pa.Table.from_pandas(messages), first).to_pylist()
+    assert flagged == [True, True, True, False, False]
+    by_dict = split_outside_partitions(messages, landed, first_day=first)[1]
+    assert list(by_dict["location"]) == ["m0", "m1"]
+    by_arrow = split_outside_partitions(
+        messages[flagged], times.series_for(messages["source_file"]), first_day=first
+    )[1]
+    pd.testing.assert_frame_equal(by_arrow, by_dict)
 
 
 def _land_wrong_clock_export(exports: Path, landed: datetime) -> None:
