@@ -876,11 +876,24 @@ def _odd_bodies(
         after = np.minimum(np.searchsorted(bullets, starts), len(bullets) - 1)
         odd |= (bullets[after] >= starts) & (bullets[after] < first_end)
     # A notice's prefix: the body goes on past it (no LF in it; the LF after a body ends it).
-    window = np.lib.stride_tricks.sliding_window_view(padded, widest)[starts]
+    for first_byte, prefixes in _notice_prefixes().items():
+        begins = np.flatnonzero(lead == first_byte)
+        if not len(begins):
+            continue
+        window = np.lib.stride_tricks.sliding_window_view(padded, widest)[starts[begins]]
+        for encoded in prefixes:
+            odd[begins] |= (window[:, : len(encoded)] == encoded).all(axis=1)
+    return odd, newline
+
+
+@functools.cache
+def _notice_prefixes() -> dict[int, list[np.ndarray]]:
+    """markers.NOTICE_PREFIXES in UTF-8 bytes, by their first byte."""
+    by_first: dict[int, list[np.ndarray]] = {}
     for prefix in markers.NOTICE_PREFIXES:
         encoded = np.frombuffer(prefix.encode(), np.uint8)
-        odd |= (window[:, : len(encoded)] == encoded).all(axis=1)
-    return odd, newline
+        by_first.setdefault(int(encoded[0]), []).append(encoded)
+    return by_first
 
 
 def decided_date_order(dates: list[tuple[str, str, str]]) -> str:
@@ -1576,41 +1589,61 @@ class _ExportParser:
             arrangement
         ]
         string = pa.string()
+        total = len(arrangement)
+        slow_places = np.flatnonzero(arrangement >= fast_count).tolist()  # in their order
 
-        def merged(fast_values: pa.Array, slow_values: list[object], kind: pa.DataType) -> pa.Array:
+        def merged(fast_values: pa.Array, slow_values: list[object]) -> pa.Array:
             if not slow_values:
                 return fast_values
-            together = pa.concat_arrays([fast_values, pa.array(slow_values, kind)])
+            together = pa.concat_arrays([fast_values, pa.array(slow_values, string)])
             return together.take(arrangement)
 
+        def chosen(vocabulary: list[str | None], fast_codes: np.ndarray, slow_values: list[object]):
+            """Fast rows' values by their codes in `vocabulary`, and the slow rows' own."""
+            codes = np.concatenate(
+                (fast_codes, np.arange(len(vocabulary), len(vocabulary) + len(slow_values)))
+            )
+            return pa.array([*vocabulary, *slow_values], string).take(codes[arrangement])
+
+        def sparse(slow_values: list[object], kind: pa.DataType) -> pa.Array:
+            """A column null in every fast row."""
+            if all(value is None for value in slow_values):
+                return pa.nulls(total, kind)
+            values: list[object] = [None] * total
+            for place, value in zip(slow_places, slow_values, strict=True):
+                values[place] = value
+            return pa.array(values, kind)
+
+        def flags(slow_values: list[object]) -> pa.Array:
+            """A column false in every fast row."""
+            values = np.zeros(total, bool)
+            values[slow_places] = np.array(slow_values, bool)
+            return pa.array(values)
+
         columns = list(zip(*slow_rows, strict=True)) if slow_rows else [()] * 12
-        wa_ids = pa.array([sender[1] for sender in senders], string).take(fast_authors)
-        names = pa.array([sender[0] for sender in senders], string).take(fast_authors)
-        nulls = pa.nulls(fast_count, string)
         table = self.columns_table(
             ids,
-            merged(wa_ids, columns[0], string),
-            merged(names, columns[1], string),
+            chosen([sender[1] for sender in senders], fast_authors, columns[0]),
+            chosen([sender[0] for sender in senders], fast_authors, columns[1]),
             seconds,
-            merged(
-                marker_kinds.take(np.where(marked, kind_at, len(marker_kinds) - 1)),
+            chosen(
+                marker_kinds.to_pylist(),
+                np.where(marked, kind_at, len(marker_kinds) - 1),
                 columns[3],
-                string,
             ),
             merged(
                 pc.if_else(pa.array(marked), pa.scalar(None, string), bodies)
                 if marked.any()
                 else bodies,
                 columns[4],
-                string,
             ),
-            merged(nulls, columns[5], string),
-            merged(pa.array(np.zeros(fast_count, bool)), columns[6], pa.bool_()),
-            merged(pa.array(np.zeros(fast_count, bool)), columns[7], pa.bool_()),
+            sparse(columns[5], string),
+            flags(columns[6]),
+            flags(columns[7]),
             lines,
-            merged(nulls, columns[9], string),
-            merged(nulls, columns[10], string),
-            merged(pa.nulls(fast_count, pa.int64()), columns[11], pa.int64()),
+            sparse(columns[9], string),
+            sparse(columns[10], string),
+            sparse(columns[11], pa.int64()),
         )
         state.last = int(seconds[-1])
         yield self.finished_table(table, int(seconds[0]), int(seconds[-1]))
