@@ -1038,6 +1038,7 @@ class _ExportParser:
         ) = None
         self.block_pattern: re.Pattern[str] | None = None
         self.shape: export_columns.HeaderShape | None = None  # the usual header (`scan`)
+        self.constants: dict[str, pa.Array] = {}  # the file's constant columns (`columns_table`)
 
     def blocks(self) -> Iterator[LineBlock]:
         """The text's lines from its start, a block at a time (see export_text)."""
@@ -1288,8 +1289,29 @@ class _ExportParser:
         date_start = starts[line_at] + (1 if self.layout.bracketed else 0)
         date_end = date_start + date_length[fast_at]
         rest_start = date_end + clock_length[fast_at]
-        dates = pc.dictionary_encode(export_columns.views_of(buffer, data, date_start, date_end))
-        clocks = pc.dictionary_encode(export_columns.views_of(buffer, data, date_end, rest_start))
+        if (
+            shape is not None
+            and shape.keyed
+            and shaped is not None
+            and shaped.sum() == len(line_at)
+        ):
+            # Every plain header has the usual shape: dates and clocks told apart by their digits.
+            date_at, date_first, clock_at, clock_first = shape.date_and_clock(data, starts[line_at])
+            date_texts = export_columns.views_of(
+                buffer, data, date_start[date_first], date_end[date_first]
+            ).to_pylist()
+            clock_texts = export_columns.views_of(
+                buffer, data, date_end[clock_first], rest_start[clock_first]
+            ).to_pylist()
+        else:
+            dates = pc.dictionary_encode(
+                export_columns.views_of(buffer, data, date_start, date_end)
+            )
+            clocks = pc.dictionary_encode(
+                export_columns.views_of(buffer, data, date_end, rest_start)
+            )
+            date_at, date_texts = dates.indices.to_numpy(), dates.dictionary.to_pylist()
+            clock_at, clock_texts = clocks.indices.to_numpy(), clocks.dictionary.to_pylist()
         # Where ": " first comes after the header on its line (-1: not on the line).
         colons = np.flatnonzero((data[:-1] == ord(":")) & (data[1:] == ord(" ")))
         after = np.minimum(np.searchsorted(colons, rest_start), len(colons) - 1)
@@ -1310,10 +1332,10 @@ class _ExportParser:
             starts=starts,
             headers=candidates,
             fast_at=fast_at,
-            date_at=dates.indices.to_numpy(),
-            date_texts=dates.dictionary.to_pylist(),
-            clock_at=clocks.indices.to_numpy(),
-            clock_texts=clocks.dictionary.to_pylist(),
+            date_at=date_at,
+            date_texts=date_texts,
+            clock_at=clock_at,
+            clock_texts=clock_texts,
             rest_start=rest_start,
             cut=cut,
             author_at=author_at,
@@ -2243,9 +2265,14 @@ class _ExportParser:
         string, nulls = pa.string(), pa.nulls
         if isinstance(lines, np.ndarray):
             lines = pc.binary_join_element_wise("line ", pa.array(lines).cast(string), "")
+        kept = self.constants
 
         def constant(value: str) -> pa.Array:
-            return _constant(value, count)
+            # One array per value and file, as long as the longest batch; batches slice it.
+            array = kept.get(value)
+            if array is None or len(array) < count:
+                array = kept[value] = _constant(value, max(count, BATCH_ROWS))
+            return array.slice(0, count)
 
         values = {
             "message_id": ids,

@@ -141,6 +141,11 @@ class HeaderShape:
         self.literal = whole[self.literal_at]
         self.first_is_digit = 0 in digits
         self.first = int(whole[0])
+        # The bytes that tell one date (one clock) of the shape from another: at most 8.
+        split = lead + date_length
+        self.date_bytes = [at for at in [*digits, *letters] if at < split]
+        self.clock_bytes = sorted(at for at in [*digits, *letters] if at >= split)
+        self.keyed = len(self.date_bytes) <= 8 and len(self.clock_bytes) <= 8
 
     def lines(self, data: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Which lines of a block (`padded_block`, its `line_starts`) start with the shape."""
@@ -158,3 +163,21 @@ class HeaderShape:
         shaped = np.zeros(len(line_starts), bool)
         shaped[chosen[fits]] = True
         return shaped
+
+    def date_and_clock(
+        self, data: np.ndarray, starts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For headers of the shape starting at `starts` (`keyed` shapes only): each one's
+        date as an index into the distinct dates, the position of each distinct date's
+        first header, and the same for the clocks (a dictionary encoding, in NumPy)."""
+
+        def encoded(places: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            laid = np.zeros((len(starts), 8), np.uint8)
+            laid[:, : len(places)] = data[starts[:, None] + np.array(places, np.int64)]
+            keys = laid.view("<u8").ravel()
+            _, first, indices = np.unique(keys, return_index=True, return_inverse=True)
+            return indices.ravel(), first
+
+        date_at, date_first = encoded(self.date_bytes)
+        clock_at, clock_first = encoded(self.clock_bytes)
+        return date_at, date_first, clock_at, clock_first
