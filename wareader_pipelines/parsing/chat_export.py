@@ -46,6 +46,7 @@ import hashlib
 import io
 import itertools
 import mimetypes
+import operator
 import os
 import re
 import unicodedata
@@ -1600,11 +1601,10 @@ class _ExportParser:
             "\x1f",
         )
         every_key = keys.cast(pa.binary()).to_pylist()
-        if slow_keys:  # the few others go in at their places, first places first
-            placed = np.flatnonzero(arrangement >= len(every_key))
-            taken = (arrangement[placed] - len(every_key)).tolist()
-            for place, number in zip(placed.tolist(), taken, strict=True):
-                every_key.insert(place, slow_keys[number])
+        if slow_keys:  # the few others go in at their places
+            every_key = [*every_key, *slow_keys]
+            if len(every_key) > 1:  # (itemgetter of one position gives the item, not a tuple)
+                every_key = list(operator.itemgetter(*arrangement.tolist())(every_key))
         ids = self.ids_of(every_key, state)
         seconds = np.concatenate((fast_seconds, np.array(slow_seconds, np.int64)))[arrangement]
         lines = np.concatenate((base + headers[position] + 1, np.array(slow_lines, np.int64)))[
