@@ -40,6 +40,7 @@ path or its contents' line numbers.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
 import hashlib
@@ -104,6 +105,7 @@ _CLOCK_CACHE_LIMIT = 100_000  # distinct written times cached at once (a day has
 # Scans of a text (~10 MB) kept whole, so it is read once; at most a quarter of the text cap,
 # so that keeping them never takes the parse near its bound of 4 x the cap.
 _KEPT_SCAN_BYTES = 24 * 2**20
+_JUDGED_WINDOW = 512  # headers whose authors `judge` reads at a time
 _SHAPE_SAMPLE = 64  # lines of the first block whose headers show the file's usual shape
 
 # Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
@@ -1368,15 +1370,26 @@ class _ExportParser:
         sep = self.layout.date_sep
         for position in changes:
             runs.add(*texts[date_ids[position]].split(sep))
-        # Authors: only the lines of authors not yet judged on their first lines are read.
+        # Authors: only the lines of authors not yet judged on their first lines are read,
+        # a window of headers at a time (a block's first window usually judges them all).
         judged = self.judged
-        open_authors = [
-            number
-            for number, author in enumerate(scan.author_texts)
-            if (tally := judged.get(author)) is None or tally[0] < _AUTHOR_LINES_JUDGED
-        ]
-        if open_authors or scan.slow:
-            picked = np.flatnonzero(np.isin(scan.author_at, open_authors))
+        slow_positions = sorted(scan.slow)
+        for low in range(0, count, _JUDGED_WINDOW):
+            high = low + _JUDGED_WINDOW
+            open_authors = [
+                number
+                for number, author in enumerate(scan.author_texts)
+                if (tally := judged.get(author)) is None or tally[0] < _AUTHOR_LINES_JUDGED
+            ]
+            slow_in = slow_positions[
+                bisect.bisect_left(slow_positions, low) : bisect.bisect_left(slow_positions, high)
+            ]
+            if not open_authors and not slow_in:
+                if not slow_positions or slow_positions[-1] < low:
+                    break
+                continue
+            first, last = np.searchsorted(scan.fast_at, [low, high]).tolist()
+            picked = first + np.flatnonzero(np.isin(scan.author_at[first:last], open_authors))
             rests: dict[int, str] = dict(
                 zip(
                     scan.fast_at[picked].tolist(),
@@ -1384,8 +1397,8 @@ class _ExportParser:
                     strict=True,
                 )
             )
-            for position, found in scan.slow.items():
-                rests[position] = found[9]
+            for position in slow_in:
+                rests[position] = scan.slow[position][9]
             for position in sorted(rests):
                 rest = rests[position]
                 cut = rest.find(": ")

@@ -70,9 +70,14 @@ def _assert_same(name: str, data: bytes, **options: object) -> int:
     return lines.num_rows
 
 
-@pytest.fixture(params=[None, 61], ids=["blocks of 256 KiB", "blocks of 61 bytes"])
+@pytest.fixture(
+    params=[None, 61, "windows"],
+    ids=["default blocks", "blocks of 61 bytes", "authors judged 3 headers at a time"],
+)
 def block_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.param is not None:
+    if request.param == "windows":  # many of `judge`'s windows in each block
+        monkeypatch.setattr(chat_export, "_JUDGED_WINDOW", 3)
+    elif request.param is not None:
         monkeypatch.setattr(export_text, "READ_BLOCK", request.param)
 
 
