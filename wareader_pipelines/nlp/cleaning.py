@@ -37,6 +37,7 @@ import pandas as pd
 from wareader_pipelines.nlp.language import LanguageDetector, assign_languages, language_detector
 from wareader_pipelines.nlp.pii import (
     PiiMasker,
+    holds_name_words,
     mask_name_words,
     mask_urls,
     name_words,
@@ -426,10 +427,7 @@ def _text_columns(rows: _TextRows, tools: _Tools, context: _Context) -> dict[str
         if value is None:
             value = masked_of[key] = masker.mask(t, region=r, names=names[c], keep_urls=True)
         masked.append(value)
-    masked = _per_distinct(
-        list(zip(masked, rows.days, strict=True)),
-        lambda pair: mask_name_words(pair[0], known[pair[1]]),
-    )
+    masked = _name_words_masked(masked, rows.days, known)
     redacted = _per_distinct(masked, lambda t: mask_urls(t) if t else t)
 
     written = [
@@ -452,6 +450,29 @@ def _text_columns(rows: _TextRows, tools: _Tools, context: _Context) -> dict[str
         "url_count": [c[1] for c in counts],
         "char_count": [len(t) for t in texts],
     }
+
+
+def _name_words_masked(
+    texts: list[str], days: list[str], known: Mapping[str, frozenset[str]]
+) -> list[str]:
+    """`mask_name_words(text, known[day])` of each row, once per distinct (text, day).
+
+    Names only add up from day to day, so a text holding none of the last day's name words
+    (most texts) holds none of any day's: that is looked at once per distinct text.
+    """
+    last = known[max(known)]
+    named = _per_distinct(texts, lambda t: holds_name_words(t, last))
+    masked_of: dict[tuple[str, str], str] = {}
+    out: list[str] = []
+    for text, day, has_name in zip(texts, days, named, strict=True):
+        if has_name:
+            key = (text, day)
+            value = masked_of.get(key)
+            if value is None:
+                value = masked_of[key] = mask_name_words(text, known[day])
+            text = value
+        out.append(text)
+    return out
 
 
 # A cleaning worker's own detector and tokenizers, built once when the process starts, and

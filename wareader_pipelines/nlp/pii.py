@@ -484,6 +484,12 @@ _MASK_WORDS = frozenset(
 )
 
 
+def holds_name_words(text: str, words: frozenset[str]) -> bool:
+    """Whether a word of `text` is one of `words` (from `name_words`): whether
+    `mask_name_words` can change it."""
+    return bool(text and words) and not words.isdisjoint(map(str.casefold, _WORD.findall(text)))
+
+
 def mask_name_words(text: str, words: frozenset[str]) -> str:
     """`text` with every word that is one of `words` (from `name_words`) masked as [NAME].
 
@@ -491,10 +497,8 @@ def mask_name_words(text: str, words: frozenset[str]) -> str:
     cheap with thousands of names as with one (a pattern of alternatives is not). The masks
     already in the text are left alone.
     """
-    if not text or not words:
-        return text
     # Most texts hold none of the names: a set look-up per word, in C, and no substitution.
-    if words.isdisjoint(map(str.casefold, _WORD.findall(text))):
+    if not holds_name_words(text, words):
         return text
 
     def replaced(found: re.Match[str]) -> str:
