@@ -68,20 +68,30 @@ def _cpu_seconds(who: int) -> float:
 
 
 class DescendantPeaks(threading.Thread):
-    """Samples the peak resident memory (VmHWM) of every process descending from this one.
+    """Samples the memory of every process descending from this one, and of all together.
 
     `RUSAGE_CHILDREN` cannot tell a spawned worker's memory: a child started by fork and
     exec keeps the RSS it had before the exec (Linux carries the old high-water mark over),
     so a fresh cleaning worker spawned by a 2 GiB process "peaks" at 2 GiB although it
-    never holds more than a few hundred MiB. VmHWM is the high-water mark of the process's
-    current memory, read from /proc while it lives (so the last interval of a worker's
-    life can be missed).
+    never holds more than a few hundred MiB. So each worker's memory is read from /proc
+    while it lives (the last interval of a worker's life can be missed):
+
+    - VmHWM, the high-water mark of its resident memory. For a forked worker (the export
+      worker) it includes the pages it still shares with the run, counted in the run's
+      own peak already;
+    - its private memory (Private_Clean + Private_Dirty of smaps_rollup), what it holds
+      beyond the run: the fair share to add to the run's peak;
+    - beside them, at every sample, the run's resident memory plus every worker's private
+      memory: the whole tree's memory at that moment (its peak: `together_kib`).
     """
 
-    def __init__(self, interval: float = 0.5) -> None:
+    def __init__(self, interval: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.interval = interval
-        self.peaks_kib: dict[int, int] = {}
+        self.peaks_kib: dict[int, int] = {}  # VmHWM
+        self.private_kib: dict[int, int] = {}
+        self.spawned: set[int] = set()  # fresh interpreters (the cleaning worker), not forks
+        self.together_kib = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -104,22 +114,62 @@ class DescendantPeaks(threading.Thread):
             except (OSError, ValueError, IndexError):
                 continue
             children.setdefault(parent, []).append(int(entry))
+        together = _status_kib(os.getpid(), "VmRSS:") or 0
         pending = list(children.get(os.getpid(), []))
         while pending:
             pid = pending.pop()
             pending.extend(children.get(pid, []))
-            try:
-                with open(f"/proc/{pid}/status") as file:
-                    for line in file:
-                        if line.startswith("VmHWM:"):
-                            kib = int(line.split()[1])
-                            self.peaks_kib[pid] = max(self.peaks_kib.get(pid, 0), kib)
-                            break
-            except (OSError, ValueError):
-                continue
+            high = _status_kib(pid, "VmHWM:")
+            private = _private_kib(pid)
+            if high is None or private is None:
+                continue  # gone
+            self.peaks_kib[pid] = max(self.peaks_kib.get(pid, 0), high)
+            self.private_kib[pid] = max(self.private_kib.get(pid, 0), private)
+            together += private
+            if pid not in self.spawned and _is_spawned(pid):
+                self.spawned.add(pid)
+        self.together_kib = max(self.together_kib, together)
 
     def largest_mib(self) -> float:
         return max(self.peaks_kib.values(), default=0) / 1024
+
+    def largest_private_mib(self) -> float:
+        return max(self.private_kib.values(), default=0) / 1024
+
+    def spawned_mib(self) -> float:
+        """The largest spawned worker's VmHWM (the cleaning worker: all of it is its own)."""
+        return max((self.peaks_kib[pid] for pid in self.spawned), default=0) / 1024
+
+
+def _status_kib(pid: int, field: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as file:
+            for line in file:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _private_kib(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as file:
+            return sum(
+                int(line.split()[1])
+                for line in file
+                if line.startswith(("Private_Clean:", "Private_Dirty:"))
+            )
+    except (OSError, ValueError):
+        return None
+
+
+def _is_spawned(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return b"spawn_main" in file.read()
+    except OSError:
+        return False
 
 
 class TimedDetector:
@@ -225,13 +275,20 @@ def run_pipeline(
     stats = None
     rss_after_parse = rss_after_clean = 0.0
 
-    def write(group: Any, cleaned: Any) -> None:
+    def finish(pending: list[Any]) -> None:
+        """Write a group's ingestion tables, then collect its cleaning and write that.
+
+        Its raw rows are written (and let go) before its cleaned rows exist, so the two
+        never lie beside a write's own copies (Arrow, then DuckDB's until the commit).
+        """
+        nonlocal rss_after_clean
+        group, batch = pending
+        pending.clear()
         window = group.window
         for table, schema, frame, column in (
             ("raw_messages", tables.RAW_MESSAGES, window.raw_messages, "sent_at"),
             ("message_statuses", tables.MESSAGE_STATUSES, window.message_statuses, "status_at"),
             ("quarantine", tables.QUARANTINE, window.quarantine, "partition_at"),
-            ("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, "sent_at"),
         ):
             backend.replace_rows(
                 table, schema, frame, TimeWindowFilter(column, group.start, group.end)
@@ -240,13 +297,23 @@ def run_pipeline(
         counts["statuses"] += len(window.message_statuses)
         counts["quarantine"] += len(window.quarantine)
         counts["groups"] += 1
+        window_filter = TimeWindowFilter("sent_at", group.start, group.end)
+        del group, window
+        clock.lap("write")
+        cleaned = batch.result()
+        del batch  # the last hold on the group's raw rows
+        clock.lap("clean")
+        rss_after_clean = _peak_rss_mib()
+        backend.replace_rows("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, window_filter)
         for language, count in cleaned["language"].value_counts(dropna=False).items():
             languages_found[str(language)] = languages_found.get(str(language), 0) + count
+        del cleaned
+        clock.lap("write")
 
     # A group's cleaning starts (its days handed to the cleaning worker) before the last
     # group is finished and written and before the next one is read: the worker cleans
     # while this process reads and writes.
-    pending: tuple[Any, Any] | None = None
+    pending: list[Any] = []
     with cleaner:
         for group in _timed(groups, clock, "parse"):
             stats = group.window.stats
@@ -265,23 +332,12 @@ def run_pipeline(
                     )
                 )
             clock.lap("clean")
-            if pending is not None:
-                cleaned = pending[1].result()
-                clock.lap("clean")
-                rss_after_clean = _peak_rss_mib()
-                write(pending[0], cleaned)
-                del cleaned
-                clock.lap("write")
-            pending = (group, batch)
+            if pending:
+                finish(pending)
+            pending = [group, batch]
             del group, batch
-        if pending is not None:
-            cleaned = pending[1].result()
-            clock.lap("clean")
-            rss_after_clean = _peak_rss_mib()
-            write(pending[0], cleaned)
-            pending = None
-            del cleaned
-            clock.lap("write")
+        if pending:
+            finish(pending)
     assert stats is not None, "at least one group"
     peaks.stop()
     return {
@@ -304,9 +360,13 @@ def run_pipeline(
         "write_s": clock.wall["write"],
         "wall_s": sum(clock.wall.values()),
         "peak_rss_mib": _peak_rss_mib(),
+        "peak_reached_in": clock.peak_lap,  # the stage's lap (1 = its first) that last raised it
         # The largest worker's own peak (see DescendantPeaks), and what RUSAGE_CHILDREN says
         # (inflated for spawned workers by the RSS of this process when it spawned them).
         "worker_peak_rss_mib": peaks.largest_mib(),
+        "worker_peak_private_mib": peaks.largest_private_mib(),
+        "cleaning_worker_peak_rss_mib": peaks.spawned_mib(),
+        "together_peak_mib": peaks.together_kib / 1024,
         "worker_peak_rss_rusage_mib": _peak_rss_mib(resource.RUSAGE_CHILDREN),
         "workers_seen": len(peaks.peaks_kib),
         "cpu_s": sum(clock.cpu.values()),
@@ -327,11 +387,15 @@ def run_pipeline(
 
 
 class _StageClock:
-    """Wall and CPU seconds of this process per stage, each lap added to the stage it ends."""
+    """Wall and CPU seconds of this process per stage, each lap added to the stage it ends;
+    and the lap in which the process's peak memory was last raised (where to look)."""
 
     def __init__(self) -> None:
         self.wall = {"parse": 0.0, "setup": 0.0, "clean": 0.0, "write": 0.0}
         self.cpu = dict(self.wall)
+        self.laps = {stage: 0 for stage in self.wall}
+        self.peak_lap = ""
+        self._peak = _peak_rss_mib()
         self._wall = time.perf_counter()
         self._cpu = _cpu_seconds(resource.RUSAGE_SELF)
 
@@ -339,6 +403,10 @@ class _StageClock:
         wall, cpu = time.perf_counter(), _cpu_seconds(resource.RUSAGE_SELF)
         self.wall[stage] += wall - self._wall
         self.cpu[stage] += cpu - self._cpu
+        self.laps[stage] += 1
+        peak = _peak_rss_mib()
+        if peak > self._peak:
+            self._peak, self.peak_lap = peak, f"{stage} #{self.laps[stage]}"
         self._wall, self._cpu = wall, cpu
 
 
@@ -419,11 +487,19 @@ def _run_child(summary: dict[str, Any], args: argparse.Namespace) -> dict[str, A
         return result
 
 
+def _peak_sum_mib(result: dict[str, Any]) -> float:
+    """The run's peak plus its largest worker's (VmHWM): the figure held to the target.
+
+    An upper bound: the two peaks need not fall together, and a forked worker's VmHWM
+    counts pages it shares with the run (`together_peak_mib` is the sampled truth)."""
+    return float(result["peak_rss_mib"] + result["worker_peak_rss_mib"])
+
+
 def report_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
     """The results table, then the comparison with the named baselines."""
     lines = [
         "| size | msg/s | wall s | parse s | setup s | clean s | of which lang-det s "
-        "| write s | CPU s (+ workers) | CPU s parse/setup/clean/write | peak RSS MiB (worker) "
+        "| write s | CPU s (+ workers) | CPU s parse/setup/clean/write | peak MiB run + worker = sum "
         "| 1M projected s | load |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -438,7 +514,8 @@ def report_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
             f"| {r['write_s']:.1f} | {r['cpu_s']:.1f} (+{r['worker_cpu_s']:.1f}) "
             f"| {r['parse_cpu_s']:.1f}/{r['setup_cpu_s']:.1f}/{r['clean_cpu_s']:.1f}"
             f"/{r['write_cpu_s']:.1f} "
-            f"| {r['peak_rss_mib']:,.0f} ({r['worker_peak_rss_mib']:,.0f}) | {projected:,.0f} "
+            f"| {r['peak_rss_mib']:,.0f} + {r['worker_peak_rss_mib']:,.0f} "
+            f"= {_peak_sum_mib(r):,.0f} | {projected:,.0f} "
             f"| {r['load_average'][0]:.1f}–{r['load_average'][1]:.1f} |"
         )
     lines.append("")
@@ -450,12 +527,17 @@ def report_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> str:
         rate = r["messages"] / r["wall_s"]
         fast_enough = rate >= TARGET_MESSAGES / TARGET_SECONDS
         # The workers live beside the run process: count the largest one too.
-        small_enough = r["peak_rss_mib"] + r["worker_peak_rss_mib"] < TARGET_PEAK_MIB
+        small_enough = _peak_sum_mib(r) <= TARGET_PEAK_MIB
         parse_rate = r["messages"] / r["parse_s"] if r["parse_s"] else 0.0
         lines.append(
             f"- {size:,}: rate {'meets' if fast_enough else 'misses'} the target "
             f"({rate / (TARGET_MESSAGES / TARGET_SECONDS):.0%} of it), memory "
-            f"{'within' if small_enough else 'over'} it; parse stage {parse_rate / 1000:.1f}k "
+            f"{'within' if small_enough else 'over'} it (run {r['peak_rss_mib']:,.0f} MiB + "
+            f"largest worker {r['worker_peak_rss_mib']:,.0f} = {_peak_sum_mib(r):,.0f}; "
+            f"cleaning worker {r.get('cleaning_worker_peak_rss_mib', 0):,.0f}, largest "
+            f"worker's private memory {r.get('worker_peak_private_mib', 0):,.0f}, whole tree "
+            f"at once {r.get('together_peak_mib', 0):,.0f} sampled); "
+            f"parse stage {parse_rate / 1000:.1f}k "
             f"msg/s; {r['messages']:,} messages kept of {generated['messages']:,} generated "
             f"({r['duplicates_dropped']:,} duplicate deliveries dropped); "
             f"{r['texts_detected']:,} texts sent to the {r['detector']} detector; "
@@ -527,7 +609,9 @@ def main(argv: list[str] | None = None) -> None:
             rows.append((size, generated, result))
             print(
                 f"{size:,}: {result['messages']:,} messages in {result['wall_s']:.1f} s, "
-                f"peak {result['peak_rss_mib']:,.0f} MiB",
+                f"peak {result['peak_rss_mib']:,.0f} MiB run + "
+                f"{result['worker_peak_rss_mib']:,.0f} MiB largest worker "
+                f"= {_peak_sum_mib(result):,.0f} MiB",
                 flush=True,
             )
     finally:

@@ -45,6 +45,12 @@ def test_run_pipeline_writes_every_message_and_times_each_stage(tmp_path: Path) 
     assert 0 < result["language_detection_s"] <= result["clean_s"]
     assert 0 < result["texts_detected"] < generated.messages  # short texts are not detected
     assert result["peak_rss_mib"] >= result["peak_rss_after_parse_mib"] > 0
+    assert result["peak_reached_in"].split(" #")[0] in {"parse", "setup", "clean", "write"}
+    # The spawned cleaning worker is seen and counted with its whole own memory; the sampled
+    # tree holds the run and at least that worker's private memory.
+    assert 50 < result["cleaning_worker_peak_rss_mib"] <= result["worker_peak_rss_mib"]
+    assert 0 < result["worker_peak_private_mib"] <= result["worker_peak_rss_mib"]
+    assert result["together_peak_mib"] > result["worker_peak_private_mib"]
     assert set(result["languages"]) & {"en", "es", "pt", "de", "fr", "it"}
 
     with duckdb.connect(str(work / "warehouse.duckdb"), read_only=True) as connection:
@@ -64,6 +70,8 @@ def test_run_pipeline_writes_every_message_and_times_each_stage(tmp_path: Path) 
     assert "| 800 |" in table
     assert "1,000,000 messages in 60 s" in table
     assert "peak RSS < 1,536 MiB" in table
+    total = result["peak_rss_mib"] + result["worker_peak_rss_mib"]
+    assert f"= {total:,.0f} |" in table  # run + largest worker = sum, held to the target
     assert result["cpu_s"] > 0 and result["worker_cpu_s"] >= 0
     stages = ("parse_cpu_s", "setup_cpu_s", "clean_cpu_s", "write_cpu_s")
     assert all(result[stage] >= 0 for stage in stages)
