@@ -174,6 +174,21 @@ def test_tricky_lines_give_the_same_rows(block_size: None) -> None:
     assert _assert_same("exports/WhatsApp Chat with Ana.txt", utf16) > 10
 
 
+def test_headers_of_another_shape_give_the_same_rows(block_size: None) -> None:
+    """The usual header shape is learnt from the first lines; a header that starts like it
+    but goes on (the optional space after "]") or is another width is read as its own."""
+    usual = [f"[13/05/2024, 21:{minute:02d}:00]Ana: hi {minute}" for minute in range(40)]
+    others = [
+        "[13/05/2024, 22:00:00] Ben: a space after the bracket",
+        "[13/05/2024, 22:01:00]\u00a0Ana: a no-break space after it",
+        "[13/05/2024, 22:02:00]Ben: the usual shape again",
+        "[3/5/2024, 22:03:00]Ana: another width",
+        "[13/05/2024, 22:04:00]Ana: the last one",
+    ]
+    for lines in ([*usual, *others], [*usual[:1], *others, *usual[1:]]):
+        _assert_same("exports/WhatsApp Chat with Ana.txt", "\n".join(lines).encode() + b"\n")
+
+
 def test_a_zip_and_files_the_line_parser_keeps_give_the_same_rows(block_size: None) -> None:
     """Text before the first header, NUL and undecodable bytes: the line parser's rows."""
     buffer = io.BytesIO()
