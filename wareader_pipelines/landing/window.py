@@ -148,6 +148,12 @@ def _key_fingerprint(pseudonyms: Pseudonymizer) -> str:
     return pseudonyms.id_of("cache-fingerprint")[:12]
 
 
+# Rows per Parquet row group of a cached export: an export is mostly in time order, so a
+# small row group covers days or weeks, and a grouped read (`_ExportCursor`) holds only the
+# row groups around the current group of days, not half of a year-long export.
+CACHE_ROW_GROUP_ROWS = 1024
+
+
 class _ExportCache:
     """Parsed exports as Parquet, keyed by content, parser version, zone, date order and key."""
 
@@ -190,7 +196,7 @@ class _ExportCache:
                 pq.ParquetWriter(temporary[1], QUARANTINE_SCHEMA) as quarantine,
             ):
                 for batch in batches:
-                    messages.write_table(batch.message_table())
+                    messages.write_table(batch.message_table(), CACHE_ROW_GROUP_ROWS)
                     quarantine.write_table(arrow_of(batch.quarantine, QUARANTINE_SCHEMA))
             for path, done in zip(temporary, final, strict=True):
                 path.replace(done)

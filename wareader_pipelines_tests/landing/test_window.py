@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from wareader_pipelines.landing import window as window_module
@@ -122,6 +123,35 @@ def test_an_export_is_parsed_once_per_content(tmp_path: Path) -> None:
     third = read_landing_window(zone, *MAY, settings=settings)
     assert third.stats.exports_from_cache == 0
     assert len(third.raw_messages) == 5
+
+
+def test_a_cached_export_is_stored_in_small_row_groups_and_streamed_group_by_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long export's cache holds row groups of a few weeks (`CACHE_ROW_GROUP_ROWS`), so a
+    grouped read holds only those around its days; its groups equal the window's rows."""
+    monkeypatch.setattr(window_module, "CACHE_ROW_GROUP_ROWS", 50)
+    lines = [
+        f"{day:02d}/05/2024, {hour:02d}:{minute:02d} - {'Ana' if minute % 2 else 'Rui'}: "
+        f"mensagem {day} {hour} {minute}\n"
+        for day in range(1, 32)
+        for hour in (9, 18)
+        for minute in (1, 2, 3)
+    ]
+    zone = LandingZone(uri=str(tmp_path / "landing"))
+    zone.write("exports/WhatsApp Chat with Rui.txt", "".join(lines).encode())
+    orders = {"exports/WhatsApp Chat with Rui.txt": "DMY"}
+    settings = _settings(tmp_path / "a", export_date_orders=orders)
+    groups = list(read_landing_groups(zone, *MAY, settings=settings, days_per_group=7))
+    (cached,) = (tmp_path / "a" / "cache" / "exports").glob("*.messages.parquet")
+    metadata = pq.ParquetFile(cached).metadata
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sum(sizes) == len(lines) and max(sizes) == 50
+    whole = read_landing_window(
+        zone, *MAY, settings=_settings(tmp_path / "b", export_date_orders=orders)
+    )
+    joined = pd.concat([g.window.raw_messages for g in groups], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole.raw_messages)
 
 
 def test_the_parse_cache_is_keyed_on_every_module_that_shapes_a_parsed_row(
