@@ -31,7 +31,8 @@ class TranscriptLine:
 
     def render(self) -> str:
         body = self.text.replace("\n", " / ")
-        return f"[{self.sent_at:%H:%M}] {self.speaker}: {body}"
+        at = self.sent_at  # the hour and minute as %H:%M writes them, without strftime
+        return f"[{at.hour:02d}:{at.minute:02d}] {self.speaker}: {body}"
 
 
 def speaker_labels(sender_ids: Iterable[str | None]) -> dict[str | None, str]:

@@ -60,9 +60,15 @@ def stop_words(language: str | None) -> frozenset[str]:
 
 def content_words(text: str, language: str | None) -> list[str]:
     """Lower-cased words of three letters or more that are not stop words or masks."""
+    return list(_content_words(text, language))
+
+
+@lru_cache(maxsize=1 << 16)
+def _content_words(text: str, language: str | None) -> tuple[str, ...]:
+    """`content_words`, kept for texts that recur (greetings, thanks: chats repeat them)."""
     unmasked = _MASKS.sub(" ", text)
     ignored = stop_words(language)
-    return [word for word in _WORD.findall(unmasked.lower()) if word not in ignored]
+    return tuple(word for word in _WORD.findall(unmasked.lower()) if word not in ignored)
 
 
 def summarize_extractively(
@@ -71,7 +77,7 @@ def summarize_extractively(
     """A summary of a conversation-day quoting its most informative messages."""
     if not messages:
         raise ValueError("nothing to summarize")
-    words = [content_words(message.text, message.language) for message in messages]
+    words = [_content_words(message.text, message.language) for message in messages]
     frequency: Counter[str] = Counter(word for message_words in words for word in message_words)
     first_seen: dict[str, int] = {}
     for word in (word for message_words in words for word in message_words):

@@ -9,17 +9,20 @@ resource for code that needs to query the same database directly.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import pandas as pd
 from dagster import (
     ConfigurableIOManager,
     ConfigurableResource,
+    DagsterInvariantViolationError,
     InputContext,
     MetadataValue,
     OutputContext,
     TableSchema,
 )
+from pydantic import PrivateAttr
 
 from wareader_pipelines.lib.asset_metadata import WHOLE_RUN
 from wareader_pipelines.observability import telemetry
@@ -62,11 +65,17 @@ def conform_to_schema(frame: pd.DataFrame, schema: TableSchema, table: str) -> p
     return frame.reindex(columns=declared)
 
 
+# Reads of one run kept for its later steps: a ranged run loads cleaned_messages for each of
+# its checks and four downstream assets, the same window each time (see `load_input`).
+READS_KEPT = 2
+
+
 class WarehouseIOManager(ConfigurableIOManager):
     """Stores asset DataFrames as typed warehouse tables, partition windows replaced atomically."""
 
     url: str
     db_schema: str = DEFAULT_SCHEMA
+    _reads: OrderedDict[tuple, pd.DataFrame] = PrivateAttr(default_factory=OrderedDict)
 
     def _backend(self) -> WarehouseBackend:
         return backend_for(self.url, self.db_schema)
@@ -80,6 +89,8 @@ class WarehouseIOManager(ConfigurableIOManager):
         if not isinstance(schema, TableSchema):
             raise ValueError(f"asset {table} declares no dagster/column_schema")
         frame = conform_to_schema(obj, schema, table)
+        for kept in [key for key in self._reads if key[1] == table]:
+            del self._reads[kept]  # the table changes: no step may get the old rows
         window = _window_of(context, metadata)
         if window is not None:
             _check_inside(frame, window, table)
@@ -116,7 +127,31 @@ class WarehouseIOManager(ConfigurableIOManager):
         if not backend.table_exists(table):
             columns = columns_of(schema) if isinstance(schema, TableSchema) else []
             return pd.DataFrame(columns=columns)
-        return backend.read_rows(table, window, list(order_by))
+        # The same window of a table is read once per run, each step getting its own copy:
+        # only this run writes its days (and a write here forgets the table's reads).
+        run_id = _run_of(context)
+        if run_id is None:  # outside a run (a test's input context): nothing to share
+            return backend.read_rows(table, window, list(order_by))
+        key = (run_id, table, window, tuple(order_by))
+        frame = self._reads.get(key)
+        if frame is None:
+            frame = backend.read_rows(table, window, list(order_by))
+            for kept in [kept for kept in self._reads if kept[0] != run_id]:
+                del self._reads[kept]
+            self._reads[key] = frame
+            while len(self._reads) > READS_KEPT:
+                self._reads.popitem(last=False)
+        else:
+            self._reads.move_to_end(key)
+        return frame.copy()
+
+
+def _run_of(context: InputContext) -> str | None:
+    """The id of the run loading the input, or None outside a run."""
+    try:
+        return context.step_context.run_id
+    except DagsterInvariantViolationError:
+        return None
 
 
 class Warehouse(ConfigurableResource):

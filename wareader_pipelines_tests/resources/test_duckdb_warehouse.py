@@ -3,12 +3,13 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
 from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
-from wareader_pipelines.resources.warehouse import backend_for
+from wareader_pipelines.resources.warehouse import WarehouseIOManager, backend_for
 from wareader_pipelines_tests.resources.test_postgres_warehouse import DAY, SCHEMA, rows, window
 
 
@@ -69,3 +70,45 @@ def test_query_placeholders_agree_with_postgres(postgres_url: str, tmp_path: Pat
         duck.astype({"word_count": "Int64"}).assign(sent_at=duck.sent_at.dt.as_unit("us")),
         postgres.astype({"word_count": "Int64"}).assign(sent_at=postgres.sent_at.dt.as_unit("us")),
     )
+
+
+def test_a_run_reads_a_window_once_and_each_step_gets_its_own_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three steps of one run load the window an upstream step wrote: the warehouse is read
+    once, a step changing its frame changes no other step's, and the next run reads anew."""
+    reads: list[str] = []
+    original = DuckDBBackend.read_rows
+
+    def counted(self: DuckDBBackend, table: str, *args: object) -> pd.DataFrame:
+        reads.append(table)
+        return original(self, table, *args)
+
+    monkeypatch.setattr(DuckDBBackend, "read_rows", counted)
+    partitions = dg.DailyPartitionsDefinition(start_date="2024-05-01")
+    metadata = {"dagster/column_schema": SCHEMA, "partition_expr": "sent_at"}
+
+    @dg.asset(partitions_def=partitions, metadata=metadata)
+    def upstream() -> pd.DataFrame:
+        return rows(DAY, 4, "m")
+
+    seen: dict[str, list[str]] = {}
+
+    def reader(name: str) -> dg.AssetsDefinition:
+        @dg.asset(name=name, partitions_def=partitions, ins={"upstream": dg.AssetIn()})
+        def _read(upstream: pd.DataFrame) -> None:
+            seen[name] = upstream["message_id"].tolist()
+            upstream["message_id"] = "changed by " + name  # must not reach the next step
+            return None
+
+        return _read
+
+    io_manager = WarehouseIOManager(url=str(tmp_path / "warehouse.duckdb"))
+    assets = [upstream, reader("first"), reader("second"), reader("third")]
+    for _ in range(2):
+        result = dg.materialize(
+            assets, resources={"io_manager": io_manager}, partition_key="2024-05-13"
+        )
+        assert result.success
+    assert seen == {name: ["m0", "m1", "m2", "m3"] for name in ("first", "second", "third")}
+    assert reads == ["upstream", "upstream"]  # once per run
