@@ -181,7 +181,7 @@ class PiiMasker:
             pattern = _names_pattern(frozenset(names))
             if pattern is not None:
                 found += [(m.start(), m.end(), NAME_MASK) for m in pattern.finditer(text)]
-        return _merged(found)
+        return _merged(found) if len(found) > 1 else found
 
     def mask_phones(self, text: str, *, region: str | None = None) -> str:
         """`text` with phone numbers written with a "+" or in a known region's plan masked.
