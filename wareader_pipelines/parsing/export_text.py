@@ -164,13 +164,13 @@ def _flagged(lines: list[str], *, nul: bool, undecodable: bool) -> LineBlock:
 
 
 def byte_blocks(open_raw: Callable[[], BinaryIO]) -> Iterator[bytes]:
-    """`text_blocks` of a UTF-8 text as its bytes, undecoded, in blocks of four reads (1
-    MiB: at 512 KiB a 100k-message export spent ~10 % of its parse in per-block costs;
-    larger blocks take more memory than test_export_memory allows):
+    """`text_blocks` of a UTF-8 text as its bytes, undecoded, in blocks of two reads
+    (512 KiB; 1 MiB saved ~10 % of a 100k-message parse but took test_export_memory's
+    date-on-every-line export to 98 MiB, over its bound of 96, in a loaded full run):
     whole lines ending with LF (a UTF-8 character never holds an LF byte, so a block
     cut after one is cut between characters), the byte-order mark dropped, CR and CRLF
     ends made LF. For the vectorised parser, on text known to be valid UTF-8."""
-    size = READ_BLOCK * 4
+    size = READ_BLOCK * 2
     raw = open_raw()
     try:
         partial = b""  # the start of a line whose end is in a later block
