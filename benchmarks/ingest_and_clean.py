@@ -404,13 +404,14 @@ def run_pipeline(
 
 class _StageClock:
     """Wall and CPU seconds of this process per stage, each lap added to the stage it ends;
-    and the lap in which the process's peak memory was last raised (where to look)."""
+    and the lap in which the process's peak memory was last raised (where to look; "before
+    the run" when the process had peaked higher already, as in a test process)."""
 
     def __init__(self) -> None:
         self.wall = {"parse": 0.0, "setup": 0.0, "clean": 0.0, "write": 0.0}
         self.cpu = dict(self.wall)
         self.laps = {stage: 0 for stage in self.wall}
-        self.peak_lap = ""
+        self.peak_lap = "before the run"
         self._peak = _peak_rss_mib()
         self._wall = time.perf_counter()
         self._cpu = _cpu_seconds(resource.RUSAGE_SELF)

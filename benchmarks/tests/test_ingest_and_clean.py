@@ -45,7 +45,14 @@ def test_run_pipeline_writes_every_message_and_times_each_stage(tmp_path: Path) 
     assert 0 < result["language_detection_s"] <= result["clean_s"]
     assert 0 < result["texts_detected"] < generated.messages  # short texts are not detected
     assert result["peak_rss_mib"] >= result["peak_rss_after_parse_mib"] > 0
-    assert result["peak_reached_in"].split(" #")[0] in {"parse", "setup", "clean", "write"}
+    # A test process may have peaked higher before this run (another test on this worker).
+    assert result["peak_reached_in"].split(" #")[0] in {
+        "parse",
+        "setup",
+        "clean",
+        "write",
+        "before the run",
+    }
     # The spawned cleaning worker is seen and counted with its whole own memory; the sampled
     # tree holds the run and at least that worker's private memory.
     assert 50 < result["cleaning_worker_peak_rss_mib"] <= result["worker_peak_rss_mib"]
