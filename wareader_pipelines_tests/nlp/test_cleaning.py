@@ -266,15 +266,12 @@ def _days_of_chats() -> pd.DataFrame:
     return batch.sample(frac=1.0, random_state=3).reset_index(drop=True)
 
 
-def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = _days_of_chats()
-    arguments = {
-        "pseudonyms": Pseudonymizer("test-key"),
-        "detector": language_detector("fasttext"),
-        "tokenizers": Tokenizers(),
-        "phone_regions": ("DE", "ES", "US"),
-    }
-    alone = clean_messages(raw, **arguments)
+def _texts_cleaned_here_with_later_groups_left_to_the_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[int]:
+    """Cut batches in 3 groups of days, make this process leave the groups after the first
+    to the worker, and return the list to which each group cleaned HERE appends its text
+    count (so a test sees what the worker took)."""
     monkeypatch.setattr(cleaning, "CLEANING_TASKS", 3)
     here: list[int] = []
     text_columns = cleaning._text_columns
@@ -285,8 +282,8 @@ def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPat
         return text_columns(rows, tools, context)  # type: ignore[arg-type]
 
     def after_the_worker(self: TaskClaims, index: int) -> bool:
-        # This process leaves the groups after the first to the worker: it waits until the
-        # worker (which starts from the last group) has taken them.
+        # This process waits until the worker (which starts from the last group) has taken
+        # every group after the first.
         deadline = time.monotonic() + 120
         while index > 0 and not self._flags[index] and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -294,6 +291,19 @@ def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(cleaning, "_text_columns", counted)
     monkeypatch.setattr(TaskClaims, "claim", after_the_worker)
+    return here
+
+
+def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = _days_of_chats()
+    arguments = {
+        "pseudonyms": Pseudonymizer("test-key"),
+        "detector": language_detector("fasttext"),
+        "tokenizers": Tokenizers(),
+        "phone_regions": ("DE", "ES", "US"),
+    }
+    alone = clean_messages(raw, **arguments)
+    here = _texts_cleaned_here_with_later_groups_left_to_the_worker(monkeypatch)
     workers = CleaningWorkers(1, "fasttext", min_rows=0)
     shared = clean_messages(raw, **arguments, workers=workers)
     pd.testing.assert_frame_equal(shared, alone)
@@ -374,23 +384,7 @@ def test_range_workers_started_before_the_first_batch_serve_it(
         "tokenizers": Tokenizers(),
     }
     alone = clean_messages(raw, **arguments)
-    monkeypatch.setattr(cleaning, "CLEANING_TASKS", 3)
-    here: list[int] = []
-    text_columns = cleaning._text_columns
-    claim = TaskClaims.claim
-
-    def counted(rows: object, tools: object, context: object) -> object:
-        here.append(len(rows.texts))  # type: ignore[attr-defined]
-        return text_columns(rows, tools, context)  # type: ignore[arg-type]
-
-    def after_the_worker(self: TaskClaims, index: int) -> bool:
-        deadline = time.monotonic() + 120
-        while index > 0 and not self._flags[index] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return claim(self, index)
-
-    monkeypatch.setattr(cleaning, "_text_columns", counted)
-    monkeypatch.setattr(TaskClaims, "claim", after_the_worker)
+    here = _texts_cleaned_here_with_later_groups_left_to_the_worker(monkeypatch)
     # min_rows far above the batch: start() alone would clean it without the worker
     workers = CleaningWorkers(1, "fasttext", min_rows=10**9, warm_languages=("es", None))
     with RangeCleaner(**arguments, workers=workers) as cleaner:
