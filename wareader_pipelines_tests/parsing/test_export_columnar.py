@@ -10,9 +10,12 @@ must be equal.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+import os
 import zipfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +23,7 @@ import pyarrow as pa
 import pytest
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-from wareader_pipelines.parsing import chat_export, export_text
+from wareader_pipelines.parsing import chat_export, export_text, forked_work
 from wareader_pipelines.parsing.chat_export import parse_export_batches
 from wareader_pipelines.parsing.export_limits import ExportLimits
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
@@ -37,8 +40,10 @@ def _both(
     timezone: str = "UTC",
     limits: ExportLimits | None = None,
     blocks_expected: bool = True,
+    processes: int = 1,
 ) -> tuple[tuple[object, ...], tuple[object, ...]]:
-    """(line parser, whole-block parser) results: messages table, quarantine, decisions."""
+    """(line parser, whole-block parser) results: messages table, quarantine, decisions;
+    the whole-block parser with `processes`."""
     results = []
     for columnar in (False, True):
         opened = parse_export_batches(
@@ -49,6 +54,7 @@ def _both(
             timezone=timezone,
             limits=limits or ExportLimits(),
             columnar=columnar,
+            processes=processes if columnar else 1,
         )
         batches = list(opened.batches)
         built_by_blocks = [batch.table is not None for batch in batches]
@@ -218,3 +224,96 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
     rows = _assert_same(f"exports/{path.name}", path.read_bytes())
     assert rows == generated.export_messages
     assert 0 < len(one_by_one) < rows // 5  # the line parser's run does not count
+
+
+@pytest.fixture
+def split_anywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[bool]]]:
+    """Blocks of a few lines and a split of any text with headers in two blocks or more
+    (`processes=2`); the function gives, for each split so far, whether the child (a
+    forked process, hence the pipe) gave its rows."""
+    monkeypatch.setattr(export_text, "READ_BLOCK", 61)
+    monkeypatch.setattr(chat_export, "_SPLIT_HEADERS", 1)
+    original = chat_export._ExportParser.second_half
+    read, written = os.pipe()
+    os.set_blocking(read, False)
+
+    def reported(self: chat_export._ExportParser, *args: object) -> object:
+        batches = original(self, *args)  # type: ignore[arg-type]
+        os.write(written, b"1" if batches is not None else b"0")
+        return batches
+
+    def used() -> list[bool]:
+        flags = b""
+        with contextlib.suppress(BlockingIOError):
+            flags = os.read(read, 1 << 16)
+        return [flag == ord("1") for flag in flags]
+
+    monkeypatch.setattr(chat_export._ExportParser, "second_half", reported)
+    yield used
+    os.close(written)
+    os.close(read)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.5, 0.75])
+def test_two_processes_give_the_same_rows(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    split_anywhere: Callable[[], list[bool]],
+    share: float,
+) -> None:
+    """`processes=2` reads the second half of a text in a forked child: wherever the text
+    is split, its rows are the line parser's — a key repeated on both sides keeps its
+    counted ids, a line rejected before the child's first kept message is filed under
+    the first half's time (this process then reads the second half itself)."""
+    monkeypatch.setattr(chat_export, "_FIRST_SHARE", share)
+    path, _ = generate_export(tmp_path, messages=200, layout="ios_us_12h")
+    repeated = "".join(
+        f"13/05/2024, 21:{minute:02d} - Ana: hi\n13/05/2024, 21:11 - Ben: hi again\n"
+        for minute in range(30)
+    )
+    rejected = b"31/02/2024, 21:08 - Ana: an impossible date\n"
+    every_other_rejected = "".join(
+        f"13/05/2024, 21:{minute:02d} - Ana: hi {minute}\n31/02/2024, 21:08 - Ana: no\n"
+        for minute in range(30)
+    )
+    name = "exports/WhatsApp Chat with Ana.txt"
+    for data in (
+        path.read_bytes(),
+        TRICKY.encode(),
+        repeated.encode(),
+        every_other_rejected.encode(),
+        rejected + TRICKY.encode(),
+        TRICKY.encode().replace(b" - Ana: a > b>", b" - Ana: a > b>\n31/02/2024, 21:08 - Ana: no"),
+    ):
+        _assert_same(name, data, timezone="Europe/Madrid", processes=2)
+    used = split_anywhere()
+    # Every text was split (the child of a first half keeping no message may be ended
+    # before it reports), and the child's rows were used, not only this process's.
+    assert len(used) >= 5
+    assert True in used
+
+
+def test_a_failing_child_leaves_the_second_half_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_text, "READ_BLOCK", 61)
+    monkeypatch.setattr(chat_export, "_SPLIT_HEADERS", 1)
+
+    def failing(*args: object) -> None:
+        raise RuntimeError("the child fails")
+
+    monkeypatch.setattr(chat_export._ExportParser, "second_half", failing)
+    failures = []
+    original = forked_work.ForkedWork.result
+
+    def watched(self: forked_work.ForkedWork, value: object) -> object:
+        try:
+            return original(self, value)
+        except forked_work.ForkedWorkFailed as error:
+            failures.append(str(error))
+            raise
+
+    monkeypatch.setattr(forked_work.ForkedWork, "result", watched)
+    path, _ = generate_export(tmp_path, messages=100)
+    _assert_same(f"exports/{path.name}", path.read_bytes(), processes=2)
+    assert failures == ["RuntimeError: the child fails"]
