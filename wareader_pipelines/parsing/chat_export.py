@@ -108,8 +108,8 @@ _KEPT_SCAN_BYTES = 24 * 2**20
 _FILE_COLUMNS = frozenset(
     ("conversation_id", "source", "source_file", "conversation_name", "export_timezone")
 )  # MESSAGE_SCHEMA's columns of one value a file (`table_of_columns`)
-_SPLIT_HEADERS = 20_000  # `split_batches` splits a text of this many headers or more
-# The first half's share of the headers (the child also forks and ships its rows back).
+_SPLIT_BYTES = 2 * 2**20  # `split_text` splits a text of this many bytes or more (~25k messages)
+# The first half's share of the bytes (the child also forks and ships its rows back).
 _FIRST_SHARE = 0.5
 _JUDGED_WINDOW = 512  # headers whose authors `judge` reads at a time
 _SHAPE_SAMPLE = 64  # lines of the first block whose headers show the file's usual shape
@@ -850,18 +850,15 @@ class _VectorState:
 _EMPTY_TABLE = MESSAGE_SCHEMA.empty_table()
 
 
-def _split_point(scans: list[_ChunkScan]) -> int | None:
-    """Where `split_batches` splits the scans of a text: the first scan with a header
-    after `_FIRST_SHARE` of the headers, or None for a text of fewer than
-    `_SPLIT_HEADERS` headers (or no such scan)."""
-    counts = np.cumsum([len(scan.headers) for scan in scans])
-    if not len(counts) or counts[-1] < _SPLIT_HEADERS:
-        return None
-    first = int(np.searchsorted(counts, counts[-1] * _FIRST_SHARE)) + 1
-    for split in range(max(first, 1), len(scans)):
-        if len(scans[split].headers):
-            return split
-    return None
+class _RecordedRuns:
+    """`judge`'s date runs as the entries added, in order (the child of `split_text`
+    sends them to be added to the first half's)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, str]] = []
+
+    def add(self, a: str, b: str, c: str) -> None:
+        self.entries.append((a, b, c))
 
 
 @functools.cache
@@ -1066,7 +1063,10 @@ class _ExportParser:
         self.kept_scan_bytes = kept_scan_bytes  # the most those scans may hold
         self.vectorise = vectorise  # `scanned` may read a UTF-8 text with `vector_scanned`
         self.vectorised = False  # `scanned` took the decisions with the vectorised scan
-        self.processes = processes  # `vector_batches` may read a second half in a child
+        self.processes = processes  # `vector_scanned` may split the text with a child
+        self.half: forked_work.ForkedWork | None = None  # that child, once forked
+        self.second_blocks: list[bytes] = []  # the blocks of its second half, when split
+        self.tallied: list[str] | None = None  # in that child: the rests `judge` tallied
         # In that child: the first half's last message time is unknown, and a rejected
         # line that would be filed under it makes the parent read the second half itself.
         self.past_unknown = False
@@ -1232,6 +1232,9 @@ class _ExportParser:
 
         A text whose scans hold up to `kept_scan_bytes` keeps them for `vector_batches`, so it
         is read and searched once; a larger one is scanned again block by block then.
+
+        With `processes` > 1, a text of `_SPLIT_BYTES` or more whose scans are kept is
+        split in two (`split_text`): a forked child scans and reads the second half.
         """
         assert self.layout is not None
         runs = _DateRuns()
@@ -1239,15 +1242,23 @@ class _ExportParser:
         headers = 0
         kept: list[_ChunkScan] | None = []
         kept_bytes = 0
+        chunks: Iterable[bytes] = byte_blocks(self.open_chat)
+        second: list[bytes] = []  # the blocks a child scans, once it is forked
+        if self.processes > 1 and forked_work.available():
+            chunks, second = self.split_text(chunks)
         with _zip_errors_as_rejection():
-            for chunk in byte_blocks(self.open_chat):
+            for chunk in chunks:
                 if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
                     self.judged, self.crowded = {}, False
+                    self.drop_half()
                     return None
                 scan = self.scan(chunk)
                 if not headers and (not len(scan.headers) or scan.headers[0] != 0):
                     self.judged, self.crowded = {}, False
+                    self.drop_half()
                     return None  # text before the first header: the line reader judges it
+                if second and self.half is None:  # the usual header shape is learnt: fork
+                    self.half = forked_work.ForkedWork(functools.partial(self.second_half, second))
                 headers += len(scan.headers)
                 last_date = self.judge(scan, runs, last_date)
                 if kept is not None:
@@ -1256,11 +1267,85 @@ class _ExportParser:
                         kept.append(scan)
                     else:
                         kept = None
+            if second:
+                seen = self.second_seen(runs, last_date)
+                if seen is None:  # the child cannot: this process scans the second half
+                    self.drop_half()
+                    for chunk in second:
+                        if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
+                            self.judged, self.crowded = {}, False
+                            return None
+                        scan = self.scan(chunk)
+                        headers += len(scan.headers)
+                        last_date = self.judge(scan, runs, last_date)
+                        if kept is not None:
+                            kept_bytes += scan.size()
+                            if kept_bytes <= self.kept_scan_bytes:
+                                kept.append(scan)
+                            else:
+                                kept = None
+                else:
+                    headers += seen
         if not headers:
             self.judged, self.crowded = {}, False
+            self.drop_half()
             return None
+        if kept is None:
+            self.drop_half()
         self.scans = kept
         return runs
+
+    def split_text(self, blocks: Iterator[bytes]) -> tuple[Iterable[bytes], list[bytes]]:
+        """The blocks this process scans and those a child will (none: no split). Only a
+        text read whole within `kept_scan_bytes` and of `_SPLIT_BYTES` or more is split, at
+        the first block after `_FIRST_SHARE` of its bytes; its blocks are read here first,
+        so that the child reads none from a file it would share with this process."""
+        read: list[bytes] = []
+        size = 0
+        for block in blocks:
+            read.append(block)
+            size += len(block)
+            if size > self.kept_scan_bytes:  # too large to keep: not split, read on
+                return itertools.chain(read, blocks), []
+        if size < _SPLIT_BYTES or len(read) < 2:
+            return read, []
+        split, before = 1, len(read[0])
+        while split < len(read) - 1 and before < size * _FIRST_SHARE:
+            before += len(read[split])
+            split += 1
+        self.second_blocks = read[split:]
+        return read[:split], read[split:]
+
+    def drop_half(self) -> None:
+        """End the child of `split_text`, if any: this process reads everything."""
+        if self.half is not None:
+            self.half.close()
+            self.half = None
+
+    def second_seen(self, runs: _DateRuns, last_date: str | None) -> int | None:
+        """After this process scanned the first half: the child's scan of the second added
+        to `runs` and the author tallies (as if scanned here), and its header count; or
+        None when the child could not keep it (not plain, too large, failed)."""
+        assert self.half is not None and self.layout is not None
+        try:
+            fits, headers, entries, rests = self.half.receive()
+        except forked_work.ForkedWorkFailed:
+            return None
+        if not fits:
+            return None
+        sep = self.layout.date_sep
+        if entries and last_date is not None and entries[0] == tuple(last_date.split(sep)):
+            entries = entries[1:]  # the run of the first half's last date goes on
+        for entry in entries:
+            runs.add(*entry)
+        judged = self.judged
+        for rest in rests:  # as `judge` reads them: only authors still open
+            cut = rest.find(": ")
+            if cut > 0:
+                tally = judged.get(rest[:cut])
+                if tally is None or tally[0] < _AUTHOR_LINES_JUDGED:
+                    self.tally(rest)
+        return headers
 
     def scan(self, chunk: bytes) -> _ChunkScan:
         """A block's header lines and what the fast path reads from them (see _ChunkScan)."""
@@ -1446,6 +1531,8 @@ class _ExportParser:
                 if cut > 0:
                     tally = judged.get(rest[:cut])
                     if tally is None or tally[0] < _AUTHOR_LINES_JUDGED:
+                        if self.tallied is not None:
+                            self.tallied.append(rest)
                         self.tally(rest)
         return texts[date_ids[-1]]
 
@@ -1466,11 +1553,8 @@ class _ExportParser:
             scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat))
         state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
         with _zip_errors_as_rejection(), _gc_paused():
-            split = None
-            if isinstance(scans, list) and self.processes > 1 and forked_work.available():
-                split = _split_point(scans)
-            if split is not None:
-                yield from self.split_batches(scans, split, order, state)  # type: ignore[arg-type]
+            if self.half is not None:
+                yield from self.split_batches(scans, order, state)  # type: ignore[arg-type]
                 return
             for scan in scans:
                 yield from self.chunk_batches(scan, order, state)
@@ -1494,14 +1578,14 @@ class _ExportParser:
         yield batch
 
     def split_batches(
-        self, scans: list[_ChunkScan], split: int, order: str, state: _VectorState
+        self, scans: list[_ChunkScan], order: str, state: _VectorState
     ) -> Iterator[ExportBatch]:
-        """`vector_batches` over two cores: a forked child reads `scans[split:]` (from the
-        message carried into them on) while this process reads `scans[:split]`; the
-        child's batches follow this process's. The same rows as one process gives:
+        """`vector_batches` over two cores: the child of `split_text` reads the second half
+        (from the message carried into it on) while this process reads `scans`, the
+        first; the child's batches follow this process's. The same rows as one process:
 
-        - the child starts with the line count and carried message this process will
-          end with (both known from the scans before reading them);
+        - the child is sent the decisions taken from both halves, and the line count and
+          carried message this process ends with;
         - ids count a key's repeats over the whole file: the child is sent this half's
           first-occurrence digests and counts, and hashes again the ids of its keys met
           here already, then reads the file's last message with the counts of both;
@@ -1510,23 +1594,34 @@ class _ExportParser:
           message), or this half have kept none, this process reads the second half
           itself instead, as it does if the child fails.
         """
-        work = forked_work.ForkedWork(
-            lambda receive: self.second_half(scans, split, order, state, receive)
-        )
+        half, self.half = self.half, None
+        assert half is not None
         try:
-            for scan in scans[:split]:
-                yield from self.chunk_batches(scan, order, state)
+            carry: tuple[int, list[bytes]] | None = None
+            line = 0
+            for scan in scans:  # the line count and carried message at the split
+                headers = scan.headers
+                if len(headers):
+                    carry = (line + int(headers[-1]), [scan.chunk[scan.starts[headers[-1]] :]])
+                elif carry is not None:
+                    carry[1].append(scan.chunk)
+                line += len(scan.starts) - 1
+            decisions = (order, self.judged, self.crowded, self.group_authors, line, carry)
             batches = None
-            if not self.waiting:  # this half kept a message: its time files the child's
-                try:
-                    batches = work.result(state.seen)
-                except forked_work.ForkedWorkFailed:
-                    batches = None
+            try:
+                half.send(decisions)
+                for scan in scans:
+                    yield from self.chunk_batches(scan, order, state)
+                if not self.waiting:  # this half kept a message: its time files the child's
+                    half.send(state.seen)
+                    batches = half.receive()
+            except forked_work.ForkedWorkFailed:
+                batches = None
         finally:
-            work.close()
+            half.close()
         if batches is None:  # this process reads the second half itself
-            for scan in scans[split:]:
-                yield from self.chunk_batches(scan, order, state)
+            for chunk in self.second_blocks:
+                yield from self.chunk_batches(self.scan(chunk), order, state)
             yield from self.last_batches(order, state)
             return
         if self.quarantine:  # rejected after this half's last table: before the child's rows
@@ -1535,66 +1630,87 @@ class _ExportParser:
         for quarantine, count, columns in batches:
             yield ExportBatch([], quarantine, self.table_of_columns(count, columns))
 
-    def second_half(
+    def second_half(self, blocks: list[bytes], channel: forked_work.Channel) -> object:
+        """The forked child of `split_text`, on the blocks of the text's second half: scan
+        them, send what `second_seen` adds to the first half's scan, take the decisions,
+        and read the rows (`second_rows`)."""
+        self.judged, self.crowded = {}, False  # this half's own, sent to be replayed
+        self.tallied = []
+        runs = _RecordedRuns()
+        scans: list[_ChunkScan] = []
+        headers = kept_bytes = 0
+        last_date: str | None = None
+        fits = True
+        for chunk in blocks:
+            if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
+                fits = False
+                break
+            scan = self.scan(chunk)
+            headers += len(scan.headers)
+            last_date = self.judge(scan, runs, last_date)  # type: ignore[arg-type]
+            scans.append(scan)
+            kept_bytes += scan.size()
+            if kept_bytes > self.kept_scan_bytes:
+                fits = False
+                break
+        channel.send((fits, headers, runs.entries, self.tallied))
+        self.tallied = None
+        if not fits:
+            return None
+        order, self.judged, self.crowded, self.group_authors, line, carry = channel.receive()
+        return self.second_rows(scans, order, line, carry, channel)
+
+    def second_rows(
         self,
         scans: list[_ChunkScan],
-        split: int,
         order: str,
-        state: _VectorState,
-        receive: Callable[[], dict[bytes, int] | None],
+        line: int,
+        carry: tuple[int, list[bytes]] | None,
+        channel: forked_work.Channel,
     ) -> list[tuple[list[QuarantineRecord], int, dict[str, pa.Array]]] | None:
-        """In the forked child of `split_batches`: the batches of `scans[split:]` and of
-        the end of the file, or None when they would depend on the first half's times.
+        """In the child: the batches of its scans and of the end of the file, or None
+        when they would depend on the first half's times.
 
         Each batch goes back as its quarantine rows, its row count and the columns that
         are not null or the file's constants (`table_of_columns` makes the table again):
         what crosses the pipe is about half the table."""
         self.quarantine, self.waiting, self.last_sent_at = [], [], None
         self.past_unknown = True
-        state.line = 0
-        state.carry = None
-        for scan in scans[:split]:  # the line count and carried message at the split
-            headers = scan.headers
-            if len(headers):
-                state.carry = (
-                    state.line + int(headers[-1]),
-                    [scan.chunk[scan.starts[headers[-1]] :]],
-                )
-            elif state.carry is not None:
-                state.carry[1].append(scan.chunk)
-            state.line += len(scan.starts) - 1
-        state.recorded = []
+        state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
+        state.line, state.carry, state.recorded = line, carry, []
         batches: list[ExportBatch] = []
-        for scan in scans[split:]:
-            batches.extend(self.chunk_batches(scan, order, state))
-        first_half = receive()  # the first half's digests and counts
-        if first_half is None or self.needs_past:
-            return None
-        # The ids of keys the first half met: their occurrences count on from there.
-        tables = [batch for batch in batches if batch.table is not None and batch.table.num_rows]
-        assert len(tables) == len(state.recorded), "one ids_of call per table"
-        copy = state.id_hash.copy
-        for batch, (keys, digests) in zip(tables, state.recorded, strict=True):
-            assert batch.table is not None and batch.table.num_rows == len(keys)
-            again = list(
-                itertools.compress(range(len(digests)), map(first_half.__contains__, digests))
-            )
-            if not again:
-                continue
-            ids = batch.table.column(0).to_pylist()
-            for position in again:
-                occurrence = first_half[digests[position]]
-                first_half[digests[position]] = occurrence + 1
-                hasher = copy()
-                hasher.update(keys[position][:-1] + str(occurrence).encode())
-                ids[position] = "m_" + hasher.hexdigest()
-            batch.table = batch.table.set_column(
-                0, batch.table.schema.field(0), pa.array(ids, batch.table.schema.field(0).type)
-            )
-        state.recorded = None
-        state.seen.update(first_half)  # both halves' counts (the first's updated above)
-        self.past_unknown = False
-        batches.extend(self.last_batches(order, state))
+        with _gc_paused():
+            for scan in scans:
+                batches.extend(self.chunk_batches(scan, order, state))
+            first_half: dict[bytes, int] = channel.receive()  # its digests and counts
+            if self.needs_past:
+                return None
+            # The ids of keys the first half met: their occurrences count on from there.
+            tables = [
+                batch for batch in batches if batch.table is not None and batch.table.num_rows
+            ]
+            assert len(tables) == len(state.recorded), "one ids_of call per table"
+            copy = state.id_hash.copy
+            for batch, (keys, digests) in zip(tables, state.recorded, strict=True):
+                assert batch.table is not None and batch.table.num_rows == len(keys)
+                again = list(
+                    itertools.compress(range(len(digests)), map(first_half.__contains__, digests))
+                )
+                if not again:
+                    continue
+                ids = batch.table.column(0).to_pylist()
+                for position in again:
+                    occurrence = first_half[digests[position]]
+                    first_half[digests[position]] = occurrence + 1
+                    hasher = copy()
+                    hasher.update(keys[position][:-1] + str(occurrence).encode())
+                    ids[position] = "m_" + hasher.hexdigest()
+                field_0 = batch.table.schema.field(0)
+                batch.table = batch.table.set_column(0, field_0, pa.array(ids, field_0.type))
+            state.recorded = None
+            state.seen.update(first_half)  # both halves' counts (the first's updated above)
+            self.past_unknown = False
+            batches.extend(self.last_batches(order, state))
         return [
             (
                 batch.quarantine,

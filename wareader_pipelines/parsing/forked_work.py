@@ -1,24 +1,24 @@
-"""Work done in a forked child process beside the caller, with one message each way.
+"""Work done in a forked child process beside the caller, talking with it by messages.
 
 The export parser reads the second half of a large text in a child while it reads the
 first half itself: the two halves run on two cores (less wall time, the same CPU time).
-The child needs one answer from the parent before it can finish (what the first half
-saw), so the exchange is: the parent sends one pickled value, the child replies with
-one pickled value and exits. Nothing here knows about exports.
+The halves need a few answers from each other on the way (what each half saw, the
+decisions taken from both), so parent and child exchange pickled values over two pipes.
+Nothing here knows about exports.
 
 Only for POSIX (`os.fork`); `available()` says whether this process can use it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import signal
+import struct
 from collections.abc import Callable
 from typing import Any
 
-_READ_SIZE = 1 << 20
+_LENGTH = struct.Struct("<Q")
 
 
 def available() -> bool:
@@ -26,83 +26,96 @@ def available() -> bool:
     return hasattr(os, "fork")
 
 
-def _read_all(descriptor: int) -> bytes:
-    parts: list[bytes] = []
-    while part := os.read(descriptor, _READ_SIZE):
-        parts.append(part)
-    return b"".join(parts)
+class ForkedWorkFailed(RuntimeError):
+    """The forked work raised, or its process ended, before the message waited for."""
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view)
-        view = view[written:]
+class Channel:
+    """One end of the two pipes: `send` a value, `receive` the other end's next one."""
+
+    def __init__(self, reading: int, writing: int) -> None:
+        self.reading, self.writing = reading, writing
+
+    def send(self, value: Any, *, succeeded: bool = True) -> None:
+        data = pickle.dumps((succeeded, value), protocol=5)
+        view = memoryview(_LENGTH.pack(len(data)) + data)
+        while view:
+            view = view[os.write(self.writing, view) :]
+
+    def receive(self) -> Any:
+        """The next value sent; ForkedWorkFailed if the other end failed or ended."""
+        (length,) = _LENGTH.unpack(self._exactly(_LENGTH.size))
+        succeeded, value = pickle.loads(self._exactly(length))
+        if not succeeded:
+            raise ForkedWorkFailed(value)
+        return value
+
+    def _exactly(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        while size:
+            part = os.read(self.reading, min(size, 1 << 20))
+            if not part:
+                raise ForkedWorkFailed("the other process ended")
+            parts.append(part)
+            size -= len(part)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        for descriptor in (self.reading, self.writing):
+            if descriptor >= 0:
+                os.close(descriptor)
+        self.reading = self.writing = -1
 
 
 class ForkedWork:
-    """`work(receive)` running in a forked child from `__init__` on; `receive()` (inside
-    the child) waits for what the parent `send`s and gives it (None when the parent
-    sent nothing). `result()` sends the parent's value and returns what `work` returned,
-    or raises `ForkedWorkFailed` when it raised or the child died.
+    """`work(channel)` running in a forked child from `__init__` on; this process talks
+    with it through `channel`. What `work` returns is sent as its last message; if it
+    raises, the error is sent instead and the parent's `receive` raises ForkedWorkFailed.
 
     The child shares nothing with the parent after the fork: it gets a copy of the
     parent's memory and ends with `os._exit`, running no exit handler of the parent's.
-    `close()` (also on `result()`) reaps the child, killing it if it still runs.
+    `close()` ends the talk and reaps the child, killing it if it still runs.
     """
 
-    def __init__(self, work: Callable[[Callable[[], Any]], Any]) -> None:
-        to_child_read, self._to_child = os.pipe()
-        self._from_child, from_child_write = os.pipe()
-        self._pid: int | None = os.fork()
+    def __init__(self, work: Callable[[Channel], Any]) -> None:
+        self._pid: int | None = None
+        self.channel = Channel(-1, -1)
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        self._pid = os.fork()
         if self._pid == 0:  # the child
             status = 1
             try:
-                os.close(self._to_child)
-                os.close(self._from_child)
-
-                def receive() -> Any:
-                    data = _read_all(to_child_read)
-                    return pickle.loads(data) if data else None
-
+                os.close(to_child_write)
+                os.close(from_child_read)
+                channel = Channel(to_child_read, from_child_write)
                 try:
-                    reply = pickle.dumps((True, work(receive)), protocol=5)
-                except BaseException as error:  # reported to the parent, who decides
-                    reply = pickle.dumps((False, f"{type(error).__name__}: {error}"))
-                _write_all(from_child_write, reply)
+                    result = work(channel)
+                except BaseException as error:  # sent to the parent, who decides
+                    channel.send(f"{type(error).__name__}: {error}", succeeded=False)
+                else:
+                    channel.send(result)
                 status = 0
             finally:
                 os._exit(status)
         os.close(to_child_read)
         os.close(from_child_write)
+        self.channel = Channel(from_child_read, to_child_write)
 
-    def result(self, value: Any) -> Any:
-        """Send `value` to the child, wait for its reply, reap it; `work`'s return value."""
+    def send(self, value: Any) -> None:
+        """Send `value` to the child; a child that ended already is not waited for."""
         try:
-            # A child that ended before reading says why in its reply.
-            with contextlib.suppress(BrokenPipeError):
-                _write_all(self._to_child, pickle.dumps(value, protocol=5))
-            os.close(self._to_child)
-            self._to_child = -1
-            data = _read_all(self._from_child)
-            if data and self._pid is not None:  # the child replied: it is ending by itself
-                os.waitpid(self._pid, 0)
-                self._pid = None
-        finally:
-            self.close()
-        if not data:
-            raise ForkedWorkFailed("the child process ended without a reply")
-        succeeded, reply = pickle.loads(data)
-        if not succeeded:
-            raise ForkedWorkFailed(reply)
-        return reply
+            self.channel.send(value)
+        except BrokenPipeError as error:
+            raise ForkedWorkFailed("the child process ended") from error
+
+    def receive(self) -> Any:
+        """The child's next message (its work's result is its last)."""
+        return self.channel.receive()
 
     def close(self) -> None:
-        """Reap the child (killed if it still runs) and close the pipes; idempotent."""
-        for descriptor in (self._to_child, self._from_child):
-            if descriptor >= 0:
-                os.close(descriptor)
-        self._to_child = self._from_child = -1
+        """Close the pipes and reap the child (killed if it still runs); idempotent."""
+        self.channel.close()
         if self._pid is not None:
             pid, self._pid = self._pid, None
             try:
@@ -113,6 +126,12 @@ class ForkedWork:
             except ChildProcessError:  # reaped already
                 pass
 
+    def finish(self) -> None:
+        """Close the pipes and wait for the child, which ends after its last message."""
+        self.channel.close()
+        if self._pid is not None:
+            pid, self._pid = self._pid, None
+            os.waitpid(pid, 0)
 
-class ForkedWorkFailed(RuntimeError):
-    """The forked work raised, or its process died, before replying."""
+    def __del__(self) -> None:
+        self.close()

@@ -232,8 +232,8 @@ def split_anywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], lis
     (`processes=2`); the function gives, for each split so far, whether the child (a
     forked process, hence the pipe) gave its rows."""
     monkeypatch.setattr(export_text, "READ_BLOCK", 61)
-    monkeypatch.setattr(chat_export, "_SPLIT_HEADERS", 1)
-    original = chat_export._ExportParser.second_half
+    monkeypatch.setattr(chat_export, "_SPLIT_BYTES", 1)
+    original = chat_export._ExportParser.second_rows
     read, written = os.pipe()
     os.set_blocking(read, False)
 
@@ -248,7 +248,7 @@ def split_anywhere(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], lis
             flags = os.read(read, 1 << 16)
         return [flag == ord("1") for flag in flags]
 
-    monkeypatch.setattr(chat_export._ExportParser, "second_half", reported)
+    monkeypatch.setattr(chat_export._ExportParser, "second_rows", reported)
     yield used
     os.close(written)
     os.close(read)
@@ -297,23 +297,23 @@ def test_a_failing_child_leaves_the_second_half_to_this_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(export_text, "READ_BLOCK", 61)
-    monkeypatch.setattr(chat_export, "_SPLIT_HEADERS", 1)
+    monkeypatch.setattr(chat_export, "_SPLIT_BYTES", 1)
 
     def failing(*args: object) -> None:
         raise RuntimeError("the child fails")
 
     monkeypatch.setattr(chat_export._ExportParser, "second_half", failing)
     failures = []
-    original = forked_work.ForkedWork.result
+    original = forked_work.ForkedWork.receive
 
-    def watched(self: forked_work.ForkedWork, value: object) -> object:
+    def watched(self: forked_work.ForkedWork) -> object:
         try:
-            return original(self, value)
+            return original(self)
         except forked_work.ForkedWorkFailed as error:
             failures.append(str(error))
             raise
 
-    monkeypatch.setattr(forked_work.ForkedWork, "result", watched)
+    monkeypatch.setattr(forked_work.ForkedWork, "receive", watched)
     path, _ = generate_export(tmp_path, messages=100)
     _assert_same(f"exports/{path.name}", path.read_bytes(), processes=2)
     assert failures == ["RuntimeError: the child fails"]
