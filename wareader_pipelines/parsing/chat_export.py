@@ -1586,9 +1586,9 @@ class _ExportParser:
 
         - the child is sent the decisions taken from both halves, and the line count and
           carried message this process ends with;
-        - ids count a key's repeats over the whole file: the child is sent this half's
-          first-occurrence digests and counts, and hashes again the ids of its keys met
-          here already, then reads the file's last message with the counts of both;
+        - ids count a key's repeats over the whole file: the child sends its keys' first-
+          occurrence digests with its rows, and the ids of those this half met already
+          are hashed again here with their counts going on (the child sends their keys);
         - a rejected line is filed under the time of the message before it: should the
           child need the time of one read here (it rejects a line before keeping any
           message), or this half have kept none, this process reads the second half
@@ -1606,29 +1606,66 @@ class _ExportParser:
                 elif carry is not None:
                     carry[1].append(scan.chunk)
                 line += len(scan.starts) - 1
-            decisions = (order, self.judged, self.crowded, self.group_authors, line, carry)
-            batches = None
+            shipped = None
             try:
-                half.send(decisions)
+                half.send((order, self.judged, self.crowded, self.group_authors, line, carry))
                 for scan in scans:
                     yield from self.chunk_batches(scan, order, state)
                 if not self.waiting:  # this half kept a message: its time files the child's
-                    half.send(state.seen)
-                    batches = half.receive()
+                    shipped = half.receive()
+                if shipped is not None:
+                    batches, digests = shipped
+                    again = self.counted_on(digests, state.seen)
+                    half.send(sorted(again))
+                    keys = half.receive() if again else {}
             except forked_work.ForkedWorkFailed:
-                batches = None
+                shipped = None
         finally:
             half.close()
-        if batches is None:  # this process reads the second half itself
+        if shipped is None:  # this process reads the second half itself
             for chunk in self.second_blocks:
                 yield from self.chunk_batches(self.scan(chunk), order, state)
             yield from self.last_batches(order, state)
             return
+        self.second_blocks = []
         if self.quarantine:  # rejected after this half's last table: before the child's rows
             yield ExportBatch([], self.quarantine, _EMPTY_TABLE)
             self.quarantine = []
-        for quarantine, count, columns in batches:
+        firsts = np.cumsum([0, *(count for _, count, _ in batches)]).tolist()
+        others: list[dict[int, str]] = [{} for _ in batches]
+        copy = state.id_hash.copy
+        for position, occurrence in again.items():  # a repeated key's id: hashed with its count
+            number = bisect.bisect_right(firsts, position) - 1
+            hasher = copy()
+            hasher.update(keys[position][:-1] + str(occurrence).encode())
+            others[number][position - firsts[number]] = "m_" + hasher.hexdigest()
+        for number, (quarantine, count, columns) in enumerate(batches):
+            at = firsts[number]
+            columns["message_id"] = export_columns.message_ids(
+                digests[at : at + count], others[number]
+            )
             yield ExportBatch([], quarantine, self.table_of_columns(count, columns))
+
+    @staticmethod
+    def counted_on(digests: list[bytes], seen: dict[bytes, int]) -> dict[int, int]:
+        """Of the second half's first-occurrence `digests` (in line order), those of a key
+        met before it, in the first half (`seen`, its counts, updated) or the second: their
+        positions and occurrences over the file (`ids_of`'s counting)."""
+        counts = Counter(digests)
+        doubtful = set(seen.keys() & counts.keys())
+        doubtful.update(itertools.compress(counts, map((1).__lt__, counts.values())))
+        again: dict[int, int] = {}
+        for position in itertools.compress(
+            range(len(digests)), map(doubtful.__contains__, digests)
+        ):
+            digest = digests[position]
+            occurrence = seen.get(digest)
+            if occurrence is None:
+                seen[digest] = 1
+            else:
+                again[position] = occurrence
+                seen[digest] = occurrence + 1
+        return again
 
     def second_half(self, blocks: list[bytes], channel: forked_work.Channel) -> object:
         """The forked child of `split_text`, on the blocks of the text's second half: scan
@@ -1658,7 +1695,8 @@ class _ExportParser:
         if not fits:
             return None
         order, self.judged, self.crowded, self.group_authors, line, carry = channel.receive()
-        return self.second_rows(scans, order, line, carry, channel)
+        self.second_rows(scans, order, line, carry, channel)
+        return None
 
     def second_rows(
         self,
@@ -1667,12 +1705,13 @@ class _ExportParser:
         line: int,
         carry: tuple[int, list[bytes]] | None,
         channel: forked_work.Channel,
-    ) -> list[tuple[list[QuarantineRecord], int, dict[str, pa.Array]]] | None:
-        """In the child: the batches of its scans and of the end of the file, or None
-        when they would depend on the first half's times.
+    ) -> None:
+        """In the child: send the batches of its scans and of the end of the file with
+        their first-occurrence digests (or None when they would depend on the first
+        half's times), then the keys of the positions the parent asks for.
 
-        Each batch goes back as its quarantine rows, its row count and the columns that
-        are not null or the file's constants (`table_of_columns` makes the table again):
+        Each batch goes as its quarantine rows, its row count and the columns that are
+        not null, the ids or the file's constants (`split_batches` makes the table again):
         what crosses the pipe is about half the table."""
         self.quarantine, self.waiting, self.last_sent_at = [], [], None
         self.past_unknown = True
@@ -1682,48 +1721,32 @@ class _ExportParser:
         with _gc_paused():
             for scan in scans:
                 batches.extend(self.chunk_batches(scan, order, state))
-            first_half: dict[bytes, int] = channel.receive()  # its digests and counts
-            if self.needs_past:
-                return None
-            # The ids of keys the first half met: their occurrences count on from there.
-            tables = [
-                batch for batch in batches if batch.table is not None and batch.table.num_rows
-            ]
-            assert len(tables) == len(state.recorded), "one ids_of call per table"
-            copy = state.id_hash.copy
-            for batch, (keys, digests) in zip(tables, state.recorded, strict=True):
-                assert batch.table is not None and batch.table.num_rows == len(keys)
-                again = list(
-                    itertools.compress(range(len(digests)), map(first_half.__contains__, digests))
-                )
-                if not again:
-                    continue
-                ids = batch.table.column(0).to_pylist()
-                for position in again:
-                    occurrence = first_half[digests[position]]
-                    first_half[digests[position]] = occurrence + 1
-                    hasher = copy()
-                    hasher.update(keys[position][:-1] + str(occurrence).encode())
-                    ids[position] = "m_" + hasher.hexdigest()
-                field_0 = batch.table.schema.field(0)
-                batch.table = batch.table.set_column(0, field_0, pa.array(ids, field_0.type))
-            state.recorded = None
-            state.seen.update(first_half)  # both halves' counts (the first's updated above)
-            self.past_unknown = False
             batches.extend(self.last_batches(order, state))
-        return [
+        if self.needs_past:
+            channel.send(None)
+            return
+        shipped = [
             (
                 batch.quarantine,
                 table.num_rows,
                 {
                     name: column.combine_chunks()
                     for name, column in zip(table.column_names, table.columns, strict=True)
-                    if column.null_count < table.num_rows and name not in _FILE_COLUMNS
+                    if column.null_count < table.num_rows
+                    and name not in _FILE_COLUMNS
+                    and name != "message_id"
                 },
             )
             for batch in batches
             if (table := batch.message_table()) is not None
         ]
+        keys = [key for call in state.recorded for key in call[0]]
+        digests = [digest for call in state.recorded for digest in call[1]]
+        assert sum(count for _, count, _ in shipped) == len(digests), "one ids_of call per table"
+        channel.send((shipped, digests))
+        wanted: list[int] = channel.receive()
+        if wanted:
+            channel.send({position: keys[position] for position in wanted})
 
     def block_match(self, whole: str) -> re.Match[str]:
         """The layout's block pattern on a message's text (it starts with its header)."""

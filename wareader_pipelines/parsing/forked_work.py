@@ -11,6 +11,7 @@ Only for POSIX (`os.fork`); `available()` says whether this process can use it.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -86,6 +87,9 @@ class ForkedWork:
         if self._pid == 0:  # the child
             status = 1
             try:
+                # No cyclic collection in the short-lived child: it would write to every
+                # tracked object's header, copying the parent's pages (copy-on-write).
+                gc.disable()
                 os.close(to_child_write)
                 os.close(from_child_read)
                 channel = Channel(to_child_read, from_child_write)
