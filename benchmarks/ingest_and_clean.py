@@ -12,8 +12,9 @@ parsed-export cache:
           of which "language detection" is the time spent inside the detector's
           `detect_batch`, measured in place by wrapping the detector (clean_messages
           does not report it itself);
-3. write  `DuckDBBackend.replace_rows` of raw_messages, message_statuses, quarantine
-          and cleaned_messages into a fresh DuckDB file.
+3. write  `replace_rows` of raw_messages, message_statuses, quarantine and
+          cleaned_messages into a fresh DuckDB file (streamed: one connection,
+          `DuckDBBackend.streamed_writes`, whole row groups at a time).
 
 It prints messages per second, wall time per stage, the CPU seconds of the run and of
 its worker processes (on a shared machine CPU time drifts less than wall time), the peak
@@ -305,7 +306,7 @@ def run_pipeline(
             ("message_statuses", tables.MESSAGE_STATUSES, window.message_statuses, "status_at"),
             ("quarantine", tables.QUARANTINE, window.quarantine, "partition_at"),
         ):
-            backend.replace_rows(
+            writes.replace_rows(
                 table, schema, frame, TimeWindowFilter(column, group.start, group.end)
             )
         counts["messages"] += len(window.raw_messages)
@@ -319,7 +320,7 @@ def run_pipeline(
         del batch  # the last hold on the group's raw rows
         clock.lap("clean")
         rss_after_clean = _peak_rss_mib()
-        backend.replace_rows("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, window_filter)
+        writes.replace_rows("cleaned_messages", tables.CLEANED_MESSAGES, cleaned, window_filter)
         for language, count in cleaned["language"].value_counts(dropna=False).items():
             languages_found[str(language)] = languages_found.get(str(language), 0) + count
         del cleaned
@@ -329,30 +330,34 @@ def run_pipeline(
     # group is finished and written and before the next one is read: the worker cleans
     # while this process reads and writes.
     pending: list[Any] = []
+    # One warehouse connection for every group's writes, in whole row groups (the last,
+    # partial ones inserted when it closes: that time is the write stage's too).
     with cleaner:
-        for group in _timed(groups, clock, "parse"):
-            stats = group.window.stats
-            rss_after_parse = rss_after_parse or _peak_rss_mib()
-            if days_per_group:
-                batch = cleaner.start(group.window.raw_messages)
-            else:  # one batch, as the cleaned_messages asset cleans a run's range
-                batch = _Done(
-                    clean_messages(
-                        group.window.raw_messages,
-                        pseudonyms=settings.pseudonyms(),
-                        detector=detector,
-                        tokenizers=tokenizers,
-                        default_region=settings.phone_region,
-                        workers=workers,
+        with backend.streamed_writes() as writes:
+            for group in _timed(groups, clock, "parse"):
+                stats = group.window.stats
+                rss_after_parse = rss_after_parse or _peak_rss_mib()
+                if days_per_group:
+                    batch = cleaner.start(group.window.raw_messages)
+                else:  # one batch, as the cleaned_messages asset cleans a run's range
+                    batch = _Done(
+                        clean_messages(
+                            group.window.raw_messages,
+                            pseudonyms=settings.pseudonyms(),
+                            detector=detector,
+                            tokenizers=tokenizers,
+                            default_region=settings.phone_region,
+                            workers=workers,
+                        )
                     )
-                )
-            clock.lap("clean")
+                clock.lap("clean")
+                if pending:
+                    finish(pending)
+                pending = [group, batch]
+                del group, batch
             if pending:
                 finish(pending)
-            pending = [group, batch]
-            del group, batch
-        if pending:
-            finish(pending)
+        clock.lap("write")
     assert stats is not None, "at least one group"
     peaks.stop()
     return {

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +39,11 @@ from wareader_pipelines.resources.warehouse_backend import (
 )
 
 LOCK_RETRY_SECONDS = 60.0
+# DuckDB's rows per row group (its default); `streamed_writes` inserts in multiples of it.
+ROW_GROUP_ROWS = 122_880
+# DuckDB's cache while `streamed_writes` holds its connection: what it writes stays cached
+# up to this, beside the frames being written.
+STREAMED_MEMORY_LIMIT = "100MB"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -193,37 +199,74 @@ class DuckDBBackend:
         frame: pd.DataFrame,
         window: TimeWindowFilter | None,
     ) -> dict[str, int]:
-        rows = _storable_arrow(frame)
-        if rows is None:  # something to repair, or a column Arrow cannot type
-            frame, repairs = storable_frame(frame)
-            rows = _columnar(frame)
-        else:
-            repairs = {}
-        names = ", ".join(quoted(c) for c in columns_of(schema))
-        casts = ", ".join(f"CAST({quoted(c.name)} AS {c.type})" for c in schema.columns)
+        rows, repairs = _rows_to_store(frame)
         with self._connection() as connection:
             self._ensure_table(connection, table, schema)
             connection.execute("BEGIN TRANSACTION")
             try:
-                if window is None:
-                    connection.execute(f"DELETE FROM {self._name(table)}")
-                else:
-                    connection.execute(
-                        f"DELETE FROM {self._name(table)} WHERE {quoted(window.column)} >= ? "
-                        f"AND {quoted(window.column)} < ?",
-                        [window.start, window.end],
-                    )
+                self._delete_window(connection, table, window)
                 if not frame.empty:
-                    connection.register("incoming_rows", rows)
-                    connection.execute(
-                        f"INSERT INTO {self._name(table)} ({names}) SELECT {casts} FROM incoming_rows"
-                    )
-                    connection.unregister("incoming_rows")
+                    self._insert(connection, table, schema, rows)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
         return repairs
+
+    @contextmanager
+    def streamed_writes(self) -> Iterator[StreamedWrites]:
+        """One connection for many `replace_rows` over consecutive windows (a range
+        written a group of days at a time), each table's rows inserted in whole row groups.
+
+        A window replaced on its own costs a checkpoint, and DuckDB rewrites the table's
+        last, partly filled row group at each one: a million rows written in twelve
+        windows cost over twice one write. Here each call inserts only whole row groups
+        and carries the rest (fewer than `ROW_GROUP_ROWS` rows a table) in memory to the
+        next call's, so DuckDB writes every row group once, in the same row order. The
+        carried rows are inserted when the block ends, normally or by an error: the
+        tables are complete only then. DuckDB's cache is capped meanwhile
+        (`STREAMED_MEMORY_LIMIT`), as the connection lives long.
+        """
+        with self._connection() as connection:
+            connection.execute(f"SET memory_limit = '{STREAMED_MEMORY_LIMIT}'")
+            writes = StreamedWrites(self, connection)
+            try:
+                yield writes
+            finally:
+                try:
+                    writes.flush()
+                finally:
+                    connection.execute("RESET memory_limit")
+
+    def _delete_window(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        table: str,
+        window: TimeWindowFilter | None,
+    ) -> None:
+        if window is None:
+            connection.execute(f"DELETE FROM {self._name(table)}")
+        else:
+            connection.execute(
+                f"DELETE FROM {self._name(table)} WHERE {quoted(window.column)} >= ? "
+                f"AND {quoted(window.column)} < ?",
+                [window.start, window.end],
+            )
+
+    def _insert(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        table: str,
+        schema: TableSchema,
+        rows: pa.Table | pd.DataFrame,
+    ) -> None:
+        names = ", ".join(quoted(c) for c in columns_of(schema))
+        casts = ", ".join(f"CAST({quoted(c.name)} AS {c.type})" for c in schema.columns)
+        connection.register("incoming_rows", rows)  # replaced by the next, if this fails
+        connection.execute(
+            f"INSERT INTO {self._name(table)} ({names}) SELECT {casts} FROM incoming_rows"
+        )
+        connection.unregister("incoming_rows")
 
     def read_rows(
         self, table: str, window: TimeWindowFilter | None, order_by: Sequence[str]
@@ -251,6 +294,114 @@ class DuckDBBackend:
                 [self.schema, table],
             ).fetchone()
         return bool(found and found[0])
+
+
+class StreamedWrites:
+    """`replace_rows` on one open connection, each table's rows carried until they fill
+    whole row groups (see `DuckDBBackend.streamed_writes`)."""
+
+    def __init__(self, backend: DuckDBBackend, connection: duckdb.DuckDBPyConnection) -> None:
+        self._backend = backend
+        self._connection = connection
+        self._ensured: set[str] = set()
+        self._carried: dict[str, tuple[TableSchema, pa.Table | pd.DataFrame]] = {}
+
+    def replace_rows(
+        self,
+        table: str,
+        schema: TableSchema,
+        frame: pd.DataFrame,
+        window: TimeWindowFilter | None,
+    ) -> dict[str, int]:
+        """Make `frame` the table's rows in `window` (the whole table if None), as
+        `DuckDBBackend.replace_rows` does; the rows beyond the last whole row group are
+        inserted by a later call or at the end of the block."""
+        rows, repairs = _rows_to_store(frame)
+        backend, connection = self._backend, self._connection
+        if table not in self._ensured:
+            backend._ensure_table(connection, table, schema)
+            self._ensured.add(table)
+        carried = self._without_window(table, window)
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            backend._delete_window(connection, table, window)
+            joined = rows if carried is None else _joined(carried, rows)
+            if joined is None:  # the carried rows and these are not one Arrow table
+                backend._insert(connection, table, schema, carried)
+                joined = rows
+            whole = len(joined)
+            if isinstance(joined, pa.Table):
+                whole -= whole % ROW_GROUP_ROWS
+            if whole:
+                backend._insert(
+                    connection,
+                    table,
+                    schema,
+                    joined.slice(0, whole) if isinstance(joined, pa.Table) else joined,
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            if carried is not None:
+                self._carried[table] = (schema, carried)
+            raise
+        if whole < len(joined):  # a compact copy: not the whole group's buffers kept for it
+            rest = joined.slice(whole)
+            self._carried[table] = (schema, rest.take(np.arange(len(rest))))
+        return repairs
+
+    def _without_window(
+        self, table: str, window: TimeWindowFilter | None
+    ) -> pa.Table | pd.DataFrame | None:
+        """Take the rows carried for `table`, less those in `window` (replaced now)."""
+        schema, carried = self._carried.pop(table, (None, None))
+        if carried is None or schema is None or window is None:
+            return None if window is None else carried
+        column = next(c for c in schema.columns if c.name == window.column)
+        inside = (
+            f"coalesce(CAST({quoted(column.name)} AS {column.type}) >= ? "
+            f"AND CAST({quoted(column.name)} AS {column.type}) < ?, false)"
+        )
+        self._connection.register("carried_rows", carried)
+        try:
+            [(count,)] = self._connection.execute(
+                f"SELECT count(*) FROM carried_rows WHERE {inside}", [window.start, window.end]
+            ).fetchall()
+            if count:
+                carried = self._connection.sql(
+                    f"SELECT * FROM carried_rows WHERE NOT {inside}",
+                    params=[window.start, window.end],
+                ).to_arrow_table()
+        finally:
+            self._connection.unregister("carried_rows")
+        return carried
+
+    def flush(self) -> None:
+        """Insert every table's carried rows."""
+        while self._carried:
+            table, (schema, rows) = self._carried.popitem()
+            self._backend._insert(self._connection, table, schema, rows)
+
+
+def _rows_to_store(frame: pd.DataFrame) -> tuple[pa.Table | pd.DataFrame, dict[str, int]]:
+    """`frame` as DuckDB should read it, its text repaired where no warehouse could store
+    it, and how many values were repaired per column (see `storable_frame`)."""
+    rows = _storable_arrow(frame)
+    if rows is not None:
+        return rows, {}
+    frame, repairs = storable_frame(frame)  # something to repair, or a column Arrow cannot type
+    return _columnar(frame), repairs
+
+
+def _joined(first: pa.Table | pd.DataFrame, then: pa.Table | pd.DataFrame) -> pa.Table | None:
+    """`first`'s rows then `then`'s as one Arrow table (a column of nulls only takes the
+    other's type), or None when they differ in a type or either is not Arrow."""
+    if not isinstance(first, pa.Table) or not isinstance(then, pa.Table):
+        return None
+    try:
+        return pa.concat_tables([first, then], promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
 
 
 def _storable_arrow(frame: pd.DataFrame) -> pa.Table | None:

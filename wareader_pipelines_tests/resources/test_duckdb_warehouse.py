@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from wareader_pipelines.resources import duckdb_warehouse
 from wareader_pipelines.resources.duckdb_warehouse import DuckDBBackend
 from wareader_pipelines.resources.warehouse import WarehouseIOManager, backend_for
 from wareader_pipelines_tests.resources.test_postgres_warehouse import DAY, SCHEMA, rows, window
@@ -112,3 +113,88 @@ def test_a_run_reads_a_window_once_and_each_step_gets_its_own_copy(
         assert result.success
     assert seen == {name: ["m0", "m1", "m2", "m3"] for name in ("first", "second", "third")}
     assert reads == ["upstream", "upstream"]  # once per run
+
+
+def _stored(backend: DuckDBBackend, table: str = "t") -> list[tuple]:
+    """The table's rows in the order DuckDB stores them."""
+    return [tuple(r) for r in backend.query(f"select * from wareader.{table}").itertuples()]
+
+
+def test_streamed_writes_store_what_one_write_per_window_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows carried between windows (row groups of 4 here) land in the same order, and a
+    window replaced again while its rows are still carried loses its old rows."""
+    monkeypatch.setattr(duckdb_warehouse, "ROW_GROUP_ROWS", 4)
+    days = [DAY + timedelta(days=d) for d in range(4)]
+    writes = [(days[0], 3, "a"), (days[1], 6, "b"), (days[2], 1, "c"), (days[1], 2, "B")]
+    writes += [(days[3], 0, "d")]
+    one_by_one = DuckDBBackend(str(tmp_path / "one.duckdb"), "wareader")
+    streamed = DuckDBBackend(str(tmp_path / "streamed.duckdb"), "wareader")
+    for day, count, prefix in writes:
+        one_by_one.replace_rows("t", SCHEMA, rows(day, count, prefix), window(day))
+    with streamed.streamed_writes() as stream:
+        for day, count, prefix in writes[:3]:
+            stream.replace_rows("t", SCHEMA, rows(day, count, prefix), window(day))
+        # 3 + 6 rows: 8 inserted, "b5" carried; then "c0" carried with it
+        for day, count, prefix in writes[3:]:
+            stream.replace_rows("t", SCHEMA, rows(day, count, prefix), window(day))
+    assert _stored(streamed) == _stored(one_by_one)
+    assert [r[1] for r in _stored(streamed)] == ["a0", "a1", "a2", "c0", "B0", "B1"]
+
+
+def test_streamed_writes_take_frames_arrow_types_differently(tmp_path: Path) -> None:
+    """A column of nulls in one window and of values in the next, or one Arrow cannot type
+    (a number among texts: DuckDB casts it), is stored as `replace_rows` stores it."""
+    typed, untyped = rows(DAY, 3, "a"), rows(DAY + timedelta(days=1), 3, "b")
+    typed["word_count"] = None
+    untyped["message_id"] = ["b0", 1, "b2"]
+    one_by_one = DuckDBBackend(str(tmp_path / "one.duckdb"), "wareader")
+    streamed = DuckDBBackend(str(tmp_path / "streamed.duckdb"), "wareader")
+    frames = [typed, rows(DAY + timedelta(days=2), 2, "c"), untyped]
+    with streamed.streamed_writes() as stream:
+        for frame in frames:
+            stream.replace_rows("t", SCHEMA, frame, window(frame.sent_at.min()))
+    for frame in frames:
+        one_by_one.replace_rows("t", SCHEMA, frame, window(frame.sent_at.min()))
+    assert _stored(streamed) == _stored(one_by_one)
+    assert len(_stored(streamed)) == 8
+
+
+def test_streamed_writes_keep_written_rows_when_a_write_fails(tmp_path: Path) -> None:
+    """A failed window leaves the earlier windows' rows, carried ones included (stored when
+    the block ends), and the error goes on to the caller."""
+    backend = DuckDBBackend(str(tmp_path / "w.duckdb"), "wareader")
+    bad = rows(DAY + timedelta(days=1), 3, "bad").astype({"bytes": object})
+    bad.loc[1, "bytes"] = "not a number"
+    with pytest.raises(duckdb.ConversionException), backend.streamed_writes() as stream:
+        stream.replace_rows("t", SCHEMA, rows(DAY, 2, "a"), window(DAY))
+        stream.replace_rows("t", SCHEMA, bad, window(DAY + timedelta(days=1)))
+    assert [r[1] for r in _stored(backend)] == ["a0", "a1"]
+
+
+def test_streamed_writes_fill_whole_row_groups(tmp_path: Path) -> None:
+    """Windows smaller than DuckDB's row group still make full row groups: each is
+    written once, not rewritten at every window's commit."""
+    backend = DuckDBBackend(str(tmp_path / "w.duckdb"), "wareader")
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn("n", "bigint"), dg.TableColumn("sent_at", "timestamptz")]
+    )
+    per_window = duckdb_warehouse.ROW_GROUP_ROWS // 3 + 7
+    with backend.streamed_writes() as stream:
+        for d in range(7):
+            day = DAY + timedelta(days=d)
+            frame = pd.DataFrame(
+                {
+                    "n": range(d * per_window, (d + 1) * per_window),
+                    "sent_at": pd.Timestamp(day) + pd.to_timedelta(range(per_window), "ms"),
+                }
+            )
+            stream.replace_rows("t", schema, frame, window(day))
+    groups = backend.query(
+        "select row_group_id, max(count) as n from pragma_storage_info('wareader.t') "
+        "where column_name = 'n' group by 1 order by 1"
+    ).n.tolist()
+    assert groups[:-1] == [duckdb_warehouse.ROW_GROUP_ROWS] * (len(groups) - 1)
+    assert sum(groups) == 7 * per_window
+    assert backend.query("select n from wareader.t").n.tolist() == list(range(7 * per_window))
