@@ -198,3 +198,14 @@ def test_streamed_writes_fill_whole_row_groups(tmp_path: Path) -> None:
     assert groups[:-1] == [duckdb_warehouse.ROW_GROUP_ROWS] * (len(groups) - 1)
     assert sum(groups) == 7 * per_window
     assert backend.query("select n from wareader.t").n.tolist() == list(range(7 * per_window))
+
+
+def test_a_nul_anywhere_in_a_long_text_column_is_repaired(backend: DuckDBBackend) -> None:
+    """The NUL search reads a column's bytes at once (`_may_hold_nul`): one NUL among a
+    thousand values, in a later value, is still found, repaired and counted."""
+    frame = rows(DAY, 1000, "a")
+    frame.loc[777, "message_id"] = "a\x00777"
+    assert backend.replace_rows("t", SCHEMA, frame, window(DAY)) == {"message_id": 1}
+    assert "a777" in backend.read_rows("t", None, []).message_id.tolist()
+    frame.loc[777, "message_id"] = "a777"
+    assert backend.replace_rows("t", SCHEMA, frame, window(DAY)) == {}
