@@ -1,10 +1,25 @@
-{# The time window an incremental model rebuilds, as timestamptz literals (vars min/max_sent_at). #}
+{# The time window an incremental model rebuilds, as timestamptz literals: the environment's
+   WAREADER_DBT_MIN_SENT_AT / WAREADER_DBT_MAX_SENT_AT when set (how Dagster passes a run's
+   window), else vars min/max_sent_at. #}
 {% macro window_start() -%}
-    cast('{{ var("min_sent_at") }}' as timestamptz)
+    cast('{{ window_bound("min_sent_at") }}' as timestamptz)
 {%- endmacro %}
 
 {% macro window_end() -%}
-    cast('{{ var("max_sent_at") }}' as timestamptz)
+    cast('{{ window_bound("max_sent_at") }}' as timestamptz)
+{%- endmacro %}
+
+{# One end of the window. Read from the environment only when the models run (`execute`),
+   never while dbt parses them: dbt re-parses the whole project when its --vars change, and
+   re-parses the files that read an environment variable when its value changes, so a window
+   read either way at parse time would cost every ranged run a full parse (seconds), while
+   the parsed project does not depend on the window at all. #}
+{% macro window_bound(name) -%}
+    {%- if execute -%}
+        {{ env_var("WAREADER_DBT_" ~ (name | upper), var(name)) }}
+    {%- else -%}
+        {{ var(name) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {# Where an incremental run's rebuild ends: one session gap (macros/sessions.sql) after the

@@ -2,15 +2,18 @@
 
 Incremental marts (fct_messages, daily_conversation_metrics) are partitioned by
 UTC day like the tables they read: a partition or range passes its window to dbt
-as `min_sent_at` / `max_sent_at`, and the models rebuild those days and the session gap
+in the environment (`WAREADER_DBT_MIN_SENT_AT` / `WAREADER_DBT_MAX_SENT_AT`, read
+where vars `min_sent_at` / `max_sent_at` are otherwise), and the models rebuild those days and the session gap
 after them, whose reply times read them (dbt/macros/window.sql). The
 staging views and the dimension tables are unpartitioned and rebuilt whole. dbt
 tests appear as asset checks on the models they test.
 """
 
-import json
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -28,6 +31,10 @@ INCREMENTAL = "config.materialized:incremental"
 # leaves them out: the same rules are those tables' own asset checks, and a source test run
 # here could only be logged as an observation (with a warning) on an asset this op does not own.
 SOURCES = "source:*"
+# The window of a ranged build, read by dbt/macros/window.sql when the models run.
+WINDOW_START_ENV = "WAREADER_DBT_MIN_SENT_AT"
+WINDOW_END_ENV = "WAREADER_DBT_MAX_SENT_AT"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 class WareaderDbtTranslator(DagsterDbtTranslator):
@@ -69,11 +76,16 @@ def analytics_daily_marts(
 ) -> Iterator[Any]:
     """Builds and tests the incremental marts for the run's days, and only those."""
     window = context.partition_time_window
-    window_vars = {"min_sent_at": window.start.isoformat(), "max_sent_at": window.end.isoformat()}
+    # The window goes to dbt in the environment, not --vars (see dbt/macros/window.sql): a
+    # change of --vars makes dbt parse the whole project again, each run a few seconds.
+    window_env = {
+        WINDOW_START_ENV: window.start.isoformat(),
+        WINDOW_END_ENV: window.end.isoformat(),
+    }
     # cautious: only tests whose every parent is built here. The dimensions' relationship
     # tests on fct_messages run with the dimensions, which may not exist yet on a first run.
-    args = ["build", "--vars", json.dumps(window_vars), "--indirect-selection", "cautious"]
-    yield from _build_with_table_metadata(context, dbt, warehouse, args)
+    args = ["build", "--indirect-selection", "cautious"]
+    yield from _build_with_table_metadata(context, dbt, warehouse, args, window_env)
 
 
 @dbt_assets(
@@ -87,7 +99,7 @@ def analytics_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
 ) -> Iterator[Any]:
     """Builds and tests the staging views and the dimension tables over all history."""
-    yield from _build_with_table_metadata(context, dbt, warehouse, ["build"])
+    yield from _build_with_table_metadata(context, dbt, warehouse, ["build"], {})
 
 
 def _build_with_table_metadata(
@@ -95,8 +107,10 @@ def _build_with_table_metadata(
     dbt: DbtCliResource,
     warehouse: Warehouse,
     args: list[str],
+    window_env: Mapping[str, str],
 ) -> Iterator[Any]:
-    """Runs dbt, then gives each built table its row count and column types in the UI.
+    """Runs dbt (with `window_env` in its environment), then gives each built table its row
+    count and column types in the UI.
 
     dbt's events are held until dbt exits: DuckDB lets one process hold the file, so
     the figures are read (through the warehouse resource, whose connections close after
@@ -104,8 +118,10 @@ def _build_with_table_metadata(
     built before raising dbt's error.
     """
     with _warehouse_turn(warehouse):
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        with _environment(window_env):  # dagster-dbt gives dbt a copy of os.environ
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = list(invocation.stream())
+    keep_parsed_project(invocation.target_path, Path(dbt.project_dir))
     nodes = invocation.manifest["nodes"]
     for event in events:
         if isinstance(event, dg.Output) and "unique_id" in event.metadata:
@@ -121,6 +137,50 @@ def _build_with_table_metadata(
     error = invocation.get_error()
     if error is not None:
         raise error
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in os.environ (for a subprocess started meanwhile), and the window
+    variables absent otherwise: a build without a window must not inherit one."""
+    saved = {name: os.environ.get(name) for name in (WINDOW_START_ENV, WINDOW_END_ENV, *values)}
+    for name in (WINDOW_START_ENV, WINDOW_END_ENV):
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def keep_parsed_project(invocation_target: Path, project_dir: Path) -> None:
+    """Make the project dbt just parsed (its `partial_parse.msgpack`) the one the next
+    invocation starts from.
+
+    dagster-dbt copies `target/partial_parse.msgpack` into each invocation's own target
+    folder, and `make install` writes that file for the default warehouse path; dbt
+    parses the whole project again when the profile (the warehouse path) differs from the
+    one the file was written with. The latest invocation's file fits the warehouse the
+    next one most likely uses; dbt checks the fit itself (profile, vars, file hashes) and
+    parses anew when it does not, so a wrong guess costs only that parse. Replaced
+    atomically; a read-only project keeps its file.
+    """
+    parsed = invocation_target / PARTIAL_PARSE_FILE
+    shared = project_dir / "target" / PARTIAL_PARSE_FILE
+    if not parsed.is_file() or parsed.resolve() == shared.resolve():
+        return
+    copy = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=shared.parent, delete=False) as copy:
+            copy.write(parsed.read_bytes())
+        os.replace(copy.name, shared)
+    except OSError:
+        if copy is not None:
+            Path(copy.name).unlink(missing_ok=True)
 
 
 def _warehouse_turn(warehouse: Warehouse) -> AbstractContextManager[None]:
