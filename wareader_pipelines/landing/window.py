@@ -178,6 +178,10 @@ class _ExportCache:
         """Some columns of a cached export's messages."""
         return pd.read_parquet(self._paths(digest)[0], columns=columns)
 
+    def message_table(self, digest: str, columns: list[str]) -> pa.Table:
+        """Some columns of a cached export's messages, as Arrow (no frame made)."""
+        return pq.read_table(self._paths(digest)[0], columns=columns)
+
     def quarantine(self, digest: str) -> pd.DataFrame:
         return pd.read_parquet(self._paths(digest)[1])
 
@@ -982,14 +986,19 @@ def read_landing_groups(
             quarantine_frames.append(found.quarantine)
             continue
         quarantine_frames.append(sources.cache.quarantine(found))
-        columns = sources.cache.messages(
-            found, ["conversation_id", "sender_name", *_OUTSIDE_COLUMNS]
-        )
-        outside_of(columns[_OUTSIDE_COLUMNS])
-        if not columns.empty:
+        # As for the webhook parts: only the rows that may be outside become a frame, and
+        # the participant names are taken from the two columns they need.
+        columns = sources.cache.message_table(found, ["conversation_id", "sender_name"])
+        if columns.num_rows:
+            outside_table = sources.cache.message_table(found, _OUTSIDE_COLUMNS)
+            outside_table = outside_table.filter(landed_at.may_be_outside(outside_table, first))
+            outside_of(outside_table.to_pandas())
             cursors.append(
-                _ExportCursor(sources.cache.messages_path(found), _participant_names_of(columns))
+                _ExportCursor(
+                    sources.cache.messages_path(found), _participant_names_of(columns.to_pandas())
+                )
             )
+            del outside_table
         del columns
     outside_frame = pd.concat([frame for frame in outside if not frame.empty] or outside[-1:])
     quarantine_frames.append(outside_frame.reset_index(drop=True))
