@@ -7,7 +7,8 @@ parsed-export cache:
 1. parse  `read_landing_window` over the whole generated range (webhook bodies and
           chat exports → raw_messages, message_statuses, quarantine, deduplicated);
 2. setup  the language detector and spaCy's tokenizers, loaded once per process
-          (a fixed cost, shown apart so that projections to other sizes are fair);
+          (a fixed cost, shown apart so that projections to other sizes are fair;
+          streamed, paid once the first group is handed to the cleaning worker);
    clean  `clean_messages` (pseudonyms, normalization, PII masking, language, counts);
           of which "language detection" is the time spent inside the detector's
           `detect_batch`, measured in place by wrapping the detector (clean_messages
@@ -38,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -188,6 +189,23 @@ def _is_spawned(pid: int) -> bool:
         return False
 
 
+class LoadedLater:
+    """A language detector made when first used (or `load`ed), named before it is made."""
+
+    def __init__(self, name: str, make: Callable[[], Any]) -> None:
+        self.name = name
+        self._make = make
+        self._inner: Any = None
+
+    def load(self) -> Any:
+        if self._inner is None:
+            self._inner = self._make()
+        return self._inner
+
+    def detect_batch(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
+        return self.load().detect_batch(texts)  # type: ignore[no-any-return]
+
+
 class TimedDetector:
     """Wraps a language detector and adds up the wall time spent in its `detect_batch`."""
 
@@ -256,11 +274,27 @@ def run_pipeline(
 
     # One-time costs every run process pays, whatever its size: the language model, and
     # spaCy's tokenizers (importing spacy.lang.fr alone compiles regexes for seconds).
+    # Streamed, they are paid once the first group is read and handed to the cleaning
+    # worker, which cleans it meanwhile (before, both cores waited on them but one);
+    # whole-range, before the read, as the cleaning asset pays them.
     expected = tuple(settings.languages) or None
-    detector = TimedDetector(language_detector(settings.language_detector, expected))
+    model = LoadedLater(
+        settings.language_detector,
+        lambda: language_detector(settings.language_detector, expected),
+    )
+    detector = TimedDetector(model)
     tokenizers = Tokenizers()
-    tokenizers.word_counts(["warm up"] * len(WARM_LANGUAGES), WARM_LANGUAGES)
-    clock.lap("setup")
+    set_up: list[bool] = []
+
+    def setup() -> None:
+        if not set_up:
+            model.load()
+            tokenizers.word_counts(["warm up"] * len(WARM_LANGUAGES), WARM_LANGUAGES)
+            clock.lap("setup")
+            set_up.append(True)
+
+    if not days_per_group:
+        setup()
 
     if days_per_group:
         groups: Iterator[Any] = read_landing_groups(
@@ -351,6 +385,7 @@ def run_pipeline(
                         )
                     )
                 clock.lap("clean")
+                setup()  # the first time only, while the worker cleans the first group
                 if pending:
                     finish(pending)
                 pending = [group, batch]

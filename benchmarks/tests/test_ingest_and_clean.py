@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from benchmarks.ingest_and_clean import TimedDetector, report_table, run_pipeline
+from benchmarks.ingest_and_clean import LoadedLater, TimedDetector, report_table, run_pipeline
 from wareader_testkit.generate_landing import generate_landing
 
 
@@ -25,6 +25,17 @@ def test_timed_detector_delegates_and_counts() -> None:
     assert timed.texts == 2
     assert timed.seconds > 0
     assert timed.name == "fake"
+
+
+def test_a_detector_loaded_later_is_made_once_at_its_first_use() -> None:
+    """The streamed run loads its language model after the first group is read: named at
+    once, made at `load` or at the first batch, and only once."""
+    made: list[_SlowDetector] = []
+    later = LoadedLater("fake", lambda: made.append(_SlowDetector()) or made[-1])
+    timed = TimedDetector(later)
+    assert timed.name == "fake" and made == []
+    assert timed.detect_batch(["a"]) == [("en", 1.0)]
+    assert later.load() is made[0] and len(made) == 1
 
 
 def test_run_pipeline_writes_every_message_and_times_each_stage(tmp_path: Path) -> None:
