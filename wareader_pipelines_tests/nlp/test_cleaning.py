@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -393,3 +394,46 @@ def test_range_workers_started_before_the_first_batch_serve_it(
     order = np.argsort(raw["sent_at"].to_numpy(), kind="stable")
     pd.testing.assert_frame_equal(cleaned, alone.iloc[order].reset_index(drop=True))
     assert len(here) == 1 and 0 < here[0] < len(raw), "the worker cleaned the other days"
+
+
+def test_no_cyclic_collection_runs_while_a_batch_is_cleaned() -> None:
+    """The collector is paused while a batch is cleaned (its full collections found nothing
+    and cost a sixth of the cleaning's CPU) and left as the caller had it afterwards."""
+    started: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    def clean() -> pd.DataFrame:
+        return clean_messages(
+            _days_of_chats(),
+            pseudonyms=Pseudonymizer("test-key"),
+            detector=language_detector("fasttext"),
+            tokenizers=Tokenizers(),
+        )
+
+    expected = clean()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)  # any allocation would start a collection
+    gc.callbacks.append(seen)
+    try:
+        cleaner = RangeCleaner(
+            pseudonyms=Pseudonymizer("test-key"),
+            detector=language_detector("fasttext"),
+            tokenizers=Tokenizers(),
+        )
+        batch = cleaner.start(_days_of_chats())
+        started_before_result = len(started)
+        result = batch.result()
+        # a few as the pause starts and ends, against thousands were it not paused
+        assert len(started) - started_before_result < 10
+        assert gc.isenabled()
+        gc.disable()
+        clean()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(seen)
+        gc.set_threshold(*thresholds)
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
