@@ -41,6 +41,7 @@ path or its contents' line numbers.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import gc
 import hashlib
@@ -1244,9 +1245,10 @@ class _ExportParser:
         kept_bytes = 0
         chunks: Iterable[bytes] = byte_blocks(self.open_chat)
         second: list[bytes] = []  # the blocks a child scans, once it is forked
-        if self.processes > 1 and forked_work.available():
-            chunks, second = self.split_text(chunks)
+        forked = False
         with _zip_errors_as_rejection():
+            if self.processes > 1 and forked_work.available():
+                chunks, second = self.split_text(chunks)
             for chunk in chunks:
                 if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
                     self.judged, self.crowded = {}, False
@@ -1257,8 +1259,12 @@ class _ExportParser:
                     self.judged, self.crowded = {}, False
                     self.drop_half()
                     return None  # text before the first header: the line reader judges it
-                if second and self.half is None:  # the usual header shape is learnt: fork
-                    self.half = forked_work.ForkedWork(functools.partial(self.second_half, second))
+                if second and not forked:  # the usual header shape is learnt: fork
+                    forked = True
+                    with contextlib.suppress(OSError):  # no fork: this process reads it all
+                        self.half = forked_work.ForkedWork(
+                            functools.partial(self.second_half, second)
+                        )
                 headers += len(scan.headers)
                 last_date = self.judge(scan, runs, last_date)
                 if kept is not None:
@@ -1326,7 +1332,9 @@ class _ExportParser:
         """After this process scanned the first half: the child's scan of the second added
         to `runs` and the author tallies (as if scanned here), and its header count; or
         None when the child could not keep it (not plain, too large, failed)."""
-        assert self.half is not None and self.layout is not None
+        assert self.layout is not None
+        if self.half is None:
+            return None
         try:
             fits, headers, entries, rests = self.half.receive()
         except forked_work.ForkedWorkFailed:

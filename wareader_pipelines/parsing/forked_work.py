@@ -27,7 +27,7 @@ def available() -> bool:
     return hasattr(os, "fork")
 
 
-class ForkedWorkFailed(RuntimeError):
+class ForkedWorkFailed(Exception):
     """The forked work raised, or its process ended, before the message waited for."""
 
 
@@ -138,4 +138,5 @@ class ForkedWork:
             os.waitpid(pid, 0)
 
     def __del__(self) -> None:
-        self.close()
+        if hasattr(self, "channel"):  # not when the fork itself failed
+            self.close()

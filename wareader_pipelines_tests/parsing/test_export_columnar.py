@@ -310,3 +310,37 @@ def test_a_failing_child_leaves_the_second_half_to_this_process(
     path, _ = generate_export(tmp_path, messages=100)
     _assert_same(f"exports/{path.name}", path.read_bytes(), processes=2)
     assert failures == ["RuntimeError: the child fails"]
+
+
+def test_with_no_fork_or_a_damaged_zip_two_processes_give_one_process_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork that fails leaves the whole text to this process; a zip whose member is
+    damaged is rejected whole as with one process (its blocks are read before the fork)."""
+    monkeypatch.setattr(export_text, "READ_BLOCK", 61)
+    monkeypatch.setattr(chat_export, "_SPLIT_BYTES", 1)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("WhatsApp Chat with Ana.txt", TRICKY * 3)
+    damaged = bytearray(buffer.getvalue())
+    damaged[damaged.index(b"Ben: <Media omitted>")] ^= 1  # its CRC no longer matches
+    outcomes = []
+    for processes in (1, 2):
+        opened = parse_export_batches(
+            "exports/WhatsApp Chat with Ana.zip",
+            bytes(damaged),
+            pseudonyms=Pseudonymizer(DEVELOPMENT_KEY),
+            landed_at=LANDED,
+            columnar=True,
+            processes=processes,
+        )
+        outcomes.append([row for batch in opened.batches for row in batch.quarantine])
+    assert outcomes[0] == outcomes[1]
+    assert [row.location for row in outcomes[0]] == ["whole file"]
+
+    def no_fork(*args: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(forked_work.ForkedWork, "__init__", no_fork)
+    path, _ = generate_export(tmp_path, messages=100)
+    _assert_same(f"exports/{path.name}", path.read_bytes(), processes=2)
