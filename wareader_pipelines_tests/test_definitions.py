@@ -85,6 +85,8 @@ def test_list_and_map_settings_are_bound_as_env_vars_too(
     monkeypatch.setenv("WAREADER_EXPORT_TIMEZONE", "America/Sao_Paulo")
     monkeypatch.setenv("WAREADER_EXPORT_TIMEZONES", '{"exports/a.txt": "Europe/Berlin"}')
     monkeypatch.setenv("WAREADER_EXPORT_WEBHOOK_URLS", "http://127.0.0.1:9/a, http://127.0.0.1:9/b")
+    # Helper processes a run may start (0: none).
+    monkeypatch.setenv("WAREADER_EXPORT_WORKERS", "0")
     loaded = defs()
     settings, hooks = loaded.resources["settings"], loaded.resources["export_webhooks"]
     assert isinstance(settings.languages_csv, dg.EnvVar)
@@ -97,6 +99,7 @@ def test_list_and_map_settings_are_bound_as_env_vars_too(
         assert ready.date_order_of("exports/b.txt") is None
         assert ready.timezone_for("exports/a.txt") == "Europe/Berlin"
         assert ready.timezone_for("exports/b.txt") == "America/Sao_Paulo"
+        assert ready.worker_processes() == 0
     assert isinstance(settings.export_timezones_json, dg.EnvVar)
     with hooks.process_config_and_initialize_cm() as ready:
         assert ready.receivers == ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]

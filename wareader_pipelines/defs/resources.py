@@ -83,6 +83,7 @@ def resources() -> Definitions:
                         ("export_max_zip_bytes", "WAREADER_EXPORT_MAX_ZIP_BYTES"),
                         ("export_max_authors", "WAREADER_EXPORT_MAX_AUTHORS"),
                         ("webhook_max_bytes", "WAREADER_WEBHOOK_FILE_MAX_BYTES"),
+                        ("export_workers", "WAREADER_EXPORT_WORKERS"),
                     )
                     if os.environ.get(variable)
                 },
