@@ -11,10 +11,6 @@ What each parser does in the timed part, from the file's path to a DataFrame:
   markers, edits, keyed message ids and conversation id, sender names and numbers), as
   ingestion runs it, its Arrow batches made one pandas DataFrame over the Arrow columns
   (`pd.ArrowDtype`: ingestion keeps Arrow, never a Python object per value);
-- ours, two processes: the same with `processes=2`: the file's second half is read in a
-  forked child process while this one reads the first (`split_batches`). That lowers the
-  wall time on two free cores, not the CPU time (the child's CPU seconds are counted),
-  and ingestion does not use it: judge it by both columns;
 - ours, object DataFrame: the same, made a DataFrame of NumPy object columns as the
   peers' are (a Python object for every value of our 20 columns);
 - ours, line parser: `parse_export` (one record per message, the parser before) and
@@ -50,9 +46,9 @@ TARGET_RATIO = 4.0  # issue 13: at least 4x whatstk on the same file
 WHATSTK_HFORMAT = "%d/%m/%Y, %H:%M - %name:"
 
 
-def _our_batches(path: Path, processes: int = 1) -> Any:
+def _our_batches(path: Path) -> Any:
     """The whole-block parser, as ingestion runs it (`columnar=True`), its batches as one
-    Arrow table; with `processes=2` its second half read in a forked child."""
+    Arrow table."""
     import pyarrow as pa
 
     from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
@@ -64,7 +60,6 @@ def _our_batches(path: Path, processes: int = 1) -> Any:
         pseudonyms=Pseudonymizer("benchmark-key"),
         landed_at=datetime(2025, 1, 2, tzinfo=UTC),
         columnar=True,
-        processes=processes,
     )
     return pa.concat_tables([batch.message_table() for batch in parsing.batches])
 
@@ -75,15 +70,6 @@ def _ours(path: Path) -> int:
     import pandas as pd
 
     return len(_our_batches(path).to_pandas(types_mapper=pd.ArrowDtype))
-
-
-def _ours_two_processes(path: Path) -> int:
-    """`_ours` with the file's second half read in a forked child process at the same
-    time (`parse_export_batches(processes=2)`): less wall time on two free cores, not
-    less CPU time (the child's CPU seconds are counted: RUSAGE_CHILDREN)."""
-    import pandas as pd
-
-    return len(_our_batches(path, processes=2).to_pandas(types_mapper=pd.ArrowDtype))
 
 
 def _ours_objects(path: Path) -> int:
@@ -124,7 +110,6 @@ def _chat_miner(path: Path) -> int:
 
 PARSERS: dict[str, Callable[[Path], int]] = {
     "ours": _ours,
-    "ours, two processes": _ours_two_processes,
     "ours, object DataFrame": _ours_objects,
     "ours, line parser": _ours_by_line,
     "whatstk": _whatstk,
@@ -133,7 +118,6 @@ PARSERS: dict[str, Callable[[Path], int]] = {
 
 SHORT_NAMES = {
     "ours": "ours",
-    "two": "ours, two processes",
     "objects": "ours, object DataFrame",
     "lines": "ours, line parser",
     "whatstk": "whatstk",
@@ -145,7 +129,6 @@ SHORT_NAMES = {
 def _installed(name: str) -> bool:
     module = {
         "ours": "wareader_pipelines",
-        "ours, two processes": "wareader_pipelines",
         "ours, object DataFrame": "wareader_pipelines",
         "ours, line parser": "wareader_pipelines",
         "whatstk": "whatstk",
@@ -211,16 +194,6 @@ def report(results: dict[str, dict[str, Any]], messages: int, load: tuple[float,
             target = f" (target ≥ {TARGET_RATIO:g}×: wall {by_wall}, CPU {by_cpu})"
         lines.append(
             f"- ours vs {name}: {ratio:.2f}× as fast; by CPU seconds {cpu_ratio:.2f}×{target}"
-        )
-    two = "ours, two processes"
-    if two in results and "whatstk" in results:  # the peers use one core: CPU says it
-        ratio = min(results["whatstk"]["seconds"]) / min(results[two]["seconds"])
-        cpu_ratio = min(results["whatstk"]["cpu"]) / min(results[two]["cpu"])
-        lines.append(
-            f"- {two} vs whatstk: {ratio:.2f}× as fast by wall (two cores against its one); "
-            f"by CPU seconds {cpu_ratio:.2f}× (target ≥ {TARGET_RATIO:g}×: wall "
-            f"{'meets' if ratio >= TARGET_RATIO else 'misses'}, CPU "
-            f"{'meets' if cpu_ratio >= TARGET_RATIO else 'misses'})"
         )
     lines.append(f"- load average {load[0]:.1f} → {load[1]:.1f} on {os.cpu_count()} CPUs")
     return "\n".join(lines)

@@ -41,7 +41,6 @@ path or its contents' line numbers.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import gc
 import hashlib
@@ -68,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
-from wareader_pipelines.parsing import export_columns, forked_work
+from wareader_pipelines.parsing import export_columns
 from wareader_pipelines.parsing import export_markers as markers
 from wareader_pipelines.parsing.export_limits import (
     ExportLimits,
@@ -106,12 +105,6 @@ _CLOCK_CACHE_LIMIT = 100_000  # distinct written times cached at once (a day has
 # Scans of a text (~10 MB) kept whole, so it is read once; at most a quarter of the text cap,
 # so that keeping them never takes the parse near its bound of 4 x the cap.
 _KEPT_SCAN_BYTES = 24 * 2**20
-_FILE_COLUMNS = frozenset(
-    ("conversation_id", "source", "source_file", "conversation_name", "export_timezone")
-)  # MESSAGE_SCHEMA's columns of one value a file (`table_of_columns`)
-_SPLIT_BYTES = 2 * 2**20  # `split_text` splits a text of this many bytes or more (~25k messages)
-# The first half's share of the bytes (the child also forks and ships its rows back).
-_FIRST_SHARE = 0.5
 _JUDGED_WINDOW = 512  # headers whose authors `judge` reads at a time
 _SHAPE_SAMPLE = 64  # lines of the first block whose headers show the file's usual shape
 
@@ -484,7 +477,6 @@ def parse_export_batches(
     date_order: str | None = None,
     limits: ExportLimits = ExportLimits(),  # noqa: B008 (frozen: one shared default is safe)
     columnar: bool = False,
-    processes: int = 1,
 ) -> ExportBatches:
     """Open one chat export, take its whole-file decisions, and build its rows in batches.
 
@@ -500,15 +492,7 @@ def parse_export_batches(
     (UTF-8 without NUL or undecodable bytes, a header on its first line; UTF-16 text
     gets `column_batches`, other text the line parser's records): the same rows either
     way (tests/parsing/test_export_columnar.py compares them).
-
-    `processes=2` lets the vectorised parser scan and read the second half of a large
-    text (`_SPLIT_BYTES` or more, read whole within the scan-keeping bound) in a forked
-    child process while it reads the first half (`split_text`, `split_batches`): the same
-    rows, less wall time on two free cores, but ~35-60 % more CPU time (the fork's page
-    faults, the rows sent back through a pipe). Ingestion keeps the default (1).
     """
-    if processes < 1:
-        raise ValueError("processes must be >= 1")
     try:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
@@ -566,7 +550,6 @@ def parse_export_batches(
             media=media,
             max_authors=limits.max_authors,
             vectorise=columnar,
-            processes=processes,
             kept_scan_bytes=min(_KEPT_SCAN_BYTES, limits.max_text_bytes // 4),
         )
         decided_order = parser.scanned()
@@ -845,22 +828,9 @@ class _VectorState:
     carry: tuple[int, list[bytes]] | None = None  # the unfinished message: header line, bytes
     line: int = 0  # lines before the block
     last: int | None = None  # epoch seconds of the last message kept
-    # In a forked second half: each `ids_of` call's keys and first-occurrence digests.
-    recorded: list[tuple[list[bytes], list[bytes]]] | None = None
 
 
 _EMPTY_TABLE = MESSAGE_SCHEMA.empty_table()
-
-
-class _RecordedRuns:
-    """`judge`'s date runs as the entries added, in order (the child of `split_text`
-    sends them to be added to the first half's)."""
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[str, str, str]] = []
-
-    def add(self, a: str, b: str, c: str) -> None:
-        self.entries.append((a, b, c))
 
 
 @functools.cache
@@ -1026,7 +996,6 @@ class _ExportParser:
         max_authors: int,
         vectorise: bool = False,
         kept_scan_bytes: int = _KEPT_SCAN_BYTES,
-        processes: int = 1,
     ) -> None:
         self.name = name
         self.open_chat = open_chat
@@ -1065,14 +1034,6 @@ class _ExportParser:
         self.kept_scan_bytes = kept_scan_bytes  # the most those scans may hold
         self.vectorise = vectorise  # `scanned` may read a UTF-8 text with `vector_scanned`
         self.vectorised = False  # `scanned` took the decisions with the vectorised scan
-        self.processes = processes  # `vector_scanned` may split the text with a child
-        self.half: forked_work.ForkedWork | None = None  # that child, once forked
-        self.second_blocks: list[bytes] = []  # the blocks of its second half, when split
-        self.tallied: list[str] | None = None  # in that child: the rests `judge` tallied
-        # In that child: the first half's last message time is unknown, and a rejected
-        # line that would be filed under it makes the parent read the second half itself.
-        self.past_unknown = False
-        self.needs_past = False
         # RE2 header, RE2 plain header, Python header match, Python clock match (`scan`).
         self.patterns: (
             tuple[
@@ -1100,8 +1061,6 @@ class _ExportParser:
             self.landed_at,
             previous,
         )
-        if previous is None and self.past_unknown:
-            self.needs_past = True
         (self.quarantine if previous is not None else self.waiting).append(row)
 
     def scanned(self) -> str:
@@ -1234,9 +1193,6 @@ class _ExportParser:
 
         A text whose scans hold up to `kept_scan_bytes` keeps them for `vector_batches`, so it
         is read and searched once; a larger one is scanned again block by block then.
-
-        With `processes` > 1, a text of `_SPLIT_BYTES` or more whose scans are kept is
-        split in two (`split_text`): a forked child scans and reads the second half.
         """
         assert self.layout is not None
         runs = _DateRuns()
@@ -1244,28 +1200,15 @@ class _ExportParser:
         headers = 0
         kept: list[_ChunkScan] | None = []
         kept_bytes = 0
-        chunks: Iterable[bytes] = byte_blocks(self.open_chat)
-        second: list[bytes] = []  # the blocks a child scans, once it is forked
-        forked = False
         with _zip_errors_as_rejection():
-            if self.processes > 1 and forked_work.available():
-                chunks, second = self.split_text(chunks)
-            for chunk in chunks:
+            for chunk in byte_blocks(self.open_chat):
                 if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
                     self.judged, self.crowded = {}, False
-                    self.drop_half()
                     return None
                 scan = self.scan(chunk)
                 if not headers and (not len(scan.headers) or scan.headers[0] != 0):
                     self.judged, self.crowded = {}, False
-                    self.drop_half()
                     return None  # text before the first header: the line reader judges it
-                if second and not forked:  # the usual header shape is learnt: fork
-                    forked = True
-                    with contextlib.suppress(OSError):  # no fork: this process reads it all
-                        self.half = forked_work.ForkedWork(
-                            functools.partial(self.second_half, second)
-                        )
                 headers += len(scan.headers)
                 last_date = self.judge(scan, runs, last_date)
                 if kept is not None:
@@ -1274,87 +1217,11 @@ class _ExportParser:
                         kept.append(scan)
                     else:
                         kept = None
-            if second:
-                seen = self.second_seen(runs, last_date)
-                if seen is None:  # the child cannot: this process scans the second half
-                    self.drop_half()
-                    for chunk in second:
-                        if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
-                            self.judged, self.crowded = {}, False
-                            return None
-                        scan = self.scan(chunk)
-                        headers += len(scan.headers)
-                        last_date = self.judge(scan, runs, last_date)
-                        if kept is not None:
-                            kept_bytes += scan.size()
-                            if kept_bytes <= self.kept_scan_bytes:
-                                kept.append(scan)
-                            else:
-                                kept = None
-                else:
-                    headers += seen
         if not headers:
             self.judged, self.crowded = {}, False
-            self.drop_half()
             return None
-        if kept is None:
-            self.drop_half()
         self.scans = kept
         return runs
-
-    def split_text(self, blocks: Iterator[bytes]) -> tuple[Iterable[bytes], list[bytes]]:
-        """The blocks this process scans and those a child will (none: no split). Only a
-        text read whole within `kept_scan_bytes` and of `_SPLIT_BYTES` or more is split, at
-        the first block after `_FIRST_SHARE` of its bytes; its blocks are read here first,
-        so that the child reads none from a file it would share with this process."""
-        read: list[bytes] = []
-        size = 0
-        for block in blocks:
-            read.append(block)
-            size += len(block)
-            if size > self.kept_scan_bytes:  # too large to keep: not split, read on
-                return itertools.chain(read, blocks), []
-        if size < _SPLIT_BYTES or len(read) < 2:
-            return read, []
-        split, before = 1, len(read[0])
-        while split < len(read) - 1 and before < size * _FIRST_SHARE:
-            before += len(read[split])
-            split += 1
-        self.second_blocks = read[split:]
-        return read[:split], read[split:]
-
-    def drop_half(self) -> None:
-        """End the child of `split_text`, if any: this process reads everything."""
-        if self.half is not None:
-            self.half.close()
-            self.half = None
-
-    def second_seen(self, runs: _DateRuns, last_date: str | None) -> int | None:
-        """After this process scanned the first half: the child's scan of the second added
-        to `runs` and the author tallies (as if scanned here), and its header count; or
-        None when the child could not keep it (not plain, too large, failed)."""
-        assert self.layout is not None
-        if self.half is None:
-            return None
-        try:
-            fits, headers, entries, rests = self.half.receive()
-        except forked_work.ForkedWorkFailed:
-            return None
-        if not fits:
-            return None
-        sep = self.layout.date_sep
-        if entries and last_date is not None and entries[0] == tuple(last_date.split(sep)):
-            entries = entries[1:]  # the run of the first half's last date goes on
-        for entry in entries:
-            runs.add(*entry)
-        judged = self.judged
-        for rest in rests:  # as `judge` reads them: only authors still open
-            cut = rest.find(": ")
-            if cut > 0:
-                tally = judged.get(rest[:cut])
-                if tally is None or tally[0] < _AUTHOR_LINES_JUDGED:
-                    self.tally(rest)
-        return headers
 
     def scan(self, chunk: bytes) -> _ChunkScan:
         """A block's header lines and what the fast path reads from them (see _ChunkScan)."""
@@ -1540,8 +1407,6 @@ class _ExportParser:
                 if cut > 0:
                     tally = judged.get(rest[:cut])
                     if tally is None or tally[0] < _AUTHOR_LINES_JUDGED:
-                        if self.tallied is not None:
-                            self.tallied.append(rest)
                         self.tally(rest)
         return texts[date_ids[-1]]
 
@@ -1562,200 +1427,22 @@ class _ExportParser:
             scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat))
         state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
         with _zip_errors_as_rejection(), _gc_paused():
-            if self.half is not None:
-                yield from self.split_batches(scans, order, state)  # type: ignore[arg-type]
-                return
             for scan in scans:
                 yield from self.chunk_batches(scan, order, state)
-            yield from self.last_batches(order, state)
-
-    def last_batches(self, order: str, state: _VectorState) -> Iterator[ExportBatch]:
-        """After the last block: the message carried out of it, and the last batch."""
-        if state.carry is not None:
-            index, parts = state.carry
-            whole = b"".join(parts).decode().rstrip("\n")
-            found = self.block_match(whole)
-            made = self.one_message(index, found, found.start(10), whole, order, state.last)
-            if made is not None:
-                values, _, encoded = made
-                message_id = self.ids_of([encoded + b"\x1f0"], state)[0].as_py()
-                yield self.finished_columns([(message_id, *values)])
+            if state.carry is not None:
+                index, parts = state.carry
+                whole = b"".join(parts).decode().rstrip("\n")
+                found = self.block_match(whole)
+                made = self.one_message(index, found, found.start(10), whole, order, state.last)
+                if made is not None:
+                    values, _, encoded = made
+                    message_id = self.ids_of([encoded + b"\x1f0"], state)[0].as_py()
+                    yield self.finished_columns([(message_id, *values)])
         batch = self.finished_columns([])
         if self.waiting:  # no message at all: rejected lines keep no time (their file's landing)
             batch.quarantine = [*self.waiting, *batch.quarantine]
             self.waiting = []
         yield batch
-
-    def split_batches(
-        self, scans: list[_ChunkScan], order: str, state: _VectorState
-    ) -> Iterator[ExportBatch]:
-        """`vector_batches` over two cores: the child of `split_text` reads the second half
-        (from the message carried into it on) while this process reads `scans`, the
-        first; the child's batches follow this process's. The same rows as one process:
-
-        - the child is sent the decisions taken from both halves, and the line count and
-          carried message this process ends with;
-        - ids count a key's repeats over the whole file: the child sends its keys' first-
-          occurrence digests with its rows, and the ids of those this half met already
-          are hashed again here with their counts going on (the child sends their keys);
-        - a rejected line is filed under the time of the message before it: should the
-          child need the time of one read here (it rejects a line before keeping any
-          message), or this half have kept none, this process reads the second half
-          itself instead, as it does if the child fails.
-        """
-        half, self.half = self.half, None
-        assert half is not None
-        try:
-            carry: tuple[int, list[bytes]] | None = None
-            line = 0
-            for scan in scans:  # the line count and carried message at the split
-                headers = scan.headers
-                if len(headers):
-                    carry = (line + int(headers[-1]), [scan.chunk[scan.starts[headers[-1]] :]])
-                elif carry is not None:
-                    carry[1].append(scan.chunk)
-                line += len(scan.starts) - 1
-            shipped = None
-            try:
-                half.send((order, self.judged, self.crowded, self.group_authors, line, carry))
-                for scan in scans:
-                    yield from self.chunk_batches(scan, order, state)
-                if not self.waiting:  # this half kept a message: its time files the child's
-                    shipped = half.receive()
-                if shipped is not None:
-                    batches, digests = shipped
-                    again = self.counted_on(digests, state.seen)
-                    half.send(sorted(again))
-                    keys = half.receive() if again else {}
-            except forked_work.ForkedWorkFailed:
-                shipped = None
-        finally:
-            half.close()
-        if shipped is None:  # this process reads the second half itself
-            for chunk in self.second_blocks:
-                yield from self.chunk_batches(self.scan(chunk), order, state)
-            yield from self.last_batches(order, state)
-            return
-        self.second_blocks = []
-        if self.quarantine:  # rejected after this half's last table: before the child's rows
-            yield ExportBatch([], self.quarantine, _EMPTY_TABLE)
-            self.quarantine = []
-        firsts = np.cumsum([0, *(count for _, count, _ in batches)]).tolist()
-        others: list[dict[int, str]] = [{} for _ in batches]
-        copy = state.id_hash.copy
-        for position, occurrence in again.items():  # a repeated key's id: hashed with its count
-            number = bisect.bisect_right(firsts, position) - 1
-            hasher = copy()
-            hasher.update(keys[position][:-1] + str(occurrence).encode())
-            others[number][position - firsts[number]] = "m_" + hasher.hexdigest()
-        for number, (quarantine, count, columns) in enumerate(batches):
-            at = firsts[number]
-            columns["message_id"] = export_columns.message_ids(
-                digests[at : at + count], others[number]
-            )
-            yield ExportBatch([], quarantine, self.table_of_columns(count, columns))
-
-    @staticmethod
-    def counted_on(digests: list[bytes], seen: dict[bytes, int]) -> dict[int, int]:
-        """Of the second half's first-occurrence `digests` (in line order), those of a key
-        met before it, in the first half (`seen`, its counts, updated) or the second: their
-        positions and occurrences over the file (`ids_of`'s counting)."""
-        counts = Counter(digests)
-        doubtful = set(seen.keys() & counts.keys())
-        doubtful.update(itertools.compress(counts, map((1).__lt__, counts.values())))
-        again: dict[int, int] = {}
-        for position in itertools.compress(
-            range(len(digests)), map(doubtful.__contains__, digests)
-        ):
-            digest = digests[position]
-            occurrence = seen.get(digest)
-            if occurrence is None:
-                seen[digest] = 1
-            else:
-                again[position] = occurrence
-                seen[digest] = occurrence + 1
-        return again
-
-    def second_half(self, blocks: list[bytes], channel: forked_work.Channel) -> object:
-        """The forked child of `split_text`, on the blocks of the text's second half: scan
-        them, send what `second_seen` adds to the first half's scan, take the decisions,
-        and read the rows (`second_rows`)."""
-        self.judged, self.crowded = {}, False  # this half's own, sent to be replayed
-        self.tallied = []
-        runs = _RecordedRuns()
-        scans: list[_ChunkScan] = []
-        headers = kept_bytes = 0
-        last_date: str | None = None
-        fits = True
-        for chunk in blocks:
-            if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
-                fits = False
-                break
-            scan = self.scan(chunk)
-            headers += len(scan.headers)
-            last_date = self.judge(scan, runs, last_date)  # type: ignore[arg-type]
-            scans.append(scan)
-            kept_bytes += scan.size()
-            if kept_bytes > self.kept_scan_bytes:
-                fits = False
-                break
-        channel.send((fits, headers, runs.entries, self.tallied))
-        self.tallied = None
-        if not fits:
-            return None
-        order, self.judged, self.crowded, self.group_authors, line, carry = channel.receive()
-        self.second_rows(scans, order, line, carry, channel)
-        return None
-
-    def second_rows(
-        self,
-        scans: list[_ChunkScan],
-        order: str,
-        line: int,
-        carry: tuple[int, list[bytes]] | None,
-        channel: forked_work.Channel,
-    ) -> None:
-        """In the child: send the batches of its scans and of the end of the file with
-        their first-occurrence digests (or None when they would depend on the first
-        half's times), then the keys of the positions the parent asks for.
-
-        Each batch goes as its quarantine rows, its row count and the columns that are
-        not null, the ids or the file's constants (`split_batches` makes the table again):
-        what crosses the pipe is about half the table."""
-        self.quarantine, self.waiting, self.last_sent_at = [], [], None
-        self.past_unknown = True
-        state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
-        state.line, state.carry, state.recorded = line, carry, []
-        batches: list[ExportBatch] = []
-        with _gc_paused():
-            for scan in scans:
-                batches.extend(self.chunk_batches(scan, order, state))
-            batches.extend(self.last_batches(order, state))
-        if self.needs_past:
-            channel.send(None)
-            return
-        shipped = [
-            (
-                batch.quarantine,
-                table.num_rows,
-                {
-                    name: column.combine_chunks()
-                    for name, column in zip(table.column_names, table.columns, strict=True)
-                    if column.null_count < table.num_rows
-                    and name not in _FILE_COLUMNS
-                    and name != "message_id"
-                },
-            )
-            for batch in batches
-            if (table := batch.message_table()) is not None
-        ]
-        keys = [key for call in state.recorded for key in call[0]]
-        digests = [digest for call in state.recorded for digest in call[1]]
-        assert sum(count for _, count, _ in shipped) == len(digests), "one ids_of call per table"
-        channel.send((shipped, digests))
-        wanted: list[int] = channel.receive()
-        if wanted:
-            channel.send({position: keys[position] for position in wanted})
 
     def block_match(self, whole: str) -> re.Match[str]:
         """The layout's block pattern on a message's text (it starts with its header)."""
@@ -2019,8 +1706,6 @@ class _ExportParser:
                 seen[digest] = occurrence + 1
                 repeats.append((len(digests), occurrence))
             add(digest)
-        if state.recorded is not None:
-            state.recorded.append((keys, digests))
         others: dict[int, str] = {}
         for position, occurrence in repeats:
             hasher = copy()
@@ -2595,8 +2280,19 @@ class _ExportParser:
         string, nulls = pa.string(), pa.nulls
         if isinstance(lines, np.ndarray):
             lines = pc.binary_join_element_wise("line ", pa.array(lines).cast(string), "")
+        kept = self.constants
+
+        def constant(value: str) -> pa.Array:
+            # One array per value and file, as long as the longest batch; batches slice it.
+            array = kept.get(value)
+            if array is None or len(array) < count:
+                array = kept[value] = _constant(value, max(count, BATCH_ROWS))
+            return array.slice(0, count)
+
         values = {
             "message_id": ids,
+            "conversation_id": constant(self.conversation_id),
+            "source": constant("export"),
             "sender_wa_id": wa_ids,
             "sender_name": names,
             "sent_at": pa.array(seconds * 1_000_000_000, pa.timestamp("ns", tz="UTC")),
@@ -2607,38 +2303,16 @@ class _ExportParser:
             "reply_to_id": nulls(count, string),
             "is_system": system,
             "is_edited": edited,
+            "source_file": constant(self.name),
             "location": lines,
+            "conversation_name": constant(self.title),
             "media_filename": media_names,
             "media_sha256": shas,
             "media_bytes": sizes,
+            "export_timezone": constant(self.timezone),
         }
-        return self.table_of_columns(count, values)
-
-    def table_of_columns(self, count: int, values: dict[str, pa.Array]) -> pa.Table:
-        """A table of MESSAGE_SCHEMA of `count` rows from the columns in `values`; the
-        file's constant columns are the file's, every other column null."""
-        kept = self.constants
-        constants = {
-            "conversation_id": self.conversation_id,
-            "source": "export",
-            "source_file": self.name,
-            "conversation_name": self.title,
-            "export_timezone": self.timezone,
-        }
-
-        def constant(value: str) -> pa.Array:
-            # One array per value and file, as long as the longest batch; batches slice it.
-            array = kept.get(value)
-            if array is None or len(array) < count:
-                array = kept[value] = _constant(value, max(count, BATCH_ROWS))
-            return array.slice(0, count)
-
         arrays = [
-            values[field.name]
-            if field.name in values
-            else constant(constants[field.name])
-            if field.name in constants
-            else pa.nulls(count, field.type)
+            values[field.name] if field.name in values else nulls(count, field.type)
             for field in MESSAGE_SCHEMA
         ]
         return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)

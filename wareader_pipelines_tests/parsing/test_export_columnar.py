@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import itertools
 import zipfile
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-from wareader_pipelines.parsing import chat_export, export_text, forked_work
+from wareader_pipelines.parsing import chat_export, export_text
 from wareader_pipelines.parsing.chat_export import parse_export_batches
 from wareader_pipelines.parsing.export_limits import ExportLimits
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
@@ -38,10 +37,8 @@ def _both(
     timezone: str = "UTC",
     limits: ExportLimits | None = None,
     blocks_expected: bool = True,
-    processes: int = 1,
 ) -> tuple[tuple[object, ...], tuple[object, ...]]:
-    """(line parser, whole-block parser) results: messages table, quarantine, decisions;
-    the whole-block parser with `processes`."""
+    """(line parser, whole-block parser) results: messages table, quarantine, decisions."""
     results = []
     for columnar in (False, True):
         opened = parse_export_batches(
@@ -52,7 +49,6 @@ def _both(
             timezone=timezone,
             limits=limits or ExportLimits(),
             columnar=columnar,
-            processes=processes if columnar else 1,
         )
         batches = list(opened.batches)
         built_by_blocks = [batch.table is not None for batch in batches]
@@ -222,125 +218,3 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
     rows = _assert_same(f"exports/{path.name}", path.read_bytes())
     assert rows == generated.export_messages
     assert 0 < len(one_by_one) < rows // 5  # the line parser's run does not count
-
-
-@pytest.fixture
-def split_anywhere(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Blocks of a few lines and a split of any text with headers in two blocks or more
-    (`processes=2`); counts the splits that reached the rows and those whose child's rows
-    were used."""
-    monkeypatch.setattr(export_text, "READ_BLOCK", 61)
-    monkeypatch.setattr(chat_export, "_SPLIT_BYTES", 1)
-    counted: Counter[str] = Counter()
-    split_batches = chat_export._ExportParser.split_batches
-    counted_on = chat_export._ExportParser.counted_on
-
-    def splitting(self: chat_export._ExportParser, *args: object) -> object:
-        counted["split"] += 1
-        return split_batches(self, *args)  # type: ignore[arg-type]
-
-    def shipped(digests: list[bytes], seen: dict[bytes, int]) -> dict[int, int]:
-        counted["shipped"] += 1
-        return counted_on(digests, seen)
-
-    monkeypatch.setattr(chat_export._ExportParser, "split_batches", splitting)
-    monkeypatch.setattr(chat_export._ExportParser, "counted_on", staticmethod(shipped))
-    return counted
-
-
-@pytest.mark.parametrize("share", [0.0, 0.25, 0.5, 0.75])
-def test_two_processes_give_the_same_rows(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    split_anywhere: Counter[str],
-    share: float,
-) -> None:
-    """`processes=2` reads the second half of a text in a forked child: wherever the text
-    is split, its rows are the line parser's — a key repeated on both sides keeps its
-    counted ids, a line rejected before the child's first kept message is filed under
-    the first half's time (this process then reads the second half itself)."""
-    monkeypatch.setattr(chat_export, "_FIRST_SHARE", share)
-    path, _ = generate_export(tmp_path, messages=200, layout="ios_us_12h")
-    repeated = "".join(
-        f"13/05/2024, 21:{minute:02d} - Ana: hi\n13/05/2024, 21:11 - Ben: hi again\n"
-        for minute in range(30)
-    )
-    rejected = b"31/02/2024, 21:08 - Ana: an impossible date\n"
-    every_other_rejected = "".join(
-        f"13/05/2024, 21:{minute:02d} - Ana: hi {minute}\n31/02/2024, 21:08 - Ana: no\n"
-        for minute in range(30)
-    )
-    name = "exports/WhatsApp Chat with Ana.txt"
-    for data in (
-        path.read_bytes(),
-        TRICKY.encode(),
-        repeated.encode(),
-        every_other_rejected.encode(),
-        rejected + TRICKY.encode(),
-        TRICKY.encode().replace(b" - Ana: a > b>", b" - Ana: a > b>\n31/02/2024, 21:08 - Ana: no"),
-    ):
-        _assert_same(name, data, timezone="Europe/Madrid", processes=2)
-    # Every text was split, and the child's rows were used for most (not when this
-    # process reads the second half itself, see above).
-    assert split_anywhere["split"] == 6
-    assert split_anywhere["shipped"] >= 2
-
-
-def test_a_failing_child_leaves_the_second_half_to_this_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(export_text, "READ_BLOCK", 61)
-    monkeypatch.setattr(chat_export, "_SPLIT_BYTES", 1)
-
-    def failing(*args: object) -> None:
-        raise RuntimeError("the child fails")
-
-    monkeypatch.setattr(chat_export._ExportParser, "second_half", failing)
-    failures = []
-    original = forked_work.ForkedWork.receive
-
-    def watched(self: forked_work.ForkedWork) -> object:
-        try:
-            return original(self)
-        except forked_work.ForkedWorkFailed as error:
-            failures.append(str(error))
-            raise
-
-    monkeypatch.setattr(forked_work.ForkedWork, "receive", watched)
-    path, _ = generate_export(tmp_path, messages=100)
-    _assert_same(f"exports/{path.name}", path.read_bytes(), processes=2)
-    assert failures == ["RuntimeError: the child fails"]
-
-
-def test_with_no_fork_or_a_damaged_zip_two_processes_give_one_process_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A fork that fails leaves the whole text to this process; a zip whose member is
-    damaged is rejected whole as with one process (its blocks are read before the fork)."""
-    monkeypatch.setattr(export_text, "READ_BLOCK", 61)
-    monkeypatch.setattr(chat_export, "_SPLIT_BYTES", 1)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("WhatsApp Chat with Ana.txt", TRICKY * 3)
-    damaged = bytearray(buffer.getvalue())
-    damaged[damaged.index(b"Ben: <Media omitted>")] ^= 1  # its CRC no longer matches
-    outcomes = []
-    for processes in (1, 2):
-        opened = parse_export_batches(
-            "exports/WhatsApp Chat with Ana.zip",
-            bytes(damaged),
-            pseudonyms=Pseudonymizer(DEVELOPMENT_KEY),
-            landed_at=LANDED,
-            columnar=True,
-            processes=processes,
-        )
-        outcomes.append([row for batch in opened.batches for row in batch.quarantine])
-    assert outcomes[0] == outcomes[1]
-    assert [row.location for row in outcomes[0]] == ["whole file"]
-
-    def no_fork(*args: object) -> None:
-        raise OSError("no more processes")
-
-    monkeypatch.setattr(forked_work.ForkedWork, "__init__", no_fork)
-    path, _ = generate_export(tmp_path, messages=100)
-    _assert_same(f"exports/{path.name}", path.read_bytes(), processes=2)
