@@ -596,3 +596,19 @@ def _land_wrong_clock_export(exports: Path, landed: datetime) -> None:
         encoding="utf-8",
     )
     os.utime(chat, (landed.timestamp(), landed.timestamp()))
+
+
+@pytest.mark.parametrize("odd_id", ["wamid.plain", "wamid.\ud800lone-surrogate"])
+def test_raw_rows_are_ordered_by_time_then_id_as_pandas_orders_them(odd_id: str) -> None:
+    """Arrow's sort gives pandas' (sent_at, message_id) order, and an id Arrow refuses
+    (a lone surrogate from a JSON escape) falls back to pandas' sort, not to an error."""
+    times = pd.to_datetime(
+        ["2024-05-02 10:00", "2024-05-01 09:00", "2024-05-02 10:00", "2024-05-02 10:00"], utc=True
+    )
+    raw = pd.DataFrame(
+        {"sent_at": times, "message_id": ["wamid.b", "wamid.z", odd_id, "wamid.a"]},
+        index=[7, 3, 9, 1],  # a frame's own index, as after a concat
+    )
+    expected = raw.reset_index(drop=True).sort_values(["sent_at", "message_id"], kind="stable")
+    order = window_module._sent_order(raw)
+    assert list(order) == list(expected.index)
