@@ -23,7 +23,6 @@ which language detection takes ~45%, tokenizing ~23%, redaction ~12%.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import multiprocessing
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -35,6 +34,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from wareader_pipelines.garbage_collector import collector_paused
 from wareader_pipelines.nlp.language import LanguageDetector, assign_languages, language_detector
 from wareader_pipelines.nlp.pii import (
     PiiMasker,
@@ -268,26 +268,7 @@ def _earlier_words(earlier_names: Collection[str]) -> frozenset[str]:
     return frozenset(name_words(normalize_text(n) for n in earlier_names if isinstance(n, str)))
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch is cleaned.
-
-    Cleaning builds hundreds of thousands of small tuples, sets and dicts while the batch's
-    rows are alive, which re-triggers full collections that find next to nothing (about a
-    sixth of the cleaning's CPU time, measured on the generated 1M zone's batches);
-    reference counting still frees everything as usual, and the collector runs again once
-    the batch is done.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@_collector_paused()
+@collector_paused()
 def _started(
     raw: pd.DataFrame,
     pseudonyms: Pseudonymizer,
@@ -360,7 +341,7 @@ class _Batch:
     tools: _Tools
     shared: _Shared | None
 
-    @_collector_paused()
+    @collector_paused()
     def result(self) -> pd.DataFrame:
         """The batch's cleaned rows: the text columns computed here, or with the workers."""
         raw, rows, context = self.raw, self.rows, self.context
@@ -449,7 +430,7 @@ class _Tools:
     phone_regions: tuple[str, ...]
 
 
-@_collector_paused()
+@collector_paused()
 def _text_columns(rows: _TextRows, tools: _Tools, context: _Context) -> dict[str, list[Any]]:
     """The text columns (`_TEXT_COLUMNS`) of `rows`, which hold whole UTC days, masked with
     the names of their `context`."""

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import gc
 import hashlib
 import io
 import itertools
@@ -66,6 +65,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wareader_pipelines.garbage_collector import collector_paused
 from wareader_pipelines.nlp.pseudonyms import Pseudonymizer
 from wareader_pipelines.parsing import export_columns
 from wareader_pipelines.parsing import export_markers as markers
@@ -444,7 +444,7 @@ def parse_export(
     messages: list[MessageRecord] = []
     quarantine: list[QuarantineRecord] = []
     try:
-        with _gc_paused():  # every row is kept: collections while they pile up find nothing
+        with collector_paused():  # every row is kept: collections while they pile up find nothing
             for batch in opened.batches:
                 messages.extend(batch.messages)
                 quarantine.extend(batch.quarantine)
@@ -571,23 +571,6 @@ def parse_export_batches(
                 yield from parser.batches(decided_order)
 
     return ExportBatches(batches(), media_files, title, decided_order, timezone)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch of rows is built.
-
-    Building a million small records re-triggers full collections that find
-    nothing (rows hold no cycles) and cost ~25% of the parse; reference
-    counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _text_opener(file: BinaryIO, limits: ExportLimits) -> Callable[[], BinaryIO]:
@@ -1426,7 +1409,7 @@ class _ExportParser:
         else:
             scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat))
         state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
-        with _zip_errors_as_rejection(), _gc_paused():
+        with _zip_errors_as_rejection(), collector_paused():
             for scan in scans:
                 yield from self.chunk_batches(scan, order, state)
             if state.carry is not None:
@@ -1886,7 +1869,7 @@ class _ExportParser:
         append = batch_messages.append
         # The collector stays paused while the batches are consumed too: turned on between
         # batches, each time it ran a full collection of the process (~10% of the parse).
-        with _gc_paused():
+        with collector_paused():
             for index, groups, header_line, extra, bad, nul in self.headed():
                 if len(batch_messages) >= BATCH_ROWS:
                     yield self.finished_batch()
@@ -2042,7 +2025,7 @@ class _ExportParser:
         current: tuple[int, re.Match[str], int] | None = None
         pending: list[str] = []  # the current message's text, from its header line on
         found_messages: list[tuple[int, re.Match[str], int, str]] = []
-        with _zip_errors_as_rejection(), _gc_paused():
+        with _zip_errors_as_rejection(), collector_paused():
             blocks = text_blocks(self.open_chat, utf16=self.utf16)
             for text in itertools.chain(blocks, [None]):
                 found_messages.clear()
