@@ -6,6 +6,7 @@ import gc
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -188,14 +189,19 @@ def test_a_lone_short_message_in_an_unknown_conversation_is_undetermined(
     assert (row["language"], row["language_method"]) == (None, "undetermined")
 
 
-def test_deterministic_and_each_day_independent_of_the_batch(cleaned: pd.DataFrame) -> None:
-    raw = _raw()
-    arguments = {
+def _cleaning_arguments() -> dict[str, Any]:
+    """Fresh keyword arguments of `clean_messages` for the tests that clean several ways."""
+    return {
         "pseudonyms": Pseudonymizer("test-key"),
         "detector": language_detector("fasttext"),
         "tokenizers": Tokenizers(),
         "phone_regions": ("DE", "ES", "US"),
     }
+
+
+def test_deterministic_and_each_day_independent_of_the_batch(cleaned: pd.DataFrame) -> None:
+    raw = _raw()
+    arguments = _cleaning_arguments()
     pd.testing.assert_frame_equal(cleaned, clean_messages(raw, **arguments))
     # a batch of two days gives each day the rows it gets alone: the language fallback and
     # the names to mask read the conversation's day and the names seen before it (which the
@@ -297,12 +303,7 @@ def _texts_cleaned_here_with_later_groups_left_to_the_worker(
 
 def test_workers_clean_whole_days_to_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     raw = _days_of_chats()
-    arguments = {
-        "pseudonyms": Pseudonymizer("test-key"),
-        "detector": language_detector("fasttext"),
-        "tokenizers": Tokenizers(),
-        "phone_regions": ("DE", "ES", "US"),
-    }
+    arguments = _cleaning_arguments()
     alone = clean_messages(raw, **arguments)
     here = _texts_cleaned_here_with_later_groups_left_to_the_worker(monkeypatch)
     workers = CleaningWorkers(1, "fasttext", min_rows=0)
@@ -334,12 +335,7 @@ def test_a_range_cleaned_batch_by_batch_of_days_gives_the_same_rows() -> None:
     """`RangeCleaner` (the streamed benchmark's cleaning): batches of whole days, in day
     order, give the rows one batch of the range gives; the names seen in earlier batches are
     carried to the later ones, and one worker serves every batch."""
-    arguments = {
-        "pseudonyms": Pseudonymizer("test-key"),
-        "detector": language_detector("fasttext"),
-        "tokenizers": Tokenizers(),
-        "phone_regions": ("DE", "ES", "US"),
-    }
+    arguments = _cleaning_arguments()
     lucia = _message(0, "hola", name="Lucía Pérez", conversation="family")
     told = replace(
         _message(1, "dile a Lucía que llego tarde", name=BOB_NAME, conversation="work"),
