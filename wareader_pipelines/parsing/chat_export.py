@@ -290,8 +290,26 @@ class _Layout:
             return None
         key = shapes.most_common(1)[0][0]
         _, head_length, digits, letters = key
+        # Where the example's hour, minute, second and AM/PM letter are: at the same bytes
+        # in every header of its shape, which differ from it in digits and that letter only.
+        clock = example[key][head_length:].decode()
+        found = clock_match(clock)
+        assert found is not None  # the example's clock was read above
+
+        def places(group: int) -> tuple[int, ...]:
+            if found[group] is None:
+                return ()
+            at = head_length + len(clock[: found.start(group)].encode())
+            return tuple(range(at, at + len(found[group].encode())))
+
+        letter = places(4)
         return export_columns.HeaderShape(
-            example[key], len(lead), head_length - len(lead), list(digits), list(letters)
+            example[key],
+            len(lead),
+            head_length - len(lead),
+            list(digits),
+            list(letters),
+            (places(1), places(2), places(3), letter[0] if letter else None),
         )
 
     def _clock_source(self, *, groups: bool) -> str:
@@ -779,8 +797,8 @@ class _ChunkScan:
     fast_at: np.ndarray
     date_at: np.ndarray
     date_texts: list[str]
-    clock_at: np.ndarray
-    clock_texts: list[str]
+    clock_seconds: np.ndarray
+    clock_good: np.ndarray
     rest_start: np.ndarray
     cut: np.ndarray
     author_at: np.ndarray
@@ -798,7 +816,7 @@ class _ChunkScan:
     def size(self) -> int:
         """About the bytes the scan holds: its text, the arrays of 4 or 8 bytes a header,
         and ~80 bytes a distinct date, time or author (the longest lines come whole)."""
-        texts = len(self.date_texts) + len(self.clock_texts) + len(self.author_texts)
+        texts = len(self.date_texts) + len(self.author_texts)
         return len(self.chunk) + 8 * len(self.starts) + 48 * len(self.headers) + 80 * texts
 
 
@@ -1216,7 +1234,7 @@ class _ExportParser:
                 self.layout.header_pattern().match,
                 self.layout.clock_pattern().fullmatch,
             )
-        general, plain, python_match, _ = self.patterns
+        _, plain, python_match, _ = self.patterns
         data = export_columns.padded_block(chunk)
         buffer = pa.py_buffer(data)
         starts = export_columns.line_starts(data)
@@ -1230,13 +1248,17 @@ class _ExportParser:
         # Lines of the file's usual header shape are plain headers without a regex; the
         # patterns read the others.
         shaped = shape.lines(data, starts) if shape is not None else None
-        others = np.flatnonzero(~shaped) if shaped is not None else None
-        searched = lines.take(others) if others is not None else lines
-        candidates = np.flatnonzero(
-            pc.match_substring_regex(searched, general).to_numpy(zero_copy_only=False)
-        )
-        if others is not None:
-            candidates = others[candidates]
+        # The other lines that may be headers: a header starts with a direction mark, "["
+        # or a digit, so a line whose first byte is ASCII and none of these (most
+        # continuation lines) is not one. Those the plain pattern does not read are
+        # matched by Python's header pattern below, which decides as RE2's `general`
+        # would with it (RE2's Unicode digits are a superset of Python's), without the
+        # ~0.5 ms that compiling `general` costs every call.
+        lead = data[starts[:-1]]
+        maybe = (lead - 48 < 10) | (lead == ord("[")) | (lead >= 0x80)
+        if shaped is not None:
+            maybe &= ~shaped
+        candidates = np.flatnonzero(maybe)
         extracted = pc.extract_regex(lines.take(candidates), plain)
         fast = extracted.is_valid().to_numpy(zero_copy_only=False)
         slow: dict[int, re.Match[str]] = {}
@@ -1284,24 +1306,31 @@ class _ExportParser:
             and shaped.sum() == len(line_at)
         ):
             # Every plain header has the usual shape: dates and clocks told apart by their digits.
-            date_at, date_first, clock_at, clock_first = shape.date_and_clock(data, starts[line_at])
+            date_at, date_first = shape.dates(data, starts[line_at])
             date_texts = export_columns.views_of(
                 buffer, data, date_start[date_first], date_end[date_first]
             ).to_pylist()
-            clock_texts = export_columns.views_of(
-                buffer, data, date_end[clock_first], rest_start[clock_first]
-            ).to_pylist()
+            clocks = shape.clocks(data, starts[line_at], self.layout.twelve_hour)
+            if clocks is None:
+                clock_at, clock_first = shape.date_and_clock(data, starts[line_at])[2:]
+                clocks = self.clock_values(
+                    clock_at,
+                    export_columns.views_of(
+                        buffer, data, date_end[clock_first], rest_start[clock_first]
+                    ).to_pylist(),
+                )
         else:
             dates = pc.dictionary_encode(
                 export_columns.views_of(buffer, data, date_start, date_end)
             )
-            clocks = pc.dictionary_encode(
+            date_at, date_texts = dates.indices.to_numpy(), dates.dictionary.to_pylist()
+            written = pc.dictionary_encode(
                 export_columns.views_of(buffer, data, date_end, rest_start)
             )
-            date_at, date_texts = dates.indices.to_numpy(), dates.dictionary.to_pylist()
-            clock_at, clock_texts = clocks.indices.to_numpy(), clocks.dictionary.to_pylist()
+            clocks = self.clock_values(written.indices.to_numpy(), written.dictionary.to_pylist())
         # Where ": " first comes after the header on its line (-1: not on the line).
-        colons = np.flatnonzero((data[:-1] == ord(":")) & (data[1:] == ord(" ")))
+        colons = np.flatnonzero(data[:-1] == ord(":"))
+        colons = colons[data[colons + 1] == ord(" ")]
         after = np.minimum(np.searchsorted(colons, rest_start), len(colons) - 1)
         found = colons[after] if len(colons) else np.zeros(len(rest_start), np.int64)
         cut = np.where(
@@ -1322,14 +1351,36 @@ class _ExportParser:
             fast_at=fast_at,
             date_at=date_at,
             date_texts=date_texts,
-            clock_at=clock_at,
-            clock_texts=clock_texts,
+            clock_seconds=clocks[0],
+            clock_good=clocks[1],
             rest_start=rest_start,
             cut=cut,
             author_at=author_at,
             author_texts=authors.dictionary.to_pylist(),
             slow=slow,
         )
+
+    def clock_values(self, at: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The times of headers written as `texts[at]` (the plain pattern's clock): seconds
+        into the day and whether it is a time (`_clock_of`), each distinct text read once
+        (and cached for the file)."""
+        assert self.layout is not None and self.patterns is not None
+        clock_match = self.patterns[3]
+        seconds_of_day, good_clocks = [], []
+        twelve_hour = self.layout.twelve_hour
+        for text in texts:
+            timed = self.clock_cache.get(text)
+            if timed is None:
+                if len(self.clock_cache) >= _CLOCK_CACHE_LIMIT:
+                    self.clock_cache.clear()
+                found = clock_match(text)
+                timed = (
+                    (0, "unread") if found is None else _clock_of(*found.groups(), twelve_hour)  # type: ignore[arg-type]
+                )
+                self.clock_cache[text] = timed
+            seconds_of_day.append(timed[0])
+            good_clocks.append(timed[1] is None)
+        return np.array(seconds_of_day, np.int64)[at], np.array(good_clocks, bool)[at]
 
     def judge(self, scan: _ChunkScan, runs: _DateRuns, last_date: str | None) -> str | None:
         """Add a block's header dates to `runs` (one entry per run of equal dates) and tally
@@ -1464,21 +1515,6 @@ class _ExportParser:
             local_midnights.append(day[0])
             utc_midnights.append(day[1] or 0)
             good_days.append(day[1] is not None)  # not impossible, storable, no DST change
-        clock_match = self.patterns[3]
-        seconds_of_day, good_clocks = [], []
-        twelve_hour = self.layout.twelve_hour
-        for text in scan.clock_texts:
-            timed = self.clock_cache.get(text)
-            if timed is None:
-                if len(self.clock_cache) >= _CLOCK_CACHE_LIMIT:
-                    self.clock_cache.clear()
-                found = clock_match(text)
-                timed = (
-                    (0, "unread") if found is None else _clock_of(*found.groups(), twelve_hour)  # type: ignore[arg-type]
-                )
-                self.clock_cache[text] = timed
-            seconds_of_day.append(timed[0])
-            good_clocks.append(timed[1] is None)
         group_authors = self.group_authors
         crowded = self.crowded
         good_authors = [
@@ -1495,10 +1531,7 @@ class _ExportParser:
         complete = fast_at < count - 1
         author_at = scan.author_at
         fast = (
-            complete
-            & (author_at >= 0)
-            & np.array(good_days, bool)[scan.date_at]
-            & np.array(good_clocks, bool)[scan.clock_at]
+            complete & (author_at >= 0) & np.array(good_days, bool)[scan.date_at] & scan.clock_good
         )
         if self.crowded:
             fast[:] = False
@@ -1531,8 +1564,7 @@ class _ExportParser:
         # The others in line order, read one by one; the carried message comes first.
         slow_positions = np.setdiff1d(np.arange(count - 1), position, assume_unique=True)
         fast_seconds = (
-            np.array(utc_midnights, np.int64)[scan.date_at[picked]]
-            + np.array(seconds_of_day, np.int64)[scan.clock_at[picked]]
+            np.array(utc_midnights, np.int64)[scan.date_at[picked]] + scan.clock_seconds[picked]
         )
         slow_rows: list[tuple[object, ...]] = []
         slow_at: list[int] = []  # order keys: the carried message -1, the others their position
@@ -1588,8 +1620,7 @@ class _ExportParser:
         fast_authors = author_at[picked]
         author_array = pa.array(scan.author_texts, pa.string())
         local_seconds = (
-            np.array(local_midnights, np.int64)[scan.date_at[picked]]
-            + np.array(seconds_of_day, np.int64)[scan.clock_at[picked]]
+            np.array(local_midnights, np.int64)[scan.date_at[picked]] + scan.clock_seconds[picked]
         )
         keys = pc.binary_join_element_wise(
             pa.array(local_seconds).cast(pa.string()),

@@ -126,9 +126,18 @@ class HeaderShape:
     without a regex: the date and clock patterns end where the shape's digits do."""
 
     def __init__(
-        self, header: bytes, lead: int, date_length: int, digits: list[int], letters: list[int]
+        self,
+        header: bytes,
+        lead: int,
+        date_length: int,
+        digits: list[int],
+        letters: list[int],
+        clock_fields: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int | None]
+        | None = None,
     ) -> None:
         self.lead, self.date_length = lead, date_length
+        # Where the hour, minute and second digits and the AM/PM letter are (`clocks`).
+        self.clock_fields = clock_fields
         self.clock_length = len(header) - lead - date_length
         whole = np.frombuffer(header, np.uint8)
         self.width = len(whole)
@@ -170,14 +179,57 @@ class HeaderShape:
         """For headers of the shape starting at `starts` (`keyed` shapes only): each one's
         date as an index into the distinct dates, the position of each distinct date's
         first header, and the same for the clocks (a dictionary encoding, in NumPy)."""
-
-        def encoded(places: list[int]) -> tuple[np.ndarray, np.ndarray]:
-            laid = np.zeros((len(starts), 8), np.uint8)
-            laid[:, : len(places)] = data[starts[:, None] + np.array(places, np.int64)]
-            keys = laid.view("<u8").ravel()
-            _, first, indices = np.unique(keys, return_index=True, return_inverse=True)
-            return indices.ravel(), first
-
-        date_at, date_first = encoded(self.date_bytes)
-        clock_at, clock_first = encoded(self.clock_bytes)
+        date_at, date_first = self.dates(data, starts)
+        clock_at, clock_first = _encoded(_keys(data, starts, self.clock_bytes))
         return date_at, date_first, clock_at, clock_first
+
+    def dates(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`date_and_clock`'s dates alone. Headers come in runs of one date, so only each
+        run's first is encoded; the same encoding as of every header."""
+        keys = _keys(data, starts, self.date_bytes)
+        if len(keys) < 2:
+            return _encoded(keys)
+        heads = np.flatnonzero(np.concatenate(((True,), keys[1:] != keys[:-1])))
+        at, first = _encoded(keys[heads])
+        return np.repeat(at, np.diff(np.append(heads, len(keys)))), heads[first]
+
+    def clocks(
+        self, data: np.ndarray, starts: np.ndarray, twelve_hour: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """For headers of the shape starting at `starts`: each one's time as seconds into
+        the day and whether it is one (`_clock_of` in chat_export, read from the digits:
+        the AM/PM letter makes the hour 0-11 or 12-23, over 12 with one is no hour; a
+        12-hour file's clock without it is ambiguous; hour, minute, second past 23, 59,
+        59 are impossible), or None when the shape does not say where they are."""
+        if self.clock_fields is None:
+            return None
+        hour_at, minute_at, second_at, letter_at = self.clock_fields
+
+        def number(places: tuple[int, ...]) -> np.ndarray:
+            value = np.zeros(len(starts), np.int64)
+            for place in places:
+                value = value * 10 + (data[starts + place].astype(np.int64) - 48)
+            return value
+
+        hour, minute, second = number(hour_at), number(minute_at), number(second_at)
+        if letter_at is not None:
+            afternoon = np.isin(data[starts + letter_at], (ord("P"), ord("p")))
+            hour = np.where(hour > 12, 99, hour % 12 + np.where(afternoon, 12, 0))
+        good = (hour <= 23) & (minute <= 59) & (second <= 59)
+        if letter_at is None and twelve_hour:
+            good[:] = False
+        return hour * 3600 + minute * 60 + second, good
+
+
+def _keys(data: np.ndarray, starts: np.ndarray, places: list[int]) -> np.ndarray:
+    """The bytes at `places` (at most 8) after each of `starts`, one 8-byte key each."""
+    laid = np.zeros((len(starts), 8), np.uint8)
+    laid[:, : len(places)] = data[starts[:, None] + np.array(places, np.int64)]
+    return laid.view("<u8").ravel()
+
+
+def _encoded(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A dictionary encoding of keys: each one's index among the distinct keys (sorted),
+    and the position of each distinct key's first occurrence."""
+    _, first, indices = np.unique(keys, return_index=True, return_inverse=True)
+    return indices.ravel(), first

@@ -189,6 +189,44 @@ def test_headers_of_another_shape_give_the_same_rows(block_size: None) -> None:
         _assert_same("exports/WhatsApp Chat with Ana.txt", "\n".join(lines).encode() + b"\n")
 
 
+def test_times_of_the_usual_shape_read_from_their_digits_give_the_same_rows(
+    block_size: None,
+) -> None:
+    """A header of the usual shape has its time read from its digits (HeaderShape.clocks):
+    AM/PM turns the hour, and an impossible or ambiguous time is the line parser's
+    quarantine row, not a row."""
+    day = [
+        f"13/05/2024, {hour:02d}:{minute:02d} - Ana: at {hour}:{minute}"
+        for hour, minute in [
+            (0, 0),
+            (9, 5),
+            (12, 0),
+            (23, 59),
+            (24, 0),
+            (7, 60),
+            (99, 99),
+            (10, 30),
+        ]
+    ]
+    _assert_same("exports/WhatsApp Chat with Ana.txt", "\n".join(day).encode() + b"\n")
+    times = [(12, 0, "A"), (1, 5, "A"), (11, 59, "P"), (12, 0, "P"), (12, 30, "P"), (13, 5, "P")]
+    times += [(0, 0, "A"), (10, 60, "A"), (10, 10, "P")]
+    for am in ("AM", "am"):  # each file of one shape, so all its headers are read so
+        twelve = [
+            f"5/13/24, {hour:02d}:{minute:02d}\u202f{half}{am[1]} - Ben: at {hour}:{minute}"
+            for hour, minute, half in times
+        ]
+        twelve = [
+            line if am == "AM" else line.replace("A", "a").replace("P", "p") for line in twelve
+        ]
+        _assert_same("exports/WhatsApp Chat with Ben.txt", "\n".join(twelve).encode() + b"\n")
+    # The first lines (the usual shape) without AM/PM in a file that is mostly 12-hour:
+    # their hour is ambiguous.
+    bare = [f"5/13/24, 10:{minute:02d} - Ben: bare {minute}" for minute in range(40)]
+    mixed = "\n".join([*bare, *twelve * 11])
+    _assert_same("exports/WhatsApp Chat with Ben.txt", mixed.encode() + b"\n")
+
+
 def test_a_zip_and_files_the_line_parser_keeps_give_the_same_rows(block_size: None) -> None:
     """Text before the first header, NUL and undecodable bytes: the line parser's rows."""
     buffer = io.BytesIO()
