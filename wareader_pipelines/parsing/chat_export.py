@@ -877,7 +877,8 @@ def _odd_bodies(
     odd |= (lead == 0xC2) & (second == 0xA0)  # no-break space
     odd |= ~empty & (padded[first_end - 1] == ord(")"))
     odd |= (ends > starts) & (padded[ends - 1] == ord(">"))
-    bullets = np.flatnonzero((data[:-2] == 0xE2) & (data[1:-1] == 0x80) & (data[2:] == 0xA2))
+    bullets = np.flatnonzero(data[:-2] == 0xE2)  # "•" is E2 80 A2
+    bullets = bullets[(data[bullets + 1] == 0x80) & (data[bullets + 2] == 0xA2)]
     if len(bullets):  # "•" on the first line
         after = np.minimum(np.searchsorted(bullets, starts), len(bullets) - 1)
         odd |= (bullets[after] >= starts) & (bullets[after] < first_end)
@@ -1528,18 +1529,37 @@ class _ExportParser:
         ]
         # The fast messages: complete in the block (not the last header), a plain header.
         fast_at = scan.fast_at
-        complete = fast_at < count - 1
         author_at = scan.author_at
-        fast = (
-            complete & (author_at >= 0) & np.array(good_days, bool)[scan.date_at] & scan.clock_good
-        )
+        timely = (fast_at < count - 1) & np.array(good_days, bool)[scan.date_at] & scan.clock_good
+        fast = timely & (author_at >= 0)
+        # System lines read here too: a header with no ":" after it on its line (no author
+        # to find), or one under the group's own name (see `one_message`).
+        system = timely & (author_at < 0)
         if self.crowded:
             fast[:] = False
+            system[:] = False
         elif good_authors:
-            fast &= np.array(good_authors, bool)[np.maximum(author_at, 0)]
-        picked = np.flatnonzero(fast)
+            own = np.array(good_authors, bool)[np.maximum(author_at, 0)]
+            fast &= own
+            group_named = [
+                _AUTHOR_QUOTES.isdisjoint(author) and author in group_authors
+                for author in scan.author_texts
+            ]
+            if any(group_named):
+                system |= timely & (author_at >= 0) & np.array(group_named)[author_at]
+        lone = np.flatnonzero(system & (author_at < 0))
+        if len(lone):
+            line_end = (starts[headers[fast_at[lone]] + 1] - 1).tolist()
+            for at, rest_at, end in zip(
+                lone.tolist(), scan.rest_start[lone].tolist(), line_end, strict=True
+            ):
+                if chunk.find(b":", rest_at, end) >= 0:
+                    system[at] = False
+        picked = np.flatnonzero(fast | system)
+        is_system = system[picked]
         position = fast_at[picked]  # index among the block's headers
-        body_start = scan.rest_start[picked] + scan.cut[picked] + 2
+        cut = scan.cut[picked]
+        body_start = scan.rest_start[picked] + np.where(cut > 0, cut + 2, 0)
         body_end = starts[headers[position + 1]] - 1
         bodies = export_columns.slices_of(scan.buffer, scan.data, body_start, body_end)
         # A body that is exactly a marker line ("<Media omitted>") is read here too; any
@@ -1555,12 +1575,20 @@ class _ExportParser:
             odd[several] |= pc.is_in(first_lines, value_set=marker_keys).to_numpy(
                 zero_copy_only=False
             )
-        marked = kind_at >= 0
+        marked = (kind_at >= 0) & ~is_system
         keep = np.where(marked, marker_fine[kind_at], ~odd)
+        if is_system.any():  # a system line's text is its body, unless marks start it
+            data = scan.data
+            lead = body_start[is_system]
+            keep[is_system] = ~(
+                (data[lead] == 0xE2)
+                & (data[lead + 1] == 0x80)
+                & ((data[lead + 2] == 0x8E) | (data[lead + 2] == 0x8F))
+            )
         if not keep.all():
             picked, position, kind_at = picked[keep], position[keep], kind_at[keep]
             bodies = bodies.filter(pa.array(keep))
-            marked = marked[keep]
+            marked, is_system = marked[keep], is_system[keep]
         # The others in line order, read one by one; the carried message comes first.
         slow_positions = np.setdiff1d(np.arange(count - 1), position, assume_unique=True)
         fast_seconds = (
@@ -1618,13 +1646,14 @@ class _ExportParser:
         order_keys = np.concatenate((position, np.array(slow_at, np.int64)))
         arrangement = np.argsort(order_keys, kind="stable")
         fast_authors = author_at[picked]
-        author_array = pa.array(scan.author_texts, pa.string())
+        author_array = pa.array([*scan.author_texts, ""], pa.string())  # "": no author
+        sender_codes = np.where(is_system, len(senders), fast_authors)
         local_seconds = (
             np.array(local_midnights, np.int64)[scan.date_at[picked]] + scan.clock_seconds[picked]
         )
         keys = pc.binary_join_element_wise(
             pa.array(local_seconds).cast(pa.string()),
-            author_array.take(fast_authors),
+            author_array.take(np.where(fast_authors < 0, len(scan.author_texts), fast_authors)),
             bodies,
             "0",
             "\x1f",
@@ -1665,21 +1694,26 @@ class _ExportParser:
                 values[place] = value
             return pa.array(values, kind)
 
-        def flags(slow_values: list[object]) -> pa.Array:
-            """A column false in every fast row."""
+        def flags(fast_values: np.ndarray | None, slow_values: list[object]) -> pa.Array:
+            """A column of the fast rows' flags (None: all false) and the slow rows' own."""
             values = np.zeros(total, bool)
+            if fast_values is not None:
+                values[: len(fast_values)] = fast_values
+                values = values[arrangement]
             values[slow_places] = np.array(slow_values, bool)
             return pa.array(values)
 
         columns = list(zip(*slow_rows, strict=True)) if slow_rows else [()] * 12
         table = self.columns_table(
             ids,
-            chosen([sender[1] for sender in senders], fast_authors, columns[0]),
-            chosen([sender[0] for sender in senders], fast_authors, columns[1]),
+            chosen([*(sender[1] for sender in senders), None], sender_codes, columns[0]),
+            chosen([*(sender[0] for sender in senders), None], sender_codes, columns[1]),
             seconds,
             chosen(
-                marker_kinds.to_pylist(),
-                np.where(marked, kind_at, len(marker_kinds) - 1),
+                [*marker_kinds.to_pylist(), "system"],
+                np.where(
+                    is_system, len(marker_kinds), np.where(marked, kind_at, len(marker_kinds) - 1)
+                ),
                 columns[3],
             ),
             merged(
@@ -1689,8 +1723,8 @@ class _ExportParser:
                 columns[4],
             ),
             sparse(columns[5], string),
-            flags(columns[6]),
-            flags(columns[7]),
+            flags(is_system if is_system.any() else None, columns[6]),
+            flags(None, columns[7]),
             lines,
             sparse(columns[9], string),
             sparse(columns[10], string),

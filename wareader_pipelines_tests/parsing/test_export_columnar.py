@@ -227,6 +227,36 @@ def test_times_of_the_usual_shape_read_from_their_digits_give_the_same_rows(
     _assert_same("exports/WhatsApp Chat with Ben.txt", mixed.encode() + b"\n")
 
 
+def test_system_lines_read_by_blocks_give_the_same_rows(block_size: None) -> None:
+    """System lines (no author on the header line, or the group's own name) are read with
+    the person's messages, but those the line parser reads otherwise: a ":" that makes a
+    judged author ("Ana:hi"), a text starting with a direction mark."""
+    lines = [
+        "13/05/2024, 21:05 - Ana: hi",
+        "13/05/2024, 21:05 - Ben: hello",
+        "13/05/2024, 21:05 - Cleo: hey",
+        "13/05/2024, 21:06 - Family: Ana added Dan",
+        "13/05/2024, 21:06 - Ana added Eve",
+        "13/05/2024, 21:06 - Ana added Eve",
+        "13/05/2024, 21:07 - Family: Ben left",
+        "13/05/2024, 21:07 - Family: \u200eBen joined using this group's invite link",
+        "13/05/2024, 21:08 - Ana:no space after the colon",
+        "13/05/2024, 21:08 - Zed:no space, and no such author",
+        "13/05/2024, 21:09 - Messages and calls are end-to-end encrypted.",
+        "13/05/2024, 21:09 - \u200eCleo created group \u201cFamily\u201d",
+        "13/05/2024, 21:10 - <Media omitted>",
+        "13/05/2024, 21:10 - Family: Cleo changed this group's icon",
+        "and a second line",
+        "13/05/2024, 21:11 - Ana changed the group name",
+        "over two lines",
+        "13/05/2024, 21:12 - Family: Dan removed Eve",
+        "13/05/2024, 21:12 - Ben: the last one",
+    ]
+    data = "\n".join(lines).encode() + b"\n"
+    for name in ("WhatsApp Chat with Family.txt", "WhatsApp Chat with Ana.txt"):
+        assert _assert_same(f"exports/{name}", data) == len(lines) - 2  # two go on
+
+
 def test_a_zip_and_files_the_line_parser_keeps_give_the_same_rows(block_size: None) -> None:
     """Text before the first header, NUL and undecodable bytes: the line parser's rows."""
     buffer = io.BytesIO()
