@@ -1577,8 +1577,31 @@ class _ExportParser:
             )
         marked = (kind_at >= 0) & ~is_system
         keep = np.where(marked, marker_fine[kind_at], ~odd)
+        data = scan.data
+        # A body ending with ">" (an edit mark, or not) is typed as `one_message` types a
+        # person's message, with `_sender_content` itself: a text (edited or not) is read
+        # here with that text, anything else one by one.
+        data_at_end = data[np.maximum(body_end - 1, 0)]
+        ending = np.flatnonzero(~keep & ~marked & ~is_system & (data_at_end == ord(">")))
+        retyped = np.zeros(len(keep), bool)
+        edited = np.zeros(len(keep), bool)
+        retyped_texts: list[str | None] = []
+        if len(ending):
+            for at, start, end in zip(
+                ending.tolist(),
+                body_start[ending].tolist(),
+                body_end[ending].tolist(),
+                strict=True,
+            ):
+                body = chunk[start:end].decode()
+                message_type, text, is_edited, media_name = _sender_content(
+                    body, body.partition("\n")[0], markers.EXACT
+                )
+                if message_type == "text" and media_name is None:
+                    keep[at] = retyped[at] = True
+                    edited[at] = is_edited
+                    retyped_texts.append(text)
         if is_system.any():  # a system line's text is its body, unless marks start it
-            data = scan.data
             lead = body_start[is_system]
             keep[is_system] = ~(
                 (data[lead] == 0xE2)
@@ -1589,6 +1612,7 @@ class _ExportParser:
             picked, position, kind_at = picked[keep], position[keep], kind_at[keep]
             bodies = bodies.filter(pa.array(keep))
             marked, is_system = marked[keep], is_system[keep]
+            retyped, edited = retyped[keep], edited[keep]
         # The others in line order, read one by one; the carried message comes first.
         slow_positions = np.setdiff1d(np.arange(count - 1), position, assume_unique=True)
         fast_seconds = (
@@ -1704,6 +1728,11 @@ class _ExportParser:
             return pa.array(values)
 
         columns = list(zip(*slow_rows, strict=True)) if slow_rows else [()] * 12
+        texts = bodies
+        if marked.any():
+            texts = pc.if_else(pa.array(marked), pa.scalar(None, string), texts)
+        if retyped.any():
+            texts = pc.replace_with_mask(texts, pa.array(retyped), pa.array(retyped_texts, string))
         table = self.columns_table(
             ids,
             chosen([*(sender[1] for sender in senders), None], sender_codes, columns[0]),
@@ -1716,15 +1745,10 @@ class _ExportParser:
                 ),
                 columns[3],
             ),
-            merged(
-                pc.if_else(pa.array(marked), pa.scalar(None, string), bodies)
-                if marked.any()
-                else bodies,
-                columns[4],
-            ),
+            merged(texts, columns[4]),
             sparse(columns[5], string),
             flags(is_system if is_system.any() else None, columns[6]),
-            flags(None, columns[7]),
+            flags(edited if edited.any() else None, columns[7]),
             lines,
             sparse(columns[9], string),
             sparse(columns[10], string),

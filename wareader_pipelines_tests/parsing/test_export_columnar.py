@@ -257,6 +257,35 @@ def test_system_lines_read_by_blocks_give_the_same_rows(block_size: None) -> Non
         assert _assert_same(f"exports/{name}", data) == len(lines) - 2  # two go on
 
 
+def test_edited_messages_read_by_blocks_give_the_same_rows(block_size: None) -> None:
+    """A body ending with ">" is typed by `_sender_content` in the block: a text, edited or
+    not, is read there with its text (the edit mark cut off), anything else one by one."""
+    bodies = [
+        "fixed it <This message was edited>",
+        "fixed it\u00a0\u200e<This message was edited>",
+        "two lines\nthe second <This message was edited>",
+        "marked on the first <This message was edited>\nnot the last",
+        "Se arregló <Se editó este mensaje.>",
+        "ok <ce message a été modifié>",
+        "<This message was edited>",
+        "<Media omitted> <This message was edited>",
+        "IMG-20240513-WA0001.jpg (file attached) <This message was edited>",
+        "a (paren) <This message was edited>",
+        "a • bullet <This message was edited>",
+        "\u200ea mark first <This message was edited>",
+        " a space first <This message was edited>",
+        "Messages and calls are end-to-end encrypted. <This message was edited>",
+        "a > b>",
+        "<not a marker>",
+        "<Media omitted>",
+        "x" * 90 + " <This message was edited>",
+    ]
+    lines = [f"13/05/2024, 21:{minute:02d} - Ana: {body}" for minute, body in enumerate(bodies)]
+    lines += ["13/05/2024, 22:00 - Ben: the last one"]
+    data = "\n".join(lines).encode() + b"\n"
+    assert _assert_same("exports/WhatsApp Chat with Ana.txt", data) == len(lines)
+
+
 def test_a_zip_and_files_the_line_parser_keeps_give_the_same_rows(block_size: None) -> None:
     """Text before the first header, NUL and undecodable bytes: the line parser's rows."""
     buffer = io.BytesIO()
