@@ -1696,12 +1696,6 @@ class _ExportParser:
         total = len(arrangement)
         slow_places = np.flatnonzero(arrangement >= fast_count).tolist()  # in their order
 
-        def merged(fast_values: pa.Array, slow_values: list[object]) -> pa.Array:
-            if not slow_values:
-                return fast_values
-            together = pa.concat_arrays([fast_values, pa.array(slow_values, string)])
-            return together.take(arrangement)
-
         def chosen(vocabulary: list[str | None], fast_codes: np.ndarray, slow_values: list[object]):
             """Fast rows' values by their codes in `vocabulary`, and the slow rows' own."""
             codes = np.concatenate(
@@ -1728,11 +1722,19 @@ class _ExportParser:
             return pa.array(values)
 
         columns = list(zip(*slow_rows, strict=True)) if slow_rows else [()] * 12
-        texts = bodies
-        if marked.any():
-            texts = pc.if_else(pa.array(marked), pa.scalar(None, string), texts)
+        # The text column in one take: a fast row's body (none for a marker, the retyped
+        # text for a body ending with ">"), a slow row's own text.
+        source = np.arange(fast_count)
         if retyped.any():
-            texts = pc.replace_with_mask(texts, pa.array(retyped), pa.array(retyped_texts, string))
+            source[retyped] = fast_count + len(columns[4]) + np.arange(len(retyped_texts))
+        texts = pa.concat_arrays(
+            [bodies, pa.array(columns[4], string), pa.array(retyped_texts, string)]
+        ).take(
+            pa.array(
+                np.concatenate((source, fast_count + np.arange(len(columns[4]))))[arrangement],
+                mask=np.concatenate((marked, np.zeros(len(columns[4]), bool)))[arrangement],
+            )
+        )
         table = self.columns_table(
             ids,
             chosen([*(sender[1] for sender in senders), None], sender_codes, columns[0]),
@@ -1745,7 +1747,7 @@ class _ExportParser:
                 ),
                 columns[3],
             ),
-            merged(texts, columns[4]),
+            texts,
             sparse(columns[5], string),
             flags(is_system if is_system.any() else None, columns[6]),
             flags(edited if edited.any() else None, columns[7]),
@@ -2351,7 +2353,7 @@ class _ExportParser:
         count = len(seconds)
         string, nulls = pa.string(), pa.nulls
         if isinstance(lines, np.ndarray):
-            lines = pc.binary_join_element_wise("line ", pa.array(lines).cast(string), "")
+            lines = export_columns.line_texts(lines)
         kept = self.constants
 
         def constant(value: str) -> pa.Array:

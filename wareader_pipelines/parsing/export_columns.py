@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 PAD = 32
@@ -114,6 +115,31 @@ def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> p
     offsets = np.arange(0, 26 * count + 1, 26, dtype=np.int32)
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid.tobytes())]
+    )
+
+
+_LINE_PREFIX = np.frombuffer(b"line ", np.uint8)
+
+
+def line_texts(numbers: np.ndarray) -> pa.StringArray:
+    """`"line N"` of each 1-based line number, as Arrow's join of "line " and the number
+    cast to text gives it, laid out in NumPy when all the numbers have as many digits (a
+    block's lines nearly always do; the others take the join)."""
+    count = len(numbers)
+    low = int(numbers.min()) if count else 0
+    high = int(numbers.max()) if count else 0
+    if not count or low < 1 or len(str(low)) != len(str(high)):
+        return pc.binary_join_element_wise("line ", pa.array(numbers).cast(pa.string()), "")
+    width = len(_LINE_PREFIX) + len(str(high))
+    laid = np.empty((count, width), np.uint8)
+    laid[:, : len(_LINE_PREFIX)] = _LINE_PREFIX
+    value = numbers.astype(np.int64)
+    for place in range(width - 1, len(_LINE_PREFIX) - 1, -1):
+        value, digit = np.divmod(value, 10)
+        laid[:, place] = digit + 48
+    offsets = np.arange(0, width * count + 1, width, dtype=np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
     )
 
 

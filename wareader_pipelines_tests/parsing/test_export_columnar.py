@@ -16,12 +16,15 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
 from wareader_pipelines.parsing import chat_export, export_text
 from wareader_pipelines.parsing.chat_export import parse_export_batches
+from wareader_pipelines.parsing.export_columns import line_texts
 from wareader_pipelines.parsing.export_limits import ExportLimits
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
 from wareader_testkit.chat_locales import LANGUAGES
@@ -315,3 +318,13 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
     rows = _assert_same(f"exports/{path.name}", path.read_bytes())
     assert rows == generated.export_messages
     assert 0 < len(one_by_one) < rows // 5  # the line parser's run does not count
+
+
+def test_line_texts_are_the_join_of_line_and_the_number() -> None:
+    """`line_texts` lays "line N" out in NumPy when the numbers have as many digits, and is
+    the Arrow join it replaces for any numbers."""
+    for numbers in ([1, 2, 9], [10, 57, 99], [9, 10], [123456, 999999], [99999, 100000], []):
+        array = np.array(numbers, np.int64)
+        joined = pc.binary_join_element_wise("line ", pa.array(array).cast(pa.string()), "")
+        assert line_texts(array).equals(joined)
+        assert line_texts(array).to_pylist() == [f"line {number}" for number in numbers]
