@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 
 from wareader_pipelines.llm.chunking import TranscriptLine, speaker_labels
@@ -21,6 +22,9 @@ from wareader_pipelines.llm.prompts import PROMPT_VERSION
 from wareader_pipelines.llm.summarize import ConversationDay, SummaryOutcome
 
 SKIPPED_TYPES = frozenset({"reaction", "deleted", "system"})
+# One day in each datetime64 unit pandas keeps times in.
+_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+_NO_DAY = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +50,18 @@ def conversation_days(
     ].copy()
     frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
     frame["is_media"] = frame["is_media"].fillna(False).astype(bool)
-    frame["day"] = frame["sent_at"].dt.date
-    frame = frame.sort_values(["day", "conversation_id", "sent_at", "message_id"], kind="stable")
+    # The UTC day as a number (days since 1970; a missing time last, as NaT sorts, its rows
+    # left out below): it sorts like the day's date, as integers instead of date objects.
+    moments = frame["sent_at"].array
+    frame["_day"] = np.where(moments.isna(), _NO_DAY, moments.asi8 // _DAY[moments.unit])
+    frame = frame.sort_values(["_day", "conversation_id", "sent_at", "message_id"], kind="stable")
     # Plain lists and the boundaries of each (day, conversation) run of the sorted rows: what
     # `groupby(...)` and `itertuples()` gave per group, without a frame and a namedtuple
-    # class per conversation-day (that was most of this function's time).
-    days = frame["day"].tolist()
+    # class per conversation-day (that was most of this function's time). Times become
+    # datetimes in one call, not a Timestamp per row.
+    days = frame["_day"].tolist()
     conversations = frame["conversation_id"].tolist()
-    sent_at = frame["sent_at"].tolist()
+    sent_at = list(frame["sent_at"].array.to_pydatetime())
     senders = [value if isinstance(value, str) else None for value in frame["sender_id"]]
     texts = frame[text_column].tolist()
     message_types = frame["message_type"].tolist()
@@ -61,9 +69,10 @@ def conversation_days(
     languages = [code if isinstance(code, str) else None for code in frame["language"]]
     result: list[tuple[ConversationDay, DayFacts]] = []
     for first, end in _runs(days, conversations):
-        day, conversation_id = days[first], conversations[first]
-        if _missing(day) or _missing(conversation_id):
+        conversation_id = conversations[first]
+        if days[first] == _NO_DAY or _missing(conversation_id):
             continue  # groupby leaves out rows without a key
+        day = sent_at[first].date()
         labels = speaker_labels(senders[first:end])
         lines: list[TranscriptLine] = []
         for index in range(first, end):
@@ -74,7 +83,7 @@ def conversation_days(
                 continue
             lines.append(
                 TranscriptLine(
-                    sent_at[index].to_pydatetime(),
+                    sent_at[index],
                     labels[senders[index]],
                     text,
                     languages[index],
@@ -87,8 +96,8 @@ def conversation_days(
             message_count=end - first,
             participant_count=len(labels),
             languages=[code for code, _ in counted.most_common()],
-            first_message_at=sent_at[first].to_pydatetime(),
-            last_message_at=sent_at[end - 1].to_pydatetime(),
+            first_message_at=sent_at[first],
+            last_message_at=sent_at[end - 1],
         )
         result.append((ConversationDay(str(conversation_id), day, tuple(lines)), facts))
     return result

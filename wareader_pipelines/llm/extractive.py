@@ -8,13 +8,14 @@ summary is in the conversation's own language(s).
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from wareader_pipelines.llm.models import ConversationSummary
 
@@ -50,12 +51,27 @@ def stop_words(language: str | None) -> frozenset[str]:
     """spaCy's stop words for `language`, plus English ones (chats mix them in)."""
     words: set[str] = set()
     for code in {"en", language or "en"}:
-        try:
-            module = importlib.import_module(f"spacy.lang.{code}.stop_words")
-        except ImportError:
-            continue
-        words |= {word.lower() for word in module.STOP_WORDS}
+        words |= {word.lower() for word in _spacy_stop_words(code)}
     return frozenset(words)
+
+
+def _spacy_stop_words(code: str) -> frozenset[str]:
+    """`spacy.lang.<code>.stop_words.STOP_WORDS` (empty for a language spaCy lacks), read from
+    that file alone: importing it as a module runs its language package first, whose
+    tokenizer exceptions compile hundreds of patterns (seconds per language)."""
+    lang = importlib.util.find_spec("spacy.lang")
+    folders = lang.submodule_search_locations if lang is not None else None
+    if not folders or not code.isidentifier():
+        return frozenset()
+    path = Path(next(iter(folders))) / code / "stop_words.py"
+    if not path.is_file():
+        return frozenset()
+    spec = importlib.util.spec_from_file_location(f"_wareader_stop_words_{code}", path)
+    if spec is None or spec.loader is None:
+        return frozenset()
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.STOP_WORDS)
 
 
 def content_words(text: str, language: str | None) -> list[str]:
@@ -119,12 +135,22 @@ def _action_items(messages: Sequence[ExtractiveMessage]) -> list[str]:
     """Questions and requests, in order, each once."""
     items: list[str] = []
     for message in messages:
-        for sentence in _SENTENCE_END.split(" ".join(message.text.split())):
-            sentence = sentence.strip()
-            if len(sentence) < 8 or sentence in items:
+        for sentence, quoted in _requests(message.text):
+            if sentence in items:
                 continue
-            if "?" in sentence or _REQUEST_CUES.search(sentence):
-                items.append(_quoted(sentence))
+            items.append(quoted)
             if len(items) == MAX_ACTION_ITEMS:
                 return items
     return items
+
+
+@lru_cache(maxsize=1 << 16)
+def _requests(text: str) -> tuple[tuple[str, str], ...]:
+    """The sentences of `text` that read as a question or request (8 characters or more),
+    each with its quoted form, in order; kept per text, as chats repeat theirs."""
+    found = []
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        sentence = sentence.strip()
+        if len(sentence) >= 8 and ("?" in sentence or _REQUEST_CUES.search(sentence)):
+            found.append((sentence, _quoted(sentence)))
+    return tuple(found)

@@ -17,6 +17,7 @@ from functools import cache
 import emoji
 import pandas as pd
 
+from wareader_pipelines.lib.frame_rows import nanosecond_times
 from wareader_pipelines.nlp.text import emoji_count
 
 SKIN_TONES = {
@@ -89,36 +90,33 @@ def message_emoji_frame(messages: pd.DataFrame) -> pd.DataFrame:
     System lines are left out (their emoji are not anyone's). Rows are sorted, so a
     re-run of the same messages gives the same frame.
     """
-    rows = []
     uses_of: dict[str | None, list[tuple[EmojiUse, int]]] = {}  # a text repeated is read once
     with_text = messages[~messages["is_system"].fillna(False).astype(bool)]
     with_text = with_text[with_text["emoji_count"].fillna(0) > 0]
-    for message_id, conversation_id, sender_id, sent_at, text in zip(
-        with_text["message_id"],
-        with_text["conversation_id"],
-        with_text["sender_id"],
-        with_text["sent_at"],
-        with_text["text_clean"],
-        strict=True,
-    ):
+    # Each row's position in `with_text` and its uses; the message columns are then taken
+    # whole by position, instead of a tuple (and a Timestamp) per row.
+    positions: list[int] = []
+    found: list[tuple[EmojiUse, int]] = []
+    for position, text in enumerate(with_text["text_clean"]):
         text = text if isinstance(text, str) else None
         uses = uses_of.get(text)
         if uses is None:
             uses = uses_of[text] = list(emoji_uses(text).items())
-        for use, occurrences in uses:
-            rows.append(
-                (
-                    message_id,
-                    conversation_id,
-                    sender_id,
-                    sent_at,
-                    use.emoji,
-                    use.name,
-                    use.skin_tone,
-                    occurrences,
-                )
-            )
-    frame = pd.DataFrame(rows, columns=EMOJI_COLUMNS)
+        positions.extend([position] * len(uses))
+        found.extend(uses)
+    taken = with_text.iloc[positions]
+    columns = {
+        "message_id": taken["message_id"].tolist(),
+        "conversation_id": taken["conversation_id"].tolist(),
+        "sender_id": taken["sender_id"].tolist(),
+        "sent_at": nanosecond_times(taken["sent_at"]),
+        "emoji": [use.emoji for use, _ in found],
+        "emoji_name": [use.name for use, _ in found],
+        "skin_tone": [use.skin_tone for use, _ in found],
+        "occurrences": [occurrences for _, occurrences in found],
+    }
+    # No emoji: the empty frame a list of rows gives (object columns), as before.
+    frame = pd.DataFrame(columns if found else [], columns=EMOJI_COLUMNS)
     frame["occurrences"] = frame["occurrences"].astype("int64")
     frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
     return frame.sort_values(

@@ -20,6 +20,8 @@ import emoji
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from wareader_pipelines.lib.frame_rows import in_time_order, nanosecond_times
+
 POSITIVE_THRESHOLD = 0.05  # VADER's own cut-offs on the compound score
 NEGATIVE_THRESHOLD = -0.05
 
@@ -167,33 +169,39 @@ def sentiment_candidates(cleaned: pd.DataFrame) -> pd.DataFrame:
         & ~cleaned["is_system"].fillna(False).astype(bool)
         & ~cleaned["message_type"].isin(_SKIPPED_TYPES)
     )
-    return cleaned.loc[keep].sort_values(["sent_at", "message_id"], kind="stable")
+    candidates = cleaned.loc[keep]
+    if in_time_order(candidates, "sent_at", "message_id"):
+        return candidates  # as the warehouse hands them: the stable sort would keep them so
+    return candidates.sort_values(["sent_at", "message_id"], kind="stable")
 
 
 def offline_sentiment_frame(candidates: pd.DataFrame) -> pd.DataFrame:
     """One sentiment row per candidate message, scored offline (VADER / emoji / unsupported)."""
-    rows = []
+    if candidates.empty:
+        return pd.DataFrame([], columns=SENTIMENT_COLUMNS)
     # A message's score depends on its text and language only: each distinct pair is scored
     # once (greetings, "ok", stickers' captions recur across a backfill's days).
     scored: dict[tuple[object, str | None], SentimentScore] = {}
-    for row in candidates.itertuples(index=False):
-        language = row.language if isinstance(row.language, str) else None
-        key = (row.text_clean, language)
+    languages = [code if isinstance(code, str) else None for code in candidates["language"]]
+    results = []
+    for text, language in zip(candidates["text_clean"], languages, strict=True):
+        key = (text, language)
         result = scored.get(key)
         if result is None:
-            result = scored[key] = score_message(row.text_clean, language)
-        rows.append(
-            {
-                "message_id": row.message_id,
-                "conversation_id": row.conversation_id,
-                "sent_at": row.sent_at,
-                "language": language,
-                "label": result.label,
-                "score": result.score,
-                "method": result.method,
-                "model": result.model,
-                "provider": "offline",
-                "llm_failure": None,
-            }
-        )
-    return pd.DataFrame(rows, columns=SENTIMENT_COLUMNS)
+            result = scored[key] = score_message(text, language)
+        results.append(result)
+    # Built column by column (the rows' own values, in their order) rather than a dict per
+    # row: the same frame, without a Python object per message and field.
+    columns = {
+        "message_id": candidates["message_id"].tolist(),
+        "conversation_id": candidates["conversation_id"].tolist(),
+        "sent_at": nanosecond_times(candidates["sent_at"]),
+        "language": languages,
+        "label": [result.label for result in results],
+        "score": [result.score for result in results],
+        "method": [result.method for result in results],
+        "model": [result.model for result in results],
+        "provider": ["offline"] * len(results),
+        "llm_failure": [None] * len(results),
+    }
+    return pd.DataFrame(columns, columns=SENTIMENT_COLUMNS)

@@ -122,27 +122,31 @@ class WarehouseIOManager(ConfigurableIOManager):
         metadata = (upstream.definition_metadata if upstream else None) or {}
         window = _window_of(context, metadata)
         order_by = metadata.get(ORDER_BY_METADATA_KEY) or []
+        # The same window of a table is read once per run, each step getting its own copy:
+        # only this run writes its days (and a write here forgets the table's reads).
+        run_id = _run_of(context)
+        key = (run_id, table, window, tuple(order_by))
+        frame = self._reads.get(key) if run_id is not None else None
+        if frame is not None:
+            self._reads.move_to_end(key)
+            return frame.copy()
         backend = self._backend()
         schema = metadata.get(SCHEMA_METADATA_KEY)
         if not backend.table_exists(table):
             columns = columns_of(schema) if isinstance(schema, TableSchema) else []
             return pd.DataFrame(columns=columns)
-        # The same window of a table is read once per run, each step getting its own copy:
-        # only this run writes its days (and a write here forgets the table's reads).
-        run_id = _run_of(context)
+        frame = backend.read_rows(table, window, list(order_by))
         if run_id is None:  # outside a run (a test's input context): nothing to share
-            return backend.read_rows(table, window, list(order_by))
-        key = (run_id, table, window, tuple(order_by))
-        frame = self._reads.get(key)
-        if frame is None:
-            frame = backend.read_rows(table, window, list(order_by))
-            for kept in [kept for kept in self._reads if kept[0] != run_id]:
-                del self._reads[kept]
-            self._reads[key] = frame
-            while len(self._reads) > READS_KEPT:
-                self._reads.popitem(last=False)
-        else:
-            self._reads.move_to_end(key)
+            return frame
+        # Kept as its first copy gives it (its columns in one block per type): each later
+        # copy is then a plain copy of those blocks, where copying the frame as read would
+        # gather its columns into blocks again every time.
+        frame = frame.copy()
+        for kept in [kept for kept in self._reads if kept[0] != run_id]:
+            del self._reads[kept]
+        self._reads[key] = frame
+        while len(self._reads) > READS_KEPT:
+            self._reads.popitem(last=False)
         return frame.copy()
 
 

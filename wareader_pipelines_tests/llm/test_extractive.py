@@ -53,3 +53,15 @@ def test_requests_in_other_languages_are_action_items() -> None:
 def test_nothing_to_summarize_is_an_error() -> None:
     with pytest.raises(ValueError):
         summarize_extractively([], language="en")
+
+
+@pytest.mark.parametrize("code", ["en", "es", "pt", "de"])
+def test_stop_words_are_spacys_own(code: str) -> None:
+    import importlib
+
+    from wareader_pipelines.llm.extractive import stop_words
+
+    english = importlib.import_module("spacy.lang.en.stop_words").STOP_WORDS
+    own = importlib.import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS
+    assert stop_words(code) == {word.lower() for word in (*english, *own)}
+    assert stop_words("no-such-language") == {word.lower() for word in english}
