@@ -192,3 +192,15 @@ def test_one_validation_over_a_range_tells_each_day_its_own_outcome() -> None:
         ["2024-05-01", "2024-05-02"],
     )
     assert clean["2024-05-01"].passed and clean["2024-05-02"].row_count == 0
+
+
+def test_great_expectations_does_not_fingerprint_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX hashes every column of a frame it validates only to name the batch; not wanted."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    def no_fingerprint(frame: pd.DataFrame) -> str:
+        raise AssertionError("the frame was fingerprinted")
+
+    monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", no_fingerprint)
+    validation = validate(frame(), [Unique("id"), NotNull("id")])
+    assert [o.failing_count for o in validation.outcomes] == [2, 1]

@@ -35,3 +35,26 @@ def test_another_dbt_executable_is_still_asked(monkeypatch: pytest.MonkeyPatch) 
     other = VenvDbtCliResource(project_dir=dbt_project, dbt_executable="/bin/true")
     assert str(other._cli_version) == "9.8.7"
     assert asked == [["/bin/true", "--version"]]
+
+
+def test_no_dbt_adapter_is_built_in_the_dagster_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dagster-dbt builds one per command (dbt's profile, project and macros loaded in this
+    process) only to fetch row counts and columns, which the project reads otherwise."""
+    import dbt.config.runtime
+
+    loaded: list[object] = []
+    monkeypatch.setattr(dbt.config.runtime, "load_profile", lambda *a, **k: loaded.append(a))
+    handed: dict[str, object] = {}
+
+    def run(**kwargs: object) -> str:
+        handed.update(kwargs)
+        return "started"
+
+    monkeypatch.setattr("dagster_dbt.core.resource.DbtCliInvocation.run", run)
+    told = VenvDbtCliResource(project_dir=dbt_project, dbt_executable=str(venv_dbt()))
+    assert told.cli(["build"], manifest=dbt_project.manifest_path) == "started"
+    assert handed["adapter"] is None and loaded == []
+    # dagster-dbt's own method would have loaded the profile for it:
+    with pytest.raises(Exception):  # noqa: B017 (the stand-in profile is not one)
+        DbtCliResource._initialize_dbt_core_adapter(told, ["build"])
+    assert loaded
