@@ -17,7 +17,7 @@ from functools import cache
 import emoji
 import pandas as pd
 
-from wareader_pipelines.lib.frame_rows import nanosecond_times
+from wareader_pipelines.frame_rows import nanosecond_times
 from wareader_pipelines.nlp.text import emoji_count
 
 SKIN_TONES = {

@@ -20,7 +20,7 @@ import emoji
 import pandas as pd
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from wareader_pipelines.lib.frame_rows import in_time_order, nanosecond_times
+from wareader_pipelines.frame_rows import in_time_order, nanosecond_times
 
 POSITIVE_THRESHOLD = 0.05  # VADER's own cut-offs on the compound score
 NEGATIVE_THRESHOLD = -0.05

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from wareader_pipelines.lib.frame_rows import in_time_order, nanosecond_times
+from wareader_pipelines.frame_rows import in_time_order, nanosecond_times
 
 
 def _frame(times: list[str | None], ids: list[str | None]) -> pd.DataFrame:
