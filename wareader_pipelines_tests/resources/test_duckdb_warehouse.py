@@ -174,20 +174,26 @@ def test_streamed_writes_keep_written_rows_when_a_write_fails(tmp_path: Path) ->
 
 
 def test_streamed_writes_fill_whole_row_groups(tmp_path: Path) -> None:
-    """Windows smaller than DuckDB's row group still make full row groups: each is
-    written once, not rewritten at every window's commit."""
+    """Windows smaller than DuckDB's row group, and inserts of several row groups made of
+    carried rows and new ones, still make full row groups, each written once: none is
+    rewritten at a window's commit or merged by the final checkpoint (which leaves the
+    rewritten row groups' blocks free in the file)."""
     backend = DuckDBBackend(str(tmp_path / "w.duckdb"), "wareader")
     schema = dg.TableSchema(
         columns=[dg.TableColumn("n", "bigint"), dg.TableColumn("sent_at", "timestamptz")]
     )
-    per_window = duckdb_warehouse.ROW_GROUP_ROWS // 3 + 7
+    third = duckdb_warehouse.ROW_GROUP_ROWS // 3 + 7
+    # 3 windows of a third of a row group, then 2 of one and a half: the last inserts two
+    # row groups from the carried rows' chunk and its own
+    sizes = [third] * 3 + [duckdb_warehouse.ROW_GROUP_ROWS * 3 // 2 + 7] * 2
+    starts = [sum(sizes[:d]) for d in range(len(sizes) + 1)]
     with backend.streamed_writes() as stream:
-        for d in range(7):
+        for d, size in enumerate(sizes):
             day = DAY + timedelta(days=d)
             frame = pd.DataFrame(
                 {
-                    "n": range(d * per_window, (d + 1) * per_window),
-                    "sent_at": pd.Timestamp(day) + pd.to_timedelta(range(per_window), "ms"),
+                    "n": range(starts[d], starts[d + 1]),
+                    "sent_at": pd.Timestamp(day) + pd.to_timedelta(range(size), "ms"),
                 }
             )
             stream.replace_rows("t", schema, frame, window(day))
@@ -196,8 +202,10 @@ def test_streamed_writes_fill_whole_row_groups(tmp_path: Path) -> None:
         "where column_name = 'n' group by 1 order by 1"
     ).n.tolist()
     assert groups[:-1] == [duckdb_warehouse.ROW_GROUP_ROWS] * (len(groups) - 1)
-    assert sum(groups) == 7 * per_window
-    assert backend.query("select n from wareader.t").n.tolist() == list(range(7 * per_window))
+    assert sum(groups) == starts[-1]
+    assert backend.query("select n from wareader.t").n.tolist() == list(range(starts[-1]))
+    [free] = backend.query("pragma database_size").free_blocks.tolist()
+    assert free == 0
 
 
 def test_a_nul_anywhere_in_a_long_text_column_is_repaired(backend: DuckDBBackend) -> None:
