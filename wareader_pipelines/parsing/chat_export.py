@@ -857,17 +857,16 @@ def _constant(value: str, count: int) -> pa.Array:
 
 
 def _odd_bodies(
-    data: np.ndarray, line_starts: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    data: np.ndarray, line_end: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which of a block's bodies (the bytes [starts, ends) of `data`, each followed by an
-    LF, in a block whose lines start at `line_starts`) a person's plain text is not, as
+    LF, each starting on a line that ends (its LF) at `line_end`) a person's plain text is not, as
     `column_batches` tells them apart, but a first line that is exactly a marker: the
     body ends with ">" (an edit mark), or its first line is empty, starts with "<", a
     direction mark or a space, ends with ")", holds "•" or starts like an encryption
     notice; and the offset of each body's first LF, or -1. Read from the bytes alone."""
     padded = data  # as export_columns.padded_block: the bytes past the block read as 0
     widest = max(len(prefix.encode()) for prefix in markers.NOTICE_PREFIXES)
-    line_end = line_starts[np.searchsorted(line_starts, starts, side="right")] - 1
     first_end = np.minimum(line_end, ends)
     newline = np.where(line_end < ends, line_end - starts, -1)
     empty = first_end == starts
@@ -1566,7 +1565,9 @@ class _ExportParser:
         # other whose first line may be one, or that ends like an edit mark, is not.
         marker_keys, marker_kinds, marker_fine = _marker_lines()
         kind_at = pc.index_in(bodies, value_set=marker_keys).fill_null(-1).to_numpy()
-        odd, newline = _odd_bodies(scan.data, starts, body_start, body_end)
+        odd, newline = _odd_bodies(
+            scan.data, starts[headers[position] + 1] - 1, body_start, body_end
+        )
         several = np.flatnonzero(newline >= 0)
         if len(several):
             first_lines = export_columns.slices_of(
