@@ -1328,14 +1328,22 @@ class _ExportParser:
                 export_columns.views_of(buffer, data, date_end, rest_start)
             )
             clocks = self.clock_values(written.indices.to_numpy(), written.dictionary.to_pylist())
-        # Where ": " first comes after the header on its line (-1: not on the line).
-        colons = np.flatnonzero(data[:-1] == ord(":"))
-        colons = colons[data[colons + 1] == ord(" ")]
-        after = np.minimum(np.searchsorted(colons, rest_start), len(colons) - 1)
-        found = colons[after] if len(colons) else np.zeros(len(rest_start), np.int64)
-        cut = np.where(
-            (found >= rest_start) & (found < starts[line_at + 1] - 1), found - rest_start, -1
-        )
+        # Where ": " first comes after the header on its line (-1: not on the line): looked
+        # for in the bytes right after the header (where an author's name ends), and on the
+        # rest of the line with bytes.find for the few headers that have none there.
+        line_end = starts[line_at + 1] - 1
+        width = export_columns.PAD
+        window = np.lib.stride_tricks.sliding_window_view(data, width + 1)[rest_start]
+        pairs = (window[:, :-1] == ord(":")) & (window[:, 1:] == ord(" "))
+        first = pairs.argmax(axis=1)
+        hit = pairs[np.arange(len(first)), first]
+        cut = np.where(hit & (rest_start + first < line_end), first, -1)
+        far = np.flatnonzero(~hit & (line_end > rest_start + width))
+        for at, rest_at, end in zip(
+            far.tolist(), rest_start[far].tolist(), line_end[far].tolist(), strict=True
+        ):
+            found = chunk.find(b": ", rest_at, end)
+            cut[at] = found - rest_at if found >= 0 else -1
         named = cut > 0
         authors = pc.dictionary_encode(
             export_columns.views_of(buffer, data, rest_start[named], rest_start[named] + cut[named])

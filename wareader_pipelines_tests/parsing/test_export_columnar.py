@@ -253,6 +253,10 @@ def test_system_lines_read_by_blocks_give_the_same_rows(block_size: None) -> Non
         "13/05/2024, 21:11 - Ana changed the group name",
         "over two lines",
         "13/05/2024, 21:12 - Family: Dan removed Eve",
+        "13/05/2024, 21:12 - A sender whose name goes on past thirty-two bytes: hi",
+        "13/05/2024, 21:12 - Ana changed the group description to a long one, then: a colon",
+        "13/05/2024, 21:12 - Al left",
+        "13/05/2024, 21:12 - Bo: a short name on the next line",
         "13/05/2024, 21:12 - Ben: the last one",
     ]
     data = "\n".join(lines).encode() + b"\n"
