@@ -1030,6 +1030,8 @@ def read_landing_groups(
     # The statuses stay an Arrow table (a third of their frame's memory) until their group
     # is built; only the columns that order and deduplicate them are a frame, for a moment.
     statuses = _all_statuses(sources)
+    status_pieces: list[pa.Table | None] = []
+    status_frame: pd.DataFrame | None = None
     if isinstance(statuses, pa.Table):
         status_dtypes = _frame_dtypes(statuses)
         keys = ["message_id", "status", "status_at", "source_file"]
@@ -1039,11 +1041,17 @@ def read_landing_groups(
             end,
             stats,
         )
-        status_positions = order.index.to_numpy()
         status_groups = _group_of_rows(order["status_at"], edges, len(bounds))
-        del order
+        # Each group's statuses taken now, in their order, and the whole table let go (with
+        # the workers' buffers it was read from): a group's rows are freed once it is built.
+        status_positions = order.index.to_numpy()
+        status_pieces: list[pa.Table | None] = [
+            statuses.take(status_positions[status_groups == index]) for index in range(len(bounds))
+        ]
+        del order, status_positions, status_groups
     else:
-        statuses = _unique_statuses(statuses, start, end, stats).reset_index(drop=True)
+        status_frame = _unique_statuses(statuses, start, end, stats).reset_index(drop=True)
+    del statuses
 
     by_group = {
         name: (frame, _group_of_rows(frame[column], edges, len(bounds)))
@@ -1052,12 +1060,12 @@ def read_landing_groups(
             ("api_errors", api_errors, "partition_at"),
         )
     }
-    if isinstance(statuses, pd.DataFrame):
+    if status_frame is not None:
         by_group["message_statuses"] = (
-            statuses,
-            _group_of_rows(statuses["status_at"], edges, len(bounds)),
+            status_frame,
+            _group_of_rows(status_frame["status_at"], edges, len(bounds)),
         )
-    del quarantine, api_errors
+    del quarantine, api_errors, status_frame
     for index, (group_start, group_end) in enumerate(bounds):
         frames = []
         for cursor in cursors:
@@ -1073,9 +1081,10 @@ def read_landing_groups(
             raw, landed_at.series_for(raw["source_file"]), first_day=first
         )
         raw = _window_messages(raw, group_start, group_end, sources)
-        if isinstance(statuses, pa.Table):
-            positions = status_positions[status_groups == index]
-            group_statuses = _table_frame(statuses.take(positions), status_dtypes)
+        if status_pieces:
+            status_piece, status_pieces[index] = status_pieces[index], None
+            assert status_piece is not None, "each group's statuses are built once"
+            group_statuses = _table_frame(status_piece, status_dtypes)
         else:
             group_statuses = _rows_of(*by_group["message_statuses"], index)
         yield WindowGroup(
