@@ -10,10 +10,11 @@ sender's own region, then in every region the deployment's languages imply
 (`phone_regions`), so that a Spaniard's `912 345 678` and a French `06 12 34 56 78` are
 masked in the same chat. A phone number has at least `MIN_PHONE_DIGITS` digits. Matching
 is slow, so a text is only read in the regions whose shortest number fits its longest run
-of digits, and once per process; and the matcher runs once without a region, then only in
-the regions that could read one of the strings it tried as a valid number (about 1 in 10
-for a national number when all ~245 regions are read; see `_national_numbers`): the spans
-are those of the matcher run in every region.
+of digits, and once per process; and the matcher runs once without a region, then each
+string it parsed is parsed again only in the regions that could read it as a valid number
+(about 1 in 10 for a national number when all ~245 regions are read), and a region's
+matcher runs over the text only when the number it reads there would send it elsewhere
+(see `_national_numbers`): the spans are those of the matcher run in every region.
 With many regions (a deployment of any language reads all of them) almost any run of seven or
 more digits is some region's valid number, so validity alone would mask order numbers,
 invoice ids and references too. A number written without "+" is therefore kept when its
@@ -35,6 +36,7 @@ import phonenumbers
 from babel.core import get_global
 from babel.languages import get_official_languages
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
+from phonenumbers import phonenumbermatcher as pnm
 from phonenumbers import phonenumberutil as pnu
 
 from wareader_pipelines.nlp.text import URL_PATTERN
@@ -263,46 +265,153 @@ def _matches(text: str, region: str) -> list[phonenumbers.PhoneNumberMatch]:
 def _national_numbers(text: str, regions: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     """(start, end) in `text` of the numbers that any region in `regions` reads as valid.
 
-    The same spans as libphonenumber's matcher run in every region, found faster: the
+    The same spans as libphonenumber's matcher run in every region, found faster. The
     matcher is run once without a region (then only numbers written with "+" are read),
-    recording every string it parses; a region's own run is needed only when it could read
-    one of those strings differently (`_regions_reading_differently`). In every other region the
-    matcher tries the same strings with the same outcomes, so it finds the same numbers.
+    recording each candidate it cuts from the text and the strings it parses in it. A
+    region's matcher cuts and tries the same, with the same outcomes, until it reads one of
+    those strings as a valid number: only the regions that could read a string
+    (`_regions_reading_differently`) are asked, string by string. A region that does takes
+    that number, and goes on where the candidate ends as the regionless matcher did, unless
+    the number ends earlier: only then is the region's own matcher run over the text. The
+    last strings of a candidate that could not be kept (too few digits) and end where the
+    candidate does change nothing whoever reads them, and are not asked.
     """
     if not regions:
         return ()
     unknown = _RecordingMatcher(text)
     international = [(m.start, m.end) for m in unknown if _kept(m)]
-    readers = frozenset().union(
-        *(_regions_reading_differently(d) for d in map(_national_digits, unknown.tried) if d)
-    )
-    spans: list[tuple[int, int]] = []
-    pruned = False
-    for region in regions:
-        if region in readers:
-            spans += [(m.start, m.end) for m in _matches(text, region)]
-        else:
-            pruned = True
-    return tuple(spans + international) if pruned else tuple(spans)
+    wanted = frozenset(regions)
+    if unknown.out_of_tries():  # a region with tries left could cut more: run each reader
+        readers = wanted & frozenset().union(
+            *(
+                _regions_reading_differently(digits)
+                for candidate in unknown.candidates
+                for piece, _ in candidate.tries
+                if (digits := _national_digits(piece))
+            )
+        )
+        spans = [(m.start, m.end) for region in sorted(readers) for m in _matches(text, region)]
+        return tuple(spans + international) if len(readers) < len(wanted) else tuple(spans)
+    # per candidate, the regions that read one of its strings, and the first they read
+    firsts: list[dict[str, tuple[str, int]]] = []
+    diverged: set[str] = set()
+    for candidate in unknown.candidates:
+        first: dict[str, tuple[str, int]] = {}
+        asked: set[tuple[str, int]] = set()  # a string may be tried twice: same answers
+        for piece, offset in candidate.telling_tries():
+            digits = _national_digits(piece)
+            if not digits or (piece, offset) in asked:
+                continue
+            asked.add((piece, offset))
+            for region in _regions_reading_differently(digits) & wanted:
+                if region in first or region in diverged:
+                    continue
+                if _verified(text, region, piece, offset):
+                    first[region] = (piece, offset)
+                    if offset + len(piece) != candidate.resume:
+                        diverged.add(region)
+        firsts.append(first)
+    spans = [(m.start, m.end) for region in sorted(diverged) for m in _matches(text, region)]
+    touched = set().union(*firsts) - diverged
+    for region in sorted(touched):
+        for candidate, first in zip(unknown.candidates, firsts, strict=True):
+            piece, offset = first.get(region, ("", -1))
+            if offset >= 0:
+                if _kept_string(piece):
+                    spans.append((offset, offset + len(piece)))
+            elif candidate.match is not None and _kept(candidate.match):
+                spans.append((candidate.match.start, candidate.match.end))
+    if len(touched) + len(diverged) < len(wanted):  # the regions that read none
+        spans += international
+    return tuple(spans)
+
+
+def _verified(text: str, region: str, candidate: str, offset: int) -> bool:
+    """Whether libphonenumber's matcher in `region` takes `candidate` (at `offset` in
+    `text`) as a valid number."""
+    matcher = PhoneNumberMatcher(text, region, leniency=Leniency.VALID)
+    return matcher._parse_and_verify(candidate, offset) is not None
+
+
+class _Candidate:
+    """A piece of text the matcher cut out as a possible number: the strings it parsed in it
+    (with their offsets, in order), the number it found there, and where it goes on."""
+
+    __slots__ = ("match", "resume", "tries")
+
+    def __init__(self, end: int) -> None:
+        self.tries: list[tuple[str, int]] = []
+        self.match: phonenumbers.PhoneNumberMatch | None = None
+        self.resume = end  # where the next search starts: the candidate's end, or the match's
+
+    def telling_tries(self) -> list[tuple[str, int]]:
+        """The tries whose reading can change what the matcher finds: all but the last ones
+        that could not be kept and end where the candidate does (read or not, the matcher
+        goes on from there with nothing kept)."""
+        tries = self.tries
+        if self.match is not None:
+            return tries
+        last = len(tries)
+        while last and not _kept_string(tries[last - 1][0]):
+            piece, offset = tries[last - 1]
+            if offset + len(piece) != self.resume:
+                break
+            last -= 1
+        return tries[:last]
 
 
 class _RecordingMatcher(PhoneNumberMatcher):
-    """libphonenumber's matcher without a region, noting every string it tries to parse."""
+    """libphonenumber's matcher without a region, noting each candidate and every string it
+    parses in it (the strings its own checks refuse before parsing are refused alike in
+    every region, and are not noted)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text, None, leniency=Leniency.VALID)
-        self.tried: list[str] = []
+        self.candidates: list[_Candidate] = []
+
+    def out_of_tries(self) -> bool:
+        """Whether the matcher stopped for its limit of tries (a region stops later)."""
+        return self._max_tries <= 0
+
+    def _extract_match(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
+        noted = _Candidate(offset + len(candidate))
+        self.candidates.append(noted)
+        match = super()._extract_match(candidate, offset)
+        if match is not None:
+            noted.match, noted.resume = match, match.end
+        return match
 
     def _parse_and_verify(
         self, candidate: str, offset: int
     ) -> phonenumbers.PhoneNumberMatch | None:
-        self.tried.append(candidate)
+        if _reaches_parse(self.text, candidate, offset):
+            self.candidates[-1].tries.append((candidate, offset))
         return super()._parse_and_verify(candidate, offset)
+
+
+def _reaches_parse(text: str, candidate: str, offset: int) -> bool:
+    """Whether the matcher (leniency VALID) parses `candidate` at `offset` in `text`: the
+    checks `PhoneNumberMatcher._parse_and_verify` makes before it parses, which no region
+    changes (unbalanced brackets, page references, a letter or currency sign next to it)."""
+    if not pnm.fullmatch(pnm._MATCHING_BRACKETS, candidate) or pnm._PUB_PAGES.search(candidate):
+        return False
+    refused = PhoneNumberMatcher._is_invalid_punctuation_symbol
+    letter = PhoneNumberMatcher._is_latin_letter
+    if offset > 0 and not pnm._LEAD_PATTERN.match(candidate):
+        previous = text[offset - 1]
+        if refused(previous) or letter(previous):
+            return False
+    end = offset + len(candidate)
+    return not (end < len(text) and (refused(text[end]) or letter(text[end])))
 
 
 def _kept(match: phonenumbers.PhoneNumberMatch) -> bool:
     """Whether a match counts as a phone number here (see `_matches`)."""
-    raw = match.raw_string
+    return _kept_string(match.raw_string)
+
+
+def _kept_string(raw: str) -> bool:
+    """Whether a number written as `raw` counts as a phone number here (see `_matches`)."""
     return sum(c.isdigit() for c in raw) >= MIN_PHONE_DIGITS and not DATE_PATTERN.fullmatch(raw)
 
 

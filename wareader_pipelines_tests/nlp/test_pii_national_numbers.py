@@ -16,6 +16,7 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
+from wareader_pipelines.nlp import pii
 from wareader_pipelines.nlp.pii import (
     PiiMasker,
     _matches,
@@ -144,3 +145,62 @@ def test_most_regions_are_skipped_for_a_national_number() -> None:
     readers = _regions_reading_differently("612345678")
     assert "ES" in readers
     assert len(readers) < len(ALL_REGIONS) // 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Centro (-39.920222, -73.402257)",  # a shared location, as the parser writes it
+        "Centro (27.693624, -71.393973)",
+        "(-9.60617, 3.516444) y 612 34 56 78",
+    ],
+)
+def test_a_location_runs_no_region_s_matcher_over_the_text(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The regions that read a fraction's six digits as a number (too short to keep) go on
+    where the regionless matcher does: none needs its own run over the text, and the spans
+    are still those of every region's run."""
+    PiiMasker(ALL_REGIONS)
+    expected = _every_region(text, ALL_REGIONS)
+    runs: list[str] = []
+    monkeypatch.setattr(
+        pii, "_matches", lambda text, region: runs.append(region) or _matches(text, region)
+    )
+    _national_numbers.cache_clear()
+    assert set(_national_numbers(text, ALL_REGIONS)) == expected
+    assert runs == []
+
+
+def test_a_text_the_matcher_gives_up_on_is_read_in_every_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the regionless matcher runs out of tries, a region with tries left could cut
+    candidates it never saw: each region that could read a string is run over the text."""
+    PiiMasker(ALL_REGIONS)
+    monkeypatch.setattr(pii._RecordingMatcher, "out_of_tries", lambda self: True)
+    _national_numbers.cache_clear()
+    for text in [*_texts(3, 12), "0034 612 34 56 78 and +0 612345678", "268 4601234"]:
+        assert set(_national_numbers(text, ALL_REGIONS)) == _every_region(text, ALL_REGIONS)
+    _national_numbers.cache_clear()
+
+
+def test_the_strings_noted_are_those_the_matcher_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_reaches_parse` repeats the checks libphonenumber's matcher makes before it parses a
+    string: a string it refuses that the library parses would be a region never asked."""
+    from phonenumbers import phonenumbermatcher
+
+    parsed: list[str] = []
+    library_parse = phonenumbermatcher.parse
+
+    def recording_parse(number: str, region: str | None, **options: bool) -> object:
+        parsed.append(number)
+        return library_parse(number, region, **options)
+
+    monkeypatch.setattr(phonenumbermatcher, "parse", recording_parse)
+    texts = [*_texts(5, 60), "abc8005001234", "8005001234def", "€612345678", "612345678%"]
+    for text in [*texts, "(-39.920222, -73.402257) [12] 3/4 (55) 11)"]:
+        parsed.clear()
+        recording = pii._RecordingMatcher(text)
+        list(recording)
+        assert [p for c in recording.candidates for p, _ in c.tries] == parsed, text
