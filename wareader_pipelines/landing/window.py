@@ -1045,7 +1045,7 @@ def read_landing_groups(
         # Each group's statuses taken now, in their order, and the whole table let go (with
         # the workers' buffers it was read from): a group's rows are freed once it is built.
         status_positions = order.index.to_numpy()
-        status_pieces: list[pa.Table | None] = [
+        status_pieces = [
             statuses.take(status_positions[status_groups == index]) for index in range(len(bounds))
         ]
         del order, status_positions, status_groups
