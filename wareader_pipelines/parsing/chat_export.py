@@ -1311,14 +1311,6 @@ class _ExportParser:
                 buffer, data, date_start[date_first], date_end[date_first]
             ).to_pylist()
             clocks = shape.clocks(data, starts[line_at], self.layout.twelve_hour)
-            if clocks is None:
-                clock_at, clock_first = shape.date_and_clock(data, starts[line_at])[2:]
-                clocks = self.clock_values(
-                    clock_at,
-                    export_columns.views_of(
-                        buffer, data, date_end[clock_first], rest_start[clock_first]
-                    ).to_pylist(),
-                )
         else:
             dates = pc.dictionary_encode(
                 export_columns.views_of(buffer, data, date_start, date_end)

@@ -158,8 +158,7 @@ class HeaderShape:
         date_length: int,
         digits: list[int],
         letters: list[int],
-        clock_fields: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int | None]
-        | None = None,
+        clock_fields: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int | None],
     ) -> None:
         self.lead, self.date_length = lead, date_length
         # Where the hour, minute and second digits and the AM/PM letter are (`clocks`).
@@ -199,19 +198,11 @@ class HeaderShape:
         shaped[chosen[fits]] = True
         return shaped
 
-    def date_and_clock(
-        self, data: np.ndarray, starts: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For headers of the shape starting at `starts` (`keyed` shapes only): each one's
-        date as an index into the distinct dates, the position of each distinct date's
-        first header, and the same for the clocks (a dictionary encoding, in NumPy)."""
-        date_at, date_first = self.dates(data, starts)
-        clock_at, clock_first = _encoded(_keys(data, starts, self.clock_bytes))
-        return date_at, date_first, clock_at, clock_first
-
     def dates(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`date_and_clock`'s dates alone. Headers come in runs of one date, so only each
-        run's first is encoded; the same encoding as of every header."""
+        """For headers of the shape starting at `starts` (`keyed` shapes only): each one's
+        date as an index into the distinct dates, and the position of each distinct date's
+        first header. Headers come in runs of one date, so only each run's first is
+        encoded; the same encoding as of every header."""
         keys = _keys(data, starts, self.date_bytes)
         if len(keys) < 2:
             return _encoded(keys)
@@ -221,14 +212,12 @@ class HeaderShape:
 
     def clocks(
         self, data: np.ndarray, starts: np.ndarray, twelve_hour: bool
-    ) -> tuple[np.ndarray, np.ndarray] | None:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """For headers of the shape starting at `starts`: each one's time as seconds into
         the day and whether it is one (`_clock_of` in chat_export, read from the digits:
         the AM/PM letter makes the hour 0-11 or 12-23, over 12 with one is no hour; a
         12-hour file's clock without it is ambiguous; hour, minute, second past 23, 59,
-        59 are impossible), or None when the shape does not say where they are."""
-        if self.clock_fields is None:
-            return None
+        59 are impossible)."""
         hour_at, minute_at, second_at, letter_at = self.clock_fields
 
         def number(places: tuple[int, ...]) -> np.ndarray:
