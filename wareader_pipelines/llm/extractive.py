@@ -55,6 +55,7 @@ def stop_words(language: str | None) -> frozenset[str]:
     return frozenset(words)
 
 
+@lru_cache(maxsize=64)
 def _spacy_stop_words(code: str) -> frozenset[str]:
     """`spacy.lang.<code>.stop_words.STOP_WORDS` (empty for a language spaCy lacks), read from
     that file alone: importing it as a module runs its language package first, whose
