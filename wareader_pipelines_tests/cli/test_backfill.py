@@ -176,11 +176,13 @@ def test_the_demo_never_seeds_a_configured_landing_zone(
 def test_a_parallel_plan_orders_what_reads_other_days_after_them() -> None:
     """Ingestion in any order; a chunk's cleaning after every older chunk's ingestion (it
     masks names seen before its days); each chunk's marts after its own assets and the older
-    chunk's marts (they read a session gap before their days)."""
+    chunk's marts (they read a session gap before their days). Every ingestion is listed
+    first: the last chunk's assets wait for all of it, so an ingestion started late leaves a
+    worker idle at the end."""
     chunks = day_chunks(date(2024, 1, 1), date(2024, 3, 31), 31)
     plan = {run.name: run for run in parallel_plan(defs(), daily_asset_keys(defs()), chunks)}
-    assert list(plan) == [
-        f"{stage} {i}" for i in range(3) for stage in ("ingest", "assets", "marts")
+    assert list(plan) == [f"ingest {i}" for i in range(3)] + [
+        f"{stage} {i}" for i in range(3) for stage in ("assets", "marts")
     ]
     assert {key.to_user_string() for key in plan["ingest 1"].keys} == {
         "raw_messages",
