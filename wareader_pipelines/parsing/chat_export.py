@@ -716,45 +716,70 @@ def _printable(text: str) -> str:
     return _CONTROL.sub("\ufffd", _SURROGATE.sub("\ufffd", text))
 
 
+def _detect_pieces(blocks: Iterator[LineBlock], wanted: list[int]) -> Iterator[list[str]]:
+    """The blocks' lines in pieces of a few more lines than the `wanted[0]` headers still
+    wanted (read anew for each piece), so that no more lines are matched than needed."""
+    for block in blocks:
+        lines = block.lines
+        at = 0
+        while at < len(lines):
+            size = wanted[0] + _DETECT_SAMPLE // 16
+            yield lines[at : at + size] if at or size < len(lines) else lines
+            at += size
+
+
 def _detected_layout(blocks: Iterator[LineBlock]) -> tuple[_Layout, int]:
     """The most common header layout of the file, and the line index of its first header.
 
     Reads only as far as it needs: `_DETECT_SAMPLE` header-like lines, or the leading
-    text that shows the file is no export.
+    text that shows the file is no export. A block's lines are matched at once and their
+    headers' style groups counted as written; the styles those make are then counted in
+    the order each was first seen, so the most common one (ties to the first seen) is
+    the one counting them header by header gives.
     """
-    styles: Counter[tuple[bool, str, str, str]] = Counter()
-    twelve = 0
+    written: Counter[tuple[str | None, ...]] = Counter()  # in the order first seen
     first = -1
     non_empty_before = 0
+    lines_before = 0  # lines of the blocks before this one
+    looked_at = 0  # headers counted
+    wanted = [_DETECT_SAMPLE]  # headers still wanted, as `_detect_pieces` reads it
     match = _DETECT.match
-    index = -1
+    style_groups = operator.methodcaller("group", "open", "sep", "tsep", "close", "ampm")
     with closing(blocks):  # type: ignore[type-var]
-        for block in blocks:
-            for line in block.lines:
-                index += 1
-                found = match(line)
-                if found is None:
-                    if first < 0 and line.strip():
+        for lines in _detect_pieces(blocks, wanted):
+            found = list(map(match, lines))
+            if first < 0:
+                leading = next(
+                    (index for index, header in enumerate(found) if header is not None),
+                    len(lines),
+                )
+                for line in itertools.islice(lines, leading):
+                    if line.strip():
                         non_empty_before += 1
                         if non_empty_before > _LEADING_TEXT_LIMIT:
                             break
-                    continue
-                if first < 0:
-                    first = index
-                close_text = found["close"]
-                close = "]" if "]" in close_text else ":" if ":" in close_text else "-"
-                styles[(found["open"] is not None, found["sep"], found["tsep"], close)] += 1
-                twelve += found["ampm"] is not None
-                if sum(styles.values()) >= _DETECT_SAMPLE:
+                if non_empty_before > _LEADING_TEXT_LIMIT:
                     break
-            else:
-                continue
-            break
+                if leading < len(lines):
+                    first = lines_before + leading
+            lines_before += len(lines)
+            headers = list(itertools.islice(filter(None, found), _DETECT_SAMPLE - looked_at))
+            looked_at += len(headers)
+            wanted[0] = _DETECT_SAMPLE - looked_at
+            written.update(map(style_groups, headers))
+            if looked_at >= _DETECT_SAMPLE:
+                break
     if first < 0:
         raise _NotAnExport(
             "not a WhatsApp chat export: no line in its first lines starts with a message "
             "header (date, time, sender)"
         )
+    styles: Counter[tuple[bool, str, str, str]] = Counter()
+    twelve = 0
+    for (opened, sep, tsep, close_text, ampm), count in written.items():
+        close = "]" if "]" in close_text else ":" if ":" in close_text else "-"  # type: ignore[operator]
+        styles[(opened is not None, sep, tsep, close)] += count  # type: ignore[index]
+        twelve += count if ampm is not None else 0
     (bracketed, sep, tsep, close), _ = styles.most_common(1)[0]
     return _Layout(bracketed, sep, tsep, close, twelve * 2 > sum(styles.values())), first
 
@@ -832,6 +857,7 @@ class _VectorState:
 
 
 _EMPTY_TABLE = MESSAGE_SCHEMA.empty_table()
+_SENT_AT = MESSAGE_SCHEMA.field("sent_at").type
 
 
 @functools.cache
@@ -849,6 +875,19 @@ def _marker_lines() -> tuple[pa.Array, pa.Array, np.ndarray]:
     ]
     kinds = pa.array([*(markers.EXACT[line] for line in lines), "text"], pa.string())
     return pa.array(lines, pa.string()), kinds, np.array([*fine, False], bool)
+
+
+def _merged(fast: list[bytes], slow: list[bytes], slow_places: list[int]) -> list[bytes]:
+    """`fast` and `slow` in one list, each in its order, the slow items at `slow_places`
+    (ascending positions in the result): a few slices instead of a reordering of all."""
+    merged: list[bytes] = []
+    taken = 0  # fast items placed
+    for count, place in enumerate(slow_places):
+        merged += fast[taken : place - count]
+        taken = place - count
+        merged.append(slow[count])
+    merged += fast[taken:]
+    return merged
 
 
 def _constant(value: str, count: int) -> pa.Array:
@@ -1684,10 +1723,9 @@ class _ExportParser:
             "\x1f",
         )
         every_key = keys.cast(pa.binary()).to_pylist()
+        slow_places = np.flatnonzero(arrangement >= fast_count).tolist()  # in their order
         if slow_keys:  # the few others go in at their places
-            every_key = [*every_key, *slow_keys]
-            if len(every_key) > 1:  # (itemgetter of one position gives the item, not a tuple)
-                every_key = list(operator.itemgetter(*arrangement.tolist())(every_key))
+            every_key = _merged(every_key, slow_keys, slow_places)
         ids = self.ids_of(every_key, state)
         seconds = np.concatenate((fast_seconds, np.array(slow_seconds, np.int64)))[arrangement]
         lines = np.concatenate((base + headers[position] + 1, np.array(slow_lines, np.int64)))[
@@ -1695,7 +1733,6 @@ class _ExportParser:
         ]
         string = pa.string()
         total = len(arrangement)
-        slow_places = np.flatnonzero(arrangement >= fast_count).tolist()  # in their order
 
         def chosen(vocabulary: list[str | None], fast_codes: np.ndarray, slow_values: list[object]):
             """Fast rows' values by their codes in `vocabulary`, and the slow rows' own."""
@@ -2370,7 +2407,9 @@ class _ExportParser:
             "source": constant("export"),
             "sender_wa_id": wa_ids,
             "sender_name": names,
-            "sent_at": pa.array(seconds * 1_000_000_000, pa.timestamp("ns", tz="UTC")),
+            "sent_at": pa.Array.from_buffers(  # the nanoseconds as they are, not converted
+                _SENT_AT, count, [None, pa.py_buffer(seconds.astype(np.int64) * 1_000_000_000)]
+            ),
             "message_type": types,
             "text": texts,
             "media_id": nulls(count, string),

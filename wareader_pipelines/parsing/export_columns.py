@@ -119,6 +119,9 @@ def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> p
 
 
 _LINE_PREFIX = np.frombuffer(b"line ", np.uint8)
+_FOUR_DIGITS = np.frombuffer(
+    "".join(f"{number:04d}" for number in range(10_000)).encode(), np.uint8
+).reshape(10_000, 4)  # the four decimal digits of 0-9999
 
 
 def line_texts(numbers: np.ndarray) -> pa.StringArray:
@@ -134,9 +137,12 @@ def line_texts(numbers: np.ndarray) -> pa.StringArray:
     laid = np.empty((count, width), np.uint8)
     laid[:, : len(_LINE_PREFIX)] = _LINE_PREFIX
     value = numbers.astype(np.int64)
-    for place in range(width - 1, len(_LINE_PREFIX) - 1, -1):
-        value, digit = np.divmod(value, 10)
-        laid[:, place] = digit + 48
+    end = width  # the digits are laid four at a time, from the last
+    while end > len(_LINE_PREFIX):
+        taken = min(4, end - len(_LINE_PREFIX))
+        laid[:, end - taken : end] = _FOUR_DIGITS[value % 10_000, 4 - taken :]
+        value //= 10_000
+        end -= taken
     offsets = np.arange(0, width * count + 1, width, dtype=np.int32)
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]

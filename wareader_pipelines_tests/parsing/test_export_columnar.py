@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import random
 import zipfile
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from wareader_pipelines.parsing import chat_export, export_text
 from wareader_pipelines.parsing.chat_export import parse_export_batches
 from wareader_pipelines.parsing.export_columns import line_texts
 from wareader_pipelines.parsing.export_limits import ExportLimits
+from wareader_pipelines.parsing.export_text import LineBlock
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
 from wareader_testkit.chat_locales import LANGUAGES
 from wareader_testkit.generate_landing import FORMATS, generate_export, generate_landing
@@ -327,8 +330,108 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
 def test_line_texts_are_the_join_of_line_and_the_number() -> None:
     """`line_texts` lays "line N" out in NumPy when the numbers have as many digits, and is
     the Arrow join it replaces for any numbers."""
-    for numbers in ([1, 2, 9], [10, 57, 99], [9, 10], [123456, 999999], [99999, 100000], []):
+    for numbers in (
+        [1, 2, 9],
+        [10, 57, 99],
+        [9, 10],
+        [100, 555, 999],
+        [1000, 4321, 9999],
+        [10000, 98765],
+        [123456, 999999],
+        [1234567, 7654321],
+        [10000000, 12345678],
+        [100000000, 987654321, 500000001],
+        [99999, 100000],
+        [],
+    ):
         array = np.array(numbers, np.int64)
         joined = pc.binary_join_element_wise("line ", pa.array(array).cast(pa.string()), "")
         assert line_texts(array).equals(joined)
         assert line_texts(array).to_pylist() == [f"line {number}" for number in numbers]
+
+
+def _layout_header_by_header(lines: list[str]) -> tuple[tuple[object, ...], int] | None:
+    """The layout and first header as `_detected_layout` once counted them, one line at a
+    time (None: no export)."""
+    styles: Counter[tuple[bool, str, str, str]] = Counter()
+    twelve, first, non_empty_before = 0, -1, 0
+    for index, line in enumerate(lines):
+        found = chat_export._DETECT.match(line)
+        if found is None:
+            if first < 0 and line.strip():
+                non_empty_before += 1
+                if non_empty_before > chat_export._LEADING_TEXT_LIMIT:
+                    break
+            continue
+        if first < 0:
+            first = index
+        close_text = found["close"]
+        close = "]" if "]" in close_text else ":" if ":" in close_text else "-"
+        styles[(found["open"] is not None, found["sep"], found["tsep"], close)] += 1
+        twelve += found["ampm"] is not None
+        if sum(styles.values()) >= chat_export._DETECT_SAMPLE:
+            break
+    if first < 0:
+        return None
+    (bracketed, sep, tsep, close), _ = styles.most_common(1)[0]
+    return (bracketed, sep, tsep, close, twelve * 2 > sum(styles.values())), first
+
+
+def test_the_layout_counted_a_block_at_a_time_is_the_one_counted_header_by_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_detected_layout` matches a piece of lines at once and counts the styles as written;
+    the layout (ties to the style seen first), its 12-hour clock and the first header are
+    those of counting header by header, with leading text, blocks cut anywhere and the
+    sample reached in the middle of a block. Fails if ties go elsewhere or more (or fewer)
+    headers than the sample are counted."""
+    monkeypatch.setattr(chat_export, "_DETECT_SAMPLE", 40)
+    heads = [
+        "01/02/2024, 10:00 - ",
+        "[01.02.24, 10:00:00] ",
+        "2024-02-01 10.00 - ",
+        "1/2/24, 10:00\u202fPM - ",
+        "01/02/2024 10:00: ",
+        "\u200e[1/2/24 9:00:00 AM] ",
+    ]
+    others = ["", "  ", "text", "12 apples", "٣/٢/٢٤, ١٠:٠٠ - A: b"]
+    rng = random.Random(4)
+    for _ in range(400):
+        weights = [rng.random() ** 3 for _ in heads]
+        lines = [
+            rng.choices(heads, weights)[0] + "Ana: hi"
+            if rng.random() < 0.85
+            else rng.choice(others)
+            for _ in range(rng.choice([3, 30, 60, 200]))
+        ]
+        cuts = sorted(rng.sample(range(1, len(lines)), min(3, len(lines) - 1)))
+        blocks = [
+            LineBlock(lines[start:end])
+            for start, end in zip([0, *cuts], [*cuts, len(lines)], strict=True)
+        ]
+        expected = _layout_header_by_header(lines)
+        if expected is None:
+            with pytest.raises(chat_export._NotAnExport):
+                chat_export._detected_layout(block for block in blocks)
+            continue
+        layout, first = chat_export._detected_layout(block for block in blocks)
+        found = (layout.bracketed, layout.date_sep, layout.time_sep, layout.close)
+        assert ((*found, layout.twelve_hour), first) == expected
+
+
+def test_slow_keys_merged_at_their_places_are_the_stable_order() -> None:
+    """`_merged` puts the slow rows' keys where the stable sort of the rows' positions
+    puts them, as reordering the whole list did."""
+    rng = random.Random(2)
+    for _ in range(200):
+        positions = sorted(rng.sample(range(60), rng.randint(0, 40)))
+        fast_positions = positions[: rng.randint(0, len(positions))]
+        slow_positions = sorted(set(positions) - set(fast_positions))
+        if rng.random() < 0.5:
+            slow_positions = [-1, *slow_positions]  # the carried message
+        fast = [f"f{at}".encode() for at in fast_positions]
+        slow = [f"s{at}".encode() for at in slow_positions]
+        arrangement = np.argsort(np.array([*fast_positions, *slow_positions]), kind="stable")
+        expected = [[*fast, *slow][at] for at in arrangement.tolist()]
+        places = np.flatnonzero(arrangement >= len(fast)).tolist()
+        assert chat_export._merged(fast, slow, places) == expected
