@@ -77,6 +77,7 @@ from wareader_pipelines.parsing.export_limits import (
 from wareader_pipelines.parsing.export_text import (
     CappedReader,
     LineBlock,
+    block_reads,
     byte_blocks,
     line_blocks,
     text_blocks,
@@ -569,6 +570,7 @@ def parse_export_batches(
             max_authors=limits.max_authors,
             vectorise=columnar,
             kept_scan_bytes=min(_KEPT_SCAN_BYTES, limits.max_text_bytes // 4),
+            block_reads=block_reads(limits.max_text_bytes),
         )
         decided_order = parser.scanned()
     except (_NotAnExport, ExportTooLarge) as error:
@@ -1036,6 +1038,7 @@ class _ExportParser:
         max_authors: int,
         vectorise: bool = False,
         kept_scan_bytes: int = _KEPT_SCAN_BYTES,
+        block_reads: int = 2,
     ) -> None:
         self.name = name
         self.open_chat = open_chat
@@ -1072,6 +1075,7 @@ class _ExportParser:
         # The vectorised first pass's scans of a small text, kept for the second pass.
         self.scans: list[_ChunkScan] | None = None
         self.kept_scan_bytes = kept_scan_bytes  # the most those scans may hold
+        self.block_reads = block_reads  # reads a block of `byte_blocks` (export_text.block_reads)
         self.vectorise = vectorise  # `scanned` may read a UTF-8 text with `vector_scanned`
         self.vectorised = False  # `scanned` took the decisions with the vectorised scan
         # RE2 header, RE2 plain header, Python header match, Python clock match (`scan`).
@@ -1241,7 +1245,7 @@ class _ExportParser:
         kept: list[_ChunkScan] | None = []
         kept_bytes = 0
         with _zip_errors_as_rejection():
-            for chunk in byte_blocks(self.open_chat):
+            for chunk in byte_blocks(self.open_chat, self.block_reads):
                 if b"\x00" in chunk or not export_columns.is_utf8(pa.py_buffer(chunk)):
                     self.judged, self.crowded = {}, False
                     return None
@@ -1497,7 +1501,7 @@ class _ExportParser:
         if self.scans is not None:
             scans, self.scans = self.scans, None
         else:
-            scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat))
+            scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat, self.block_reads))
         state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
         with _zip_errors_as_rejection(), collector_paused():
             for scan in scans:

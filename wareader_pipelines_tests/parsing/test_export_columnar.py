@@ -15,8 +15,10 @@ import itertools
 import random
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -435,3 +437,41 @@ def test_slow_keys_merged_at_their_places_are_the_stable_order() -> None:
         expected = [[*fast, *slow][at] for at in arrangement.tolist()]
         places = np.flatnonzero(arrangement >= len(fast)).tolist()
         assert chat_export._merged(fast, slow, places) == expected
+
+
+def test_blocks_grow_with_the_text_cap_only_where_its_bound_has_room(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The vectorised parser reads 512 KiB blocks under test_export_memory's 24 MiB cap and
+    2 MiB blocks under the default 128 MiB cap, with the same rows either way (blocks of a
+    few hundred bytes cut the messages of a generated file at other places)."""
+    assert export_text.block_reads(24 * 2**20) == 2
+    assert export_text.block_reads(64 * 2**20) == 4
+    assert export_text.block_reads(ExportLimits().max_text_bytes) == 8
+    assert export_text.block_reads(2**40) == 8
+    reads: list[int] = []
+    original = export_text.byte_blocks
+
+    def counted(open_raw: Callable[[], BinaryIO], reads_per_block: int = 2) -> Iterator[bytes]:
+        reads.append(reads_per_block)
+        return original(open_raw, reads_per_block)
+
+    monkeypatch.setattr(chat_export, "byte_blocks", counted)
+    monkeypatch.setattr(export_text, "READ_BLOCK", 97)
+    path, _ = generate_export(tmp_path, messages=300, seed=5)
+    tables = []
+    for cap in (24 * 2**20, ExportLimits().max_text_bytes):
+        reads.clear()
+        limits = ExportLimits(max_text_bytes=cap)
+        rows = _assert_same(f"exports/{path.name}", path.read_bytes(), limits=limits)
+        assert rows == 300 and set(reads) == {export_text.block_reads(cap)}
+        opened = parse_export_batches(
+            f"exports/{path.name}",
+            path.read_bytes(),
+            pseudonyms=Pseudonymizer(DEVELOPMENT_KEY),
+            landed_at=LANDED,
+            limits=limits,
+            columnar=True,
+        )
+        tables.append(pa.concat_tables([batch.message_table() for batch in opened.batches]))
+    assert tables[0].equals(tables[1])
