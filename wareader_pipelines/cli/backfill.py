@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -107,10 +108,10 @@ def run_daily_ranges(
         max_days_per_run or DAILY_BACKFILL_POLICY.max_partitions_per_run or (last - first).days + 1
     )
     chunks = day_chunks(first, last, max_days)
+    job = definitions.resolve_implicit_global_asset_job_def()
     if workers > 1:
         plan = parallel_plan(definitions, keys, chunks)
-        return _run_plan(plan, workers, run_config, log)
-    job = definitions.resolve_implicit_global_asset_job_def()
+        return _run_plan(plan, workers, run_config, log, job)
     results = []
     for start, end in chunks:
         log(f"running {len(keys)} daily assets for {start}..{end} ...")
@@ -200,15 +201,36 @@ def parallel_plan(
     return plan
 
 
+def worker_start_method() -> str:
+    """How the backfill's workers start: forked from this process when it runs only its main
+    thread, so they share its loaded definitions (each spawned worker imports and builds
+    them again, ~5 CPU s before its first run); spawned otherwise, as a fork would copy
+    other threads' locks in whatever state they are (a test runner's or a server's)."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _run_plan(
-    plan: Sequence[PlannedRun], workers: int, run_config: dict | None, log: Log
+    plan: Sequence[PlannedRun],
+    workers: int,
+    run_config: dict | None,
+    log: Log,
+    job: dg.JobDefinition,
+    start_method: str | None = None,
 ) -> list[RangedRun]:
     """Start each planned run in a free worker once the runs it waits for succeeded; a run
-    whose predecessor failed is not started and counts as failed."""
-    context = multiprocessing.get_context("spawn")  # fork would copy Dagster's threads' locks
+    whose predecessor failed is not started and counts as failed. Forked workers run `job`;
+    spawned ones load the project's definitions."""
+    method = start_method or worker_start_method()
+    context = multiprocessing.get_context(method)
     tasks, done = context.Queue(), context.Queue()
     processes = [
-        context.Process(target=_worker, args=(tasks, done, run_config), daemon=False)
+        context.Process(
+            target=_worker,
+            args=(tasks, done, run_config, job if method == "fork" else None),
+            daemon=False,
+        )
         for _ in range(workers)
     ]
     for process in processes:
@@ -254,12 +276,19 @@ def _run_plan(
 
 
 def _worker(
-    tasks: multiprocessing.Queue, done: multiprocessing.Queue, run_config: dict | None
+    tasks: multiprocessing.Queue,
+    done: multiprocessing.Queue,
+    run_config: dict | None,
+    job: dg.JobDefinition | None,
 ) -> None:
-    """A backfill worker: the project's definitions loaded once, then runs until told to stop."""
-    from wareader_pipelines.definitions import defs
+    """A backfill worker: runs until told to stop, with `job` when forked (the parent's), else
+    with the project's definitions loaded once. A forked worker ends with `os._exit` (as
+    multiprocessing ends every forked process): no interpreter teardown, so the parent's
+    storage connections it inherited are never closed here."""
+    if job is None:
+        from wareader_pipelines.definitions import defs
 
-    job = defs().resolve_implicit_global_asset_job_def()
+        job = defs().resolve_implicit_global_asset_job_def()
     with dg.DagsterInstance.get() as instance:
         while (task := tasks.get()) is not None:
             name, keys, start, end = task

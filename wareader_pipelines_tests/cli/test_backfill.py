@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -15,13 +16,16 @@ import duckdb
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 
+from wareader_pipelines.cli import backfill as backfill_module
 from wareader_pipelines.cli import sample_run
 from wareader_pipelines.cli.backfill import (
     daily_asset_keys,
     day_chunks,
     failure_line,
     parallel_plan,
+    run_daily_ranges,
     submit_daily_backfill,
+    worker_start_method,
 )
 from wareader_pipelines.cli.main import main as wareader_main
 from wareader_pipelines.definitions import defs
@@ -209,3 +213,57 @@ def test_a_parallel_plan_orders_what_reads_other_days_after_them() -> None:
         ("marts 1", [], ["marts 0"]),
         ("marts 2", [], ["marts 1"]),
     ]
+
+
+def test_backfill_workers_are_forked_only_from_a_process_running_one_thread() -> None:
+    """A fork copies every lock of every thread as it is at that moment; with a second
+    thread running the workers are spawned instead."""
+    if threading.active_count() == 1:
+        assert worker_start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert worker_start_method() == "spawn"
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_forked_backfill_workers_run_the_given_definitions_and_report_every_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Forked workers run the job of the definitions handed to `run_daily_ranges` (no
+    definitions loaded again); each run's outcome comes back, a failed run as failed."""
+    home = tmp_path / "dagster_home"
+    sample_run.prepare_dagster_home(home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setattr(backfill_module, "worker_start_method", lambda: "fork")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    @dg.asset(partitions_def=daily_partitions)
+    def days_seen(context) -> None:  # unannotated: Dagster cannot read a postponed annotation
+        window = context.partition_time_window
+        if window.start.day == 11:
+            raise RuntimeError("this chunk fails")
+        (out / f"{window.start:%m%d}-{os.getpid()}").write_text(str(len(context.partition_keys)))
+
+    definitions = dg.Definitions(assets=[days_seen])
+    with dg.DagsterInstance.get() as instance:
+        results = run_daily_ranges(
+            definitions,
+            instance,
+            date(2024, 1, 1),
+            date(2024, 1, 15),
+            workers=2,
+            max_days_per_run=5,
+            log=lambda line: None,
+        )
+        assert [result.success for result in results] == [True, True, False]
+        assert all(instance.get_run_by_id(result.run_id) for result in results)
+    written = {path.name.split("-")[0]: path for path in out.iterdir()}
+    assert sorted(written) == ["0101", "0106"]
+    assert [path.read_text() for _, path in sorted(written.items())] == ["5", "5"]
+    # run in the workers, not here
+    assert all(path.name.split("-")[1] != str(os.getpid()) for path in written.values())
