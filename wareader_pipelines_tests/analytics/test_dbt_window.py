@@ -4,14 +4,18 @@ models run, so the next ranged run reuses the parsed project (dbt/macros/window.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 from wareader_pipelines.defs.analytics.assets import (
+    PARSES_BY_WAREHOUSE,
+    PARSES_KEPT,
     PARTIAL_PARSE_FILE,
     WINDOW_END_ENV,
     WINDOW_START_ENV,
     keep_parsed_project,
+    start_from_parsed_project,
 )
 from wareader_testkit.dbt_build import DBT_DIR, DBT_EXECUTABLE, dbt_environment
 
@@ -101,3 +105,94 @@ def test_keep_parsed_project_replaces_the_shared_file_and_tolerates_none(tmp_pat
         "analytics_daily_marts-1",
         PARTIAL_PARSE_FILE,
     ]
+
+
+def test_each_warehouse_starts_from_the_project_last_parsed_for_it(tmp_path: Path) -> None:
+    project = tmp_path / "dbt"
+    (project / "target").mkdir(parents=True)
+    for index in range(PARSES_KEPT + 2):
+        invocation = project / "target" / f"build-{index}"
+        start_from_parsed_project(invocation, project, f"/data/{index}/warehouse.duckdb")
+        assert not (invocation / PARTIAL_PARSE_FILE).exists()  # none kept for it yet
+        (invocation / PARTIAL_PARSE_FILE).write_bytes(f"parsed {index}".encode())
+        keep_parsed_project(invocation, project, f"/data/{index}/warehouse.duckdb")
+    # The shared file is the latest; each warehouse starts from its own.
+    assert (project / "target" / PARTIAL_PARSE_FILE).read_bytes() == f"parsed {index}".encode()
+    again = project / "target" / "build-again"
+    start_from_parsed_project(again, project, "/data/3/warehouse.duckdb")
+    assert (again / PARTIAL_PARSE_FILE).read_bytes() == b"parsed 3"
+    # Only the last PARSES_KEPT warehouses' are kept.
+    assert len(list((project / "target" / PARSES_BY_WAREHOUSE).iterdir())) == PARSES_KEPT
+    oldest = project / "target" / "build-oldest"
+    start_from_parsed_project(oldest, project, "/data/0/warehouse.duckdb")
+    assert not (oldest / PARTIAL_PARSE_FILE).exists()
+
+
+PROBE_MACRO = "{% macro probe() %}'{{ 'VALUE' }}'{% endmacro %}\n"
+
+
+def _probe(project: Path, target: Path, url: str) -> tuple[str, str]:
+    """What `probe()` renders in a `dbt show` of `project` against `url`, and dbt's log."""
+    done = subprocess.run(
+        [
+            str(DBT_EXECUTABLE),
+            "show",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+            "--inline",
+            "select {{ probe() }} as probe",
+            "--output",
+            "json",
+            "--log-format",
+            "json",
+        ],
+        env=dbt_environment(url),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    for line in done.stdout.splitlines():
+        shown = json.loads(line).get("data", {}).get("preview")
+        if shown:
+            (row,) = json.loads(shown)
+            return str(row["probe"]), (target / "dbt.log").read_text()
+    raise AssertionError(f"dbt show printed no rows: {done.stdout[-4000:]}")
+
+
+def test_a_kept_parse_is_reused_per_warehouse_and_never_as_it_was_after_a_change(
+    tmp_path: Path,
+) -> None:
+    """The parse kept for a warehouse spares its next invocation dbt's parse after another
+    warehouse's invocation, and after a change to the project dbt reads the changed file
+    again: the kept parse's old macro is not what runs."""
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    macro = project / "macros" / "probe.sql"
+    macro.write_text(PROBE_MACRO.replace("VALUE", "before"))
+    first, other = str(tmp_path / "a.duckdb"), str(tmp_path / "b.duckdb")
+
+    def build(name: str, url: str) -> tuple[str, str]:
+        target = project / "target" / name
+        start_from_parsed_project(target, project, url)
+        shown = _probe(project, target, url)
+        keep_parsed_project(target, project, url)
+        return shown
+
+    assert build("a-1", first)[0] == "before"
+    assert build("b-1", other)[0] == "before"  # the shared file is now b's
+    shown, log = build("a-2", first)
+    assert shown == "before"
+    assert "skipping parsing" in log
+    assert "Unable to do partial parsing" not in log
+
+    macro.write_text(PROBE_MACRO.replace("VALUE", "after"))
+    shown, log = build("a-3", first)
+    assert shown == "after"
+    assert "skipping parsing" not in log

@@ -9,8 +9,10 @@ staging views and the dimension tables are unpartitioned and rebuilt whole. dbt
 tests appear as asset checks on the models they test.
 """
 
+import hashlib
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -35,6 +37,10 @@ SOURCES = "source:*"
 WINDOW_START_ENV = "WAREADER_DBT_MIN_SENT_AT"
 WINDOW_END_ENV = "WAREADER_DBT_MAX_SENT_AT"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# The last parsed projects, one per warehouse (dbt's profile holds the warehouse's path), in
+# target/PARSES_BY_WAREHOUSE: tests and `make install` parse for other paths than a backfill's.
+PARSES_BY_WAREHOUSE = "parsed_by_warehouse"
+PARSES_KEPT = 8
 
 
 class WareaderDbtTranslator(DagsterDbtTranslator):
@@ -117,11 +123,18 @@ def _build_with_table_metadata(
     each query) only once dbt has let go of it. A failed build still reports what it
     built before raising dbt's error.
     """
+    project_dir = Path(dbt.project_dir)
+    target = (
+        project_dir
+        / "target"
+        / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    )
+    start_from_parsed_project(target, project_dir, warehouse.url)
     with _warehouse_turn(warehouse):
         with _environment(window_env):  # dagster-dbt gives dbt a copy of os.environ
-            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
         events = list(invocation.stream())
-    keep_parsed_project(invocation.target_path, Path(dbt.project_dir))
+    keep_parsed_project(invocation.target_path, project_dir, warehouse.url)
     nodes = invocation.manifest["nodes"]
     for event in events:
         if isinstance(event, dg.Output) and "unique_id" in event.metadata:
@@ -157,7 +170,35 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def keep_parsed_project(invocation_target: Path, project_dir: Path) -> None:
+def _parse_for(project_dir: Path, warehouse_url: str) -> Path:
+    """Where the last project parsed for `warehouse_url` is kept."""
+    key = hashlib.sha256(warehouse_url.encode()).hexdigest()[:16]
+    return project_dir / "target" / PARSES_BY_WAREHOUSE / f"{key}.msgpack"
+
+
+def start_from_parsed_project(
+    invocation_target: Path, project_dir: Path, warehouse_url: str
+) -> None:
+    """Give a new invocation the project last parsed for its warehouse, if one was kept.
+
+    dagster-dbt copies `target/partial_parse.msgpack` into an invocation's target only when
+    the target holds none, and that file is the one of the latest invocation, whatever its
+    warehouse: after the tests or `make install` (other paths) the next backfill's first
+    build parsed the whole project again. dbt still checks the fit itself (its version, the
+    profile, vars, every file's hash) and parses what changed, so a parse kept from before
+    a code change is never used as it was.
+    """
+    kept = _parse_for(project_dir, warehouse_url)
+    try:
+        invocation_target.mkdir(parents=True, exist_ok=True)
+        (invocation_target / PARTIAL_PARSE_FILE).write_bytes(kept.read_bytes())
+    except OSError:
+        pass  # none kept (or unreadable): dagster-dbt's copy of the shared file, as before
+
+
+def keep_parsed_project(
+    invocation_target: Path, project_dir: Path, warehouse_url: str | None = None
+) -> None:
     """Make the project dbt just parsed (its `partial_parse.msgpack`) the one the next
     invocation starts from.
 
@@ -166,18 +207,39 @@ def keep_parsed_project(invocation_target: Path, project_dir: Path) -> None:
     parses the whole project again when the profile (the warehouse path) differs from the
     one the file was written with. The latest invocation's file fits the warehouse the
     next one most likely uses; dbt checks the fit itself (profile, vars, file hashes) and
-    parses anew when it does not, so a wrong guess costs only that parse. Replaced
-    atomically; a read-only project keeps its file.
+    parses anew when it does not, so a wrong guess costs only that parse. With
+    `warehouse_url` the file is also kept as that warehouse's (the last `PARSES_KEPT`
+    warehouses' are; `start_from_parsed_project`). Replaced atomically; a read-only
+    project keeps its files.
     """
     parsed = invocation_target / PARTIAL_PARSE_FILE
     shared = project_dir / "target" / PARTIAL_PARSE_FILE
     if not parsed.is_file() or parsed.resolve() == shared.resolve():
         return
+    _replace(shared, parsed)
+    if warehouse_url is not None:
+        kept = _parse_for(project_dir, warehouse_url)
+        _replace(kept, parsed)
+        others = sorted(kept.parent.glob("*.msgpack"), key=_modified, reverse=True)
+        for old in others[PARSES_KEPT:]:
+            old.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _replace(destination: Path, source: Path) -> None:
+    """`destination` replaced atomically by a copy of `source`; left as it was on an error."""
     copy = None
     try:
-        with tempfile.NamedTemporaryFile(dir=shared.parent, delete=False) as copy:
-            copy.write(parsed.read_bytes())
-        os.replace(copy.name, shared)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as copy:
+            copy.write(source.read_bytes())
+        os.replace(copy.name, destination)
     except OSError:
         if copy is not None:
             Path(copy.name).unlink(missing_ok=True)
