@@ -892,6 +892,36 @@ def _merged(fast: list[bytes], slow: list[bytes], slow_places: list[int]) -> lis
     return merged
 
 
+@functools.cache
+def _marker_bytes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The byte lengths (under 256), first bytes and last bytes of the exact marker lines
+    (markers.EXACT), each as a table of 256 flags."""
+    lengths, firsts, lasts = np.zeros(256, bool), np.zeros(256, bool), np.zeros(256, bool)
+    for line in markers.EXACT:
+        encoded = line.encode()
+        assert 0 < len(encoded) < 255, "a marker line's length is read from a table of 256"
+        lengths[len(encoded)] = firsts[encoded[0]] = lasts[encoded[-1]] = True
+    return lengths, firsts, lasts
+
+
+def _marker_kinds(
+    buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Which exact marker line (its index in `_marker_lines`' value set) each byte range
+    [starts, ends) of a block is, or -1: Arrow's `index_in` on the ranges whose length,
+    first and last byte some marker line has, the others being none."""
+    lengths, firsts, lasts = _marker_bytes()
+    maybe = lengths[np.minimum(ends - starts, 255)]
+    maybe &= firsts[data[starts]]
+    maybe &= lasts[data[np.maximum(ends - 1, 0)]]
+    kinds = np.full(len(starts), -1, np.int32)
+    at = np.flatnonzero(maybe)
+    if len(at):
+        texts = export_columns.slices_of(buffer, data, starts[at], ends[at])
+        kinds[at] = pc.index_in(texts, value_set=_marker_lines()[0]).fill_null(-1).to_numpy()
+    return kinds
+
+
 def _constant(value: str, count: int) -> pa.Array:
     """`count` times the same string, as an Arrow array."""
     return pa.array([value], pa.string()).take(np.zeros(count, np.int64))
@@ -1603,21 +1633,18 @@ class _ExportParser:
         cut = scan.cut[picked]
         body_start = scan.rest_start[picked] + np.where(cut > 0, cut + 2, 0)
         body_end = starts[headers[position + 1]] - 1
-        bodies = export_columns.slices_of(scan.buffer, scan.data, body_start, body_end)
         # A body that is exactly a marker line ("<Media omitted>") is read here too; any
         # other whose first line may be one, or that ends like an edit mark, is not.
-        marker_keys, marker_kinds, marker_fine = _marker_lines()
-        kind_at = pc.index_in(bodies, value_set=marker_keys).fill_null(-1).to_numpy()
+        _, marker_kinds, marker_fine = _marker_lines()
+        kind_at = _marker_kinds(scan.buffer, scan.data, body_start, body_end)
         odd, newline = _odd_bodies(
             scan.data, starts[headers[position] + 1] - 1, body_start, body_end
         )
         several = np.flatnonzero(newline >= 0)
         if len(several):
-            first_lines = export_columns.slices_of(
-                scan.buffer, scan.data, body_start[several], body_start[several] + newline[several]
-            )
-            odd[several] |= pc.is_in(first_lines, value_set=marker_keys).to_numpy(
-                zero_copy_only=False
+            first_ends = body_start[several] + newline[several]
+            odd[several] |= (
+                _marker_kinds(scan.buffer, scan.data, body_start[several], first_ends) >= 0
             )
         marked = (kind_at >= 0) & ~is_system
         keep = np.where(marked, marker_fine[kind_at], ~odd)
@@ -1654,9 +1681,10 @@ class _ExportParser:
             )
         if not keep.all():
             picked, position, kind_at = picked[keep], position[keep], kind_at[keep]
-            bodies = bodies.filter(pa.array(keep))
+            body_start, body_end = body_start[keep], body_end[keep]
             marked, is_system = marked[keep], is_system[keep]
             retyped, edited = retyped[keep], edited[keep]
+        bodies = export_columns.slices_of(scan.buffer, data, body_start, body_end)
         # The others in line order, read one by one; the carried message comes first.
         slow_positions = np.setdiff1d(np.arange(count - 1), position, assume_unique=True)
         fast_seconds = (

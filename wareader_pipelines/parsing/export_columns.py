@@ -86,17 +86,31 @@ def views_of(buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.n
     count = len(starts)
     if count == 0:
         return pa.array([], pa.string_view())
-    lengths = (ends - starts).astype(np.int32)
-    views = np.empty((count, 16), np.uint8)
-    words = views.view(np.int32)
+    lengths = ends - starts
+    # A view's four 32-bit words: the length, then 12 bytes inline (the rest zero), or for a
+    # longer string its first 4 bytes, buffer 0 and the offset; read 8 and 4 bytes at once.
+    first8 = _words(data, np.dtype("<u8"))[starts] & _LOW_BYTES_64[np.minimum(lengths, 8)]
+    next4 = _words(data, np.dtype("<u4"))[starts + 8] & _LOW_BYTES_32[np.clip(lengths - 8, 0, 4)]
+    words = np.empty((count, 4), np.uint32)
     words[:, 0] = lengths
-    inline = np.lib.stride_tricks.sliding_window_view(data, 12)[starts]
-    np.multiply(inline, np.arange(12) < lengths[:, None], out=views[:, 4:])
-    long = lengths > 12
-    if long.any():  # a 4-byte prefix (inline already), buffer 0 (the block), the offset
-        words[:, 2] = np.where(long, 0, words[:, 2])
-        words[:, 3] = np.where(long, starts, words[:, 3])
-    return pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(views), buffer])
+    words[:, 1] = first8  # (the low half)
+    words[:, 2] = first8 >> np.uint64(32)
+    words[:, 3] = next4
+    long = np.flatnonzero(lengths > 12)
+    if len(long):
+        words[long, 2] = 0
+        words[long, 3] = starts[long]
+    return pa.Array.from_buffers(pa.string_view(), count, [None, pa.py_buffer(words), buffer])
+
+
+_LOW_BYTES_64 = np.array([(1 << (8 * count)) - 1 for count in range(9)], np.uint64)
+_LOW_BYTES_32 = np.array([(1 << (8 * count)) - 1 for count in range(5)], np.uint32)
+
+
+def _words(data: np.ndarray, kind: np.dtype) -> np.ndarray:
+    """`data`'s bytes read as the little-endian word of `kind` starting at each offset
+    (unaligned, overlapping: no copy), up to the last whole one."""
+    return np.ndarray((len(data) - kind.itemsize + 1,), kind, buffer=data, offset=0, strides=(1,))
 
 
 def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> pa.StringArray:

@@ -26,7 +26,8 @@ import pyarrow.compute as pc
 import pytest
 
 from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
-from wareader_pipelines.parsing import chat_export, export_text
+from wareader_pipelines.parsing import chat_export, export_columns, export_text
+from wareader_pipelines.parsing import export_markers as markers
 from wareader_pipelines.parsing.chat_export import parse_export_batches
 from wareader_pipelines.parsing.export_columns import line_texts
 from wareader_pipelines.parsing.export_limits import ExportLimits
@@ -475,3 +476,55 @@ def test_blocks_grow_with_the_text_cap_only_where_its_bound_has_room(
         )
         tables.append(pa.concat_tables([batch.message_table() for batch in opened.batches]))
     assert tables[0].equals(tables[1])
+
+
+def _views_by_windows(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """String views laid out byte by byte (the way `views_of` once did): the length, 12
+    bytes inline with the rest zero, or a 4-byte prefix, buffer 0 and the offset."""
+    lengths = (ends - starts).astype(np.int32)
+    views = np.zeros((len(starts), 16), np.uint8)
+    words = views.view(np.int32)
+    words[:, 0] = lengths
+    inline = np.lib.stride_tricks.sliding_window_view(data, 12)[starts]
+    np.multiply(inline, np.arange(12) < lengths[:, None], out=views[:, 4:])
+    long = lengths > 12
+    words[long, 2] = 0
+    words[long, 3] = starts[long]
+    return views.tobytes()
+
+
+def test_views_read_by_words_are_the_views_laid_byte_by_byte() -> None:
+    """`views_of` reads each range's first 12 bytes as two words; its views are those laid
+    byte by byte, for every length around the 8- and 12-byte edges, ranges at the block's
+    end and empty ones, and the strings they give are the ranges' bytes."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        size = int(rng.integers(1, 400))
+        chunk = rng.integers(1, 128, size, dtype=np.uint8).tobytes()
+        data = export_columns.padded_block(chunk)
+        starts = rng.integers(0, size + 1, 64)
+        ends = np.minimum(starts + rng.integers(0, 30, 64), size)
+        views = export_columns.views_of(pa.py_buffer(data), data, starts, ends)
+        assert views.buffers()[1].to_pybytes() == _views_by_windows(data, starts, ends)
+        expected = [chunk[start:end].decode() for start, end in zip(starts, ends, strict=True)]
+        assert views.cast(pa.string()).to_pylist() == expected
+
+
+def test_marker_kinds_read_where_length_and_end_bytes_allow_are_index_in_of_all() -> None:
+    """`_marker_kinds` asks Arrow's `index_in` only about ranges whose length, first and
+    last byte some marker line has; it gives `index_in` of every range."""
+    lines = [line.encode() for line in markers.EXACT]
+    pieces = [*lines, b"", b"x", b"hola", b"<Media omitted", b"Media omitted>", b"<a>" * 5]
+    rng = random.Random(6)
+    for _ in range(20):
+        chosen = [rng.choice(pieces) for _ in range(1000)]
+        chunk = b"\n".join(chosen) + b"\n"
+        data = export_columns.padded_block(chunk)
+        ends = np.cumsum([len(piece) + 1 for piece in chosen]) - 1
+        starts = ends - [len(piece) for piece in chosen]
+        buffer = pa.py_buffer(data)
+        every = export_columns.slices_of(buffer, data, starts, ends)
+        expected = pc.index_in(every, value_set=chat_export._marker_lines()[0]).fill_null(-1)
+        kinds = chat_export._marker_kinds(buffer, data, starts, ends)
+        assert kinds.tolist() == expected.to_pylist()
+        assert (kinds >= 0).sum() > 0
