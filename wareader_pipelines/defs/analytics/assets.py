@@ -39,8 +39,9 @@ WINDOW_END_ENV = "WAREADER_DBT_MAX_SENT_AT"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # The last parsed projects, one per warehouse (dbt's profile holds the warehouse's path), in
 # target/PARSES_BY_WAREHOUSE: tests and `make install` parse for other paths than a backfill's.
+# One `make test` builds for ~30 temporary warehouses; ~1 MB each.
 PARSES_BY_WAREHOUSE = "parsed_by_warehouse"
-PARSES_KEPT = 8
+PARSES_KEPT = 64
 
 
 class WareaderDbtTranslator(DagsterDbtTranslator):
