@@ -852,7 +852,9 @@ class _VectorState:
     """What `vector_batches` carries from block to block."""
 
     id_hash: hashlib._Hash
-    seen: dict[bytes, int] = field(default_factory=dict)  # first digest -> occurrences
+    # Every first digest, mapped to itself; a repeated one's occurrences apart (see `ids_of`).
+    seen: dict[bytes, bytes] = field(default_factory=dict)
+    repeated: dict[bytes, int] = field(default_factory=dict)
     carry: tuple[int, list[bytes]] | None = None  # the unfinished message: header line, bytes
     line: int = 0  # lines before the block
     last: int | None = None  # epoch seconds of the last message kept
@@ -1832,10 +1834,12 @@ class _ExportParser:
     def ids_of(self, keys: list[bytes], state: _VectorState) -> pa.Array:
         """The message ids of keys (each ending with the first occurrence's `\\x1f0`), in
         line order, counting repeats over the whole file as `_message_id` does; only a
-        repeated key's id is hashed again, with its count."""
+        repeated key's id is hashed again, with its count. A digest seen before is told by
+        `setdefault` handing back another object than itself: one dictionary call per key,
+        and the count kept only for the few repeated ones."""
         copy = state.id_hash.copy
-        seen = state.seen
-        count_of = seen.get
+        first_of = state.seen.setdefault
+        repeated = state.repeated
         digests: list[bytes] = []
         add = digests.append
         repeats: list[tuple[int, int]] = []
@@ -1843,11 +1847,9 @@ class _ExportParser:
             hasher = copy()
             hasher.update(key)
             digest = hasher.digest()
-            occurrence = count_of(digest)
-            if occurrence is None:
-                seen[digest] = 1
-            else:
-                seen[digest] = occurrence + 1
+            if first_of(digest, digest) is not digest:
+                occurrence = repeated.get(digest, 1)
+                repeated[digest] = occurrence + 1
                 repeats.append((len(digests), occurrence))
             add(digest)
         others: dict[int, str] = {}

@@ -133,15 +133,13 @@ def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> p
 
 
 _LINE_PREFIX = np.frombuffer(b"line ", np.uint8)
-_FOUR_DIGITS = np.frombuffer(
-    "".join(f"{number:04d}" for number in range(10_000)).encode(), np.uint8
-).reshape(10_000, 4)  # the four decimal digits of 0-9999
 
 
 def line_texts(numbers: np.ndarray) -> pa.StringArray:
     """`"line N"` of each 1-based line number, as Arrow's join of "line " and the number
     cast to text gives it, laid out in NumPy when all the numbers have as many digits (a
-    block's lines nearly always do; the others take the join)."""
+    block's lines nearly always do; the others take the join): one column of digits at a
+    time, from the last, by 32-bit division where the numbers fit."""
     count = len(numbers)
     low = int(numbers.min()) if count else 0
     high = int(numbers.max()) if count else 0
@@ -150,13 +148,11 @@ def line_texts(numbers: np.ndarray) -> pa.StringArray:
     width = len(_LINE_PREFIX) + len(str(high))
     laid = np.empty((count, width), np.uint8)
     laid[:, : len(_LINE_PREFIX)] = _LINE_PREFIX
-    value = numbers.astype(np.int64)
-    end = width  # the digits are laid four at a time, from the last
-    while end > len(_LINE_PREFIX):
-        taken = min(4, end - len(_LINE_PREFIX))
-        laid[:, end - taken : end] = _FOUR_DIGITS[value % 10_000, 4 - taken :]
-        value //= 10_000
-        end -= taken
+    value = numbers.astype(np.uint32 if high < 1 << 32 else np.int64)
+    for place in range(width - 1, len(_LINE_PREFIX) - 1, -1):
+        lower = value // 10
+        laid[:, place] = value - lower * 10 + ord("0")
+        value = lower
     offsets = np.arange(0, width * count + 1, width, dtype=np.int32)
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]

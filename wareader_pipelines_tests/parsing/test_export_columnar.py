@@ -331,8 +331,9 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
 
 
 def test_line_texts_are_the_join_of_line_and_the_number() -> None:
-    """`line_texts` lays "line N" out in NumPy when the numbers have as many digits, and is
-    the Arrow join it replaces for any numbers."""
+    """`line_texts` lays "line N" out in NumPy when the numbers have as many digits (by
+    32-bit division up to 2**32 - 1, 64-bit past it), and is the Arrow join it replaces for
+    any numbers."""
     for numbers in (
         [1, 2, 9],
         [10, 57, 99],
@@ -345,6 +346,8 @@ def test_line_texts_are_the_join_of_line_and_the_number() -> None:
         [10000000, 12345678],
         [100000000, 987654321, 500000001],
         [99999, 100000],
+        [4294967294, 4294967295],  # the largest 32-bit numbers, and past them 64-bit ones
+        [4294967296, 9999999999],
         [],
     ):
         array = np.array(numbers, np.int64)
