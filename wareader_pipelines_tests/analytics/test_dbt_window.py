@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from wareader_pipelines.defs.analytics.assets import (
     PARSES_BY_WAREHOUSE,
@@ -22,22 +23,25 @@ from wareader_testkit.dbt_build import DBT_DIR, DBT_EXECUTABLE, dbt_environment
 WINDOW_SQL = "select {{ window_start() }} as window_start, {{ window_end() }} as window_end"
 
 
-def _window(target: Path, url: str, env: dict[str, str], *args: str) -> tuple[str, str, str]:
-    """The window dbt's macros give in a `dbt show` with `env` set, and dbt's debug log."""
+def _shown(
+    project: Path, target: Path, url: str, env: dict[str, str], sql: str, *args: str
+) -> tuple[dict[str, Any], str]:
+    """The row dbt prints for a `dbt show --inline sql` of `project` against `url` with
+    `env` set, and dbt's debug log of that invocation (taken out of `target`)."""
     done = subprocess.run(
         [
             str(DBT_EXECUTABLE),
             "show",
             "--project-dir",
-            str(DBT_DIR),
+            str(project),
             "--profiles-dir",
-            str(DBT_DIR),
+            str(project),
             "--target-path",
             str(target),
             "--log-path",
             str(target),
             "--inline",
-            WINDOW_SQL,
+            sql,
             "--output",
             "json",
             "--log-format",
@@ -56,8 +60,14 @@ def _window(target: Path, url: str, env: dict[str, str], *args: str) -> tuple[st
             (row,) = json.loads(shown)
             log = (target / "dbt.log").read_text()
             (target / "dbt.log").unlink()
-            return str(row["window_start"]), str(row["window_end"]), log
+            return row, log
     raise AssertionError(f"dbt show printed no rows: {done.stdout[-4000:]}")
+
+
+def _window(target: Path, url: str, env: dict[str, str], *args: str) -> tuple[str, str, str]:
+    """The window dbt's macros give in a `dbt show` with `env` set, and dbt's debug log."""
+    row, log = _shown(DBT_DIR, target, url, env, WINDOW_SQL, *args)
+    return str(row["window_start"]), str(row["window_end"]), log
 
 
 def test_the_window_comes_from_the_environment_and_keeps_the_parsed_project(
@@ -133,37 +143,8 @@ PROBE_MACRO = "{% macro probe() %}'{{ 'VALUE' }}'{% endmacro %}\n"
 
 def _probe(project: Path, target: Path, url: str) -> tuple[str, str]:
     """What `probe()` renders in a `dbt show` of `project` against `url`, and dbt's log."""
-    done = subprocess.run(
-        [
-            str(DBT_EXECUTABLE),
-            "show",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target),
-            "--inline",
-            "select {{ probe() }} as probe",
-            "--output",
-            "json",
-            "--log-format",
-            "json",
-        ],
-        env=dbt_environment(url),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-4000:]
-    for line in done.stdout.splitlines():
-        shown = json.loads(line).get("data", {}).get("preview")
-        if shown:
-            (row,) = json.loads(shown)
-            return str(row["probe"]), (target / "dbt.log").read_text()
-    raise AssertionError(f"dbt show printed no rows: {done.stdout[-4000:]}")
+    row, log = _shown(project, target, url, {}, "select {{ probe() }} as probe")
+    return str(row["probe"]), log
 
 
 def test_a_kept_parse_is_reused_per_warehouse_and_never_as_it_was_after_a_change(
