@@ -107,6 +107,12 @@ _LOW_BYTES_64 = np.array([(1 << (8 * count)) - 1 for count in range(9)], np.uint
 _LOW_BYTES_32 = np.array([(1 << (8 * count)) - 1 for count in range(5)], np.uint32)
 
 
+def words_at(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The 8 bytes at each of `starts` in a block (as `padded_block`) as one little-endian
+    word each (the first byte the lowest)."""
+    return _words(data, np.dtype("<u8"))[starts]
+
+
 def _words(data: np.ndarray, kind: np.dtype) -> np.ndarray:
     """`data`'s bytes read as the little-endian word of `kind` starting at each offset
     (unaligned, overlapping: no copy), up to the last whole one."""

@@ -59,15 +59,18 @@ class CappedReader:
         self.raw.close()
 
 
-def _decoded(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[tuple[str, bool]]:
+def _decoded(
+    open_raw: Callable[[], BinaryIO], *, utf16: bool, smaller: int = 1
+) -> Iterator[tuple[str, bool]]:
     """The text from a fresh stream of its raw bytes, a block at a time, as (whole lines
     joined by LF, the start of a line whose end is in a later block, whether it is the
     last block): the byte-order mark dropped, CR and CRLF ends made LF.
 
     UTF-16 (the caller saw its byte-order mark) is decoded strictly: a decoding error is
     a UnicodeDecodeError. UTF-8 is decoded with surrogateescape, so a stray byte marks
-    its line instead of failing the file.
+    its line instead of failing the file. Reads are of `READ_BLOCK // smaller` bytes.
     """
+    size = max(1, READ_BLOCK // smaller)
     decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8")(
         "strict" if utf16 else "surrogateescape"
     )
@@ -77,7 +80,7 @@ def _decoded(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[tuple
         held_cr = False  # a block ended with CR: it may be the first half of CRLF
         bom_checked = False
         while True:
-            data = raw.read(READ_BLOCK)
+            data = raw.read(size)
             final = not data
             text = decoder.decode(data, final)
             if held_cr:
@@ -102,26 +105,32 @@ def _decoded(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[tuple
         raw.close()
 
 
-def line_blocks(open_raw: Callable[[], BinaryIO], *, utf16: bool) -> Iterator[LineBlock]:
+def line_blocks(
+    open_raw: Callable[[], BinaryIO], *, utf16: bool, smaller: int = 1
+) -> Iterator[LineBlock]:
     """The text's lines, a block at a time, from a fresh stream of its raw bytes (see
-    `_decoded` for the decoding)."""
+    `_decoded` for the decoding; `smaller` blocks for a reader that may stop early). The
+    lines do not depend on the blocks' size."""
     pending_empty = 0  # empty lines kept back: dropped if nothing follows them
     emitted = False
-    for chunk, final in _decoded(open_raw, utf16=utf16):
+    for chunk, final in _decoded(open_raw, utf16=utf16, smaller=smaller):
         nul = "\x00" in chunk
         undecodable = not utf16 and _ESCAPED.search(chunk) is not None
         parts = chunk.split("\n")
         if not final:
             parts.pop()  # "" after the block's last LF: its lines are whole
-        lines: list[str] = []
-        for line in parts:
-            if not line:
-                pending_empty += 1
-                continue
-            if pending_empty:
-                lines.extend([""] * pending_empty)
-                pending_empty = 0
-            lines.append(line)
+        if not pending_empty and "" not in parts:
+            lines = parts  # no empty line to hold back (the usual block)
+        else:
+            lines = []
+            for line in parts:
+                if not line:
+                    pending_empty += 1
+                    continue
+                if pending_empty:
+                    lines.extend([""] * pending_empty)
+                    pending_empty = 0
+                lines.append(line)
         if final and not emitted and not lines:
             lines.append("")  # an empty file is one empty line, as "".split("\n")
         if lines:

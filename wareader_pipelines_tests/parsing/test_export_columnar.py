@@ -531,3 +531,42 @@ def test_marker_kinds_read_where_length_and_end_bytes_allow_are_index_in_of_all(
         kinds = chat_export._marker_kinds(buffer, data, starts, ends)
         assert kinds.tolist() == expected.to_pylist()
         assert (kinds >= 0).sum() > 0
+
+
+def test_constant_columns_are_the_take_of_one_string() -> None:
+    """A file's constant column (`_constant`, laid out as repeated bytes) is Arrow's take of
+    the one string, and so are its slices, for empty, ASCII and multi-byte values."""
+    for value in ("", "export", "Chat de WhatsApp con Boda.txt", "Ñandú 😀"):
+        for count in (0, 1, 7, 5_000):
+            built = chat_export._constant(value, count)
+            built.validate(full=True)
+            taken = pa.array([value], pa.string()).take(np.zeros(count, np.int64))
+            assert built.type == pa.string() and built.equals(taken)
+            assert built.slice(0, count // 2).equals(taken.slice(0, count // 2))
+
+
+def test_notice_prefixes_found_by_their_first_word_are_those_a_body_starts_with() -> None:
+    """`_odd_bodies` finds a notice's prefix by its first 8 bytes read as one word, then the
+    whole prefix: a body is odd exactly when it starts with one (whole, or going on), not
+    when it holds one cut short, changed at any byte, or later in the body, also in the
+    block's last line. Fails if a byte of a prefix past the word (or in it) is not read."""
+    rng = random.Random(11)
+    bodies: list[bytes] = []
+    for prefix in (text.encode() for text in markers.NOTICE_PREFIXES):
+        bodies += [prefix, prefix + b" are end-to-end encrypted", b"x" + prefix, prefix[:-1]]
+        for at in range(len(prefix)):
+            changed = bytes([prefix[at] ^ 0x20 if prefix[at] != ord(" ") else ord("_")])
+            bodies.append(prefix[:at] + changed + prefix[at + 1 :] + b" ok")
+    bodies += [b"plain text", b"M", b"Mess"]
+    rng.shuffle(bodies)
+    for order in (bodies, bodies[::-1]):
+        chunk = b"".join(body + b"\n" for body in order)
+        starts = np.cumsum([0] + [len(body) + 1 for body in order[:-1]])
+        ends = starts + np.array([len(body) for body in order])
+        data = export_columns.padded_block(chunk)
+        odd, _ = chat_export._odd_bodies(data, ends, starts, ends)
+        expected = [
+            any(body.startswith(text.encode()) for text in markers.NOTICE_PREFIXES)
+            for body in order
+        ]
+        assert odd.tolist() == expected
