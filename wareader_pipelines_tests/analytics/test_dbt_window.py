@@ -4,18 +4,21 @@ models run, so the next ranged run reuses the parsed project (dbt/macros/window.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from wareader_pipelines.defs.analytics.assets import (
+    INVOCATIONS_KEPT,
     PARSES_BY_WAREHOUSE,
     PARSES_KEPT,
     PARTIAL_PARSE_FILE,
     WINDOW_END_ENV,
     WINDOW_START_ENV,
     keep_parsed_project,
+    prune_invocation_targets,
     start_from_parsed_project,
 )
 from wareader_testkit.dbt_build import DBT_DIR, DBT_EXECUTABLE, dbt_environment
@@ -136,6 +139,26 @@ def test_each_warehouse_starts_from_the_project_last_parsed_for_it(tmp_path: Pat
     oldest = project / "target" / "build-oldest"
     start_from_parsed_project(oldest, project, "/data/0/warehouse.duckdb")
     assert not (oldest / PARTIAL_PARSE_FILE).exists()
+
+
+def test_only_the_newest_invocation_folders_are_kept(tmp_path: Path) -> None:
+    project = tmp_path / "dbt"
+    target = project / "target"
+    names = [f"analytics_daily_marts-{index:07x}-abcdef{index % 10}" for index in range(55)]
+    for age, name in enumerate(names):  # names[0] is the oldest
+        (target / name / "compiled").mkdir(parents=True)
+        os.utime(target / name, (1_700_000_000 + age, 1_700_000_000 + age))
+    others = ["build-1", "parsed_by_warehouse", "analytics_models-123abcd"]  # not dbt's naming
+    for name in others:
+        (target / name).mkdir()
+    (target / PARTIAL_PARSE_FILE).write_bytes(b"parsed")
+
+    prune_invocation_targets(project)
+
+    left = sorted(path.name for path in target.iterdir())
+    assert left == sorted([*names[-INVOCATIONS_KEPT:], *others, PARTIAL_PARSE_FILE])
+    prune_invocation_targets(project, kept=0)
+    assert sorted(path.name for path in target.iterdir()) == sorted([*others, PARTIAL_PARSE_FILE])
 
 
 PROBE_MACRO = "{% macro probe() %}'{{ 'VALUE' }}'{% endmacro %}\n"

@@ -11,6 +11,8 @@ tests appear as asset checks on the models they test.
 
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
@@ -42,6 +44,11 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # One `make test` builds for ~30 temporary warehouses; ~1 MB each.
 PARSES_BY_WAREHOUSE = "parsed_by_warehouse"
 PARSES_KEPT = 64
+# Each dbt invocation writes its manifest, run results and compiled SQL (~3 MB) to its own
+# folder in target/, named as dagster-dbt names them; dagster-dbt never removes them (a 1M
+# backfill leaves ~40), so only the newest INVOCATIONS_KEPT are kept, for debugging.
+INVOCATIONS_KEPT = 50
+_INVOCATION_FOLDER = re.compile(r"\w+-[0-9a-f]{7}-[0-9a-f]{7}")
 
 
 class WareaderDbtTranslator(DagsterDbtTranslator):
@@ -125,17 +132,15 @@ def _build_with_table_metadata(
     built before raising dbt's error.
     """
     project_dir = Path(dbt.project_dir)
-    target = (
-        project_dir
-        / "target"
-        / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
-    )
+    name = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target = project_dir / "target" / name
     start_from_parsed_project(target, project_dir, warehouse.url)
     with _warehouse_turn(warehouse):
         with _environment(window_env):  # dagster-dbt gives dbt a copy of os.environ
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target)
         events = list(invocation.stream())
     keep_parsed_project(invocation.target_path, project_dir, warehouse.url)
+    prune_invocation_targets(project_dir)
     nodes = invocation.manifest["nodes"]
     for event in events:
         if isinstance(event, dg.Output) and "unique_id" in event.metadata:
@@ -226,7 +231,24 @@ def keep_parsed_project(
             old.unlink(missing_ok=True)
 
 
+def prune_invocation_targets(project_dir: Path, kept: int = INVOCATIONS_KEPT) -> None:
+    """Remove all but the newest `kept` invocation folders of `project_dir`'s target/ (the
+    running invocations are the newest); other files and folders there are left alone."""
+    try:
+        folders = [
+            path
+            for path in (project_dir / "target").iterdir()
+            if _INVOCATION_FOLDER.fullmatch(path.name) and path.is_dir()
+        ]
+    except OSError:
+        return
+    folders.sort(key=_modified, reverse=True)
+    for old in folders[kept:]:
+        shutil.rmtree(old, ignore_errors=True)  # another process may be removing it too
+
+
 def _modified(path: Path) -> float:
+    """`path`'s modification time, or 0 when it is gone."""
     try:
         return path.stat().st_mtime
     except OSError:
