@@ -1138,9 +1138,9 @@ class _ExportParser:
         self.shape: export_columns.HeaderShape | None = None  # the usual header (`scan`)
         self.constants: dict[str, pa.Array] = {}  # the file's constant columns (`columns_table`)
 
-    def blocks(self, smaller: int = 1) -> Iterator[LineBlock]:
+    def blocks(self, read_divisor: int = 1) -> Iterator[LineBlock]:
         """The text's lines from its start, a block at a time (see export_text)."""
-        return line_blocks(self.open_chat, utf16=self.utf16, smaller=smaller)
+        return line_blocks(self.open_chat, utf16=self.utf16, read_divisor=read_divisor)
 
     def reject(self, index: int, reason: str, excerpt: str) -> None:
         """Quarantine line `index` (0-based) with a reason a person understands, filed under

@@ -89,7 +89,7 @@ def views_of(buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.n
     lengths = ends - starts
     # A view's four 32-bit words: the length, then 12 bytes inline (the rest zero), or for a
     # longer string its first 4 bytes, buffer 0 and the offset; read 8 and 4 bytes at once.
-    first8 = _words(data, np.dtype("<u8"))[starts] & _LOW_BYTES_64[np.minimum(lengths, 8)]
+    first8 = words_at(data, starts) & _LOW_BYTES_64[np.minimum(lengths, 8)]
     next4 = _words(data, np.dtype("<u4"))[starts + 8] & _LOW_BYTES_32[np.clip(lengths - 8, 0, 4)]
     words = np.empty((count, 4), np.uint32)
     words[:, 0] = lengths

@@ -60,7 +60,7 @@ class CappedReader:
 
 
 def _decoded(
-    open_raw: Callable[[], BinaryIO], *, utf16: bool, smaller: int = 1
+    open_raw: Callable[[], BinaryIO], *, utf16: bool, read_divisor: int = 1
 ) -> Iterator[tuple[str, bool]]:
     """The text from a fresh stream of its raw bytes, a block at a time, as (whole lines
     joined by LF, the start of a line whose end is in a later block, whether it is the
@@ -68,9 +68,9 @@ def _decoded(
 
     UTF-16 (the caller saw its byte-order mark) is decoded strictly: a decoding error is
     a UnicodeDecodeError. UTF-8 is decoded with surrogateescape, so a stray byte marks
-    its line instead of failing the file. Reads are of `READ_BLOCK // smaller` bytes.
+    its line instead of failing the file. Reads are of `READ_BLOCK // read_divisor` bytes.
     """
-    size = max(1, READ_BLOCK // smaller)
+    size = max(1, READ_BLOCK // read_divisor)
     decoder = codecs.getincrementaldecoder("utf-16" if utf16 else "utf-8")(
         "strict" if utf16 else "surrogateescape"
     )
@@ -106,14 +106,14 @@ def _decoded(
 
 
 def line_blocks(
-    open_raw: Callable[[], BinaryIO], *, utf16: bool, smaller: int = 1
+    open_raw: Callable[[], BinaryIO], *, utf16: bool, read_divisor: int = 1
 ) -> Iterator[LineBlock]:
     """The text's lines, a block at a time, from a fresh stream of its raw bytes (see
-    `_decoded` for the decoding; `smaller` blocks for a reader that may stop early). The
-    lines do not depend on the blocks' size."""
+    `_decoded` for the decoding; `read_divisor` > 1 for smaller blocks, for a reader that
+    may stop early). The lines do not depend on the blocks' size."""
     pending_empty = 0  # empty lines kept back: dropped if nothing follows them
     emitted = False
-    for chunk, final in _decoded(open_raw, utf16=utf16, smaller=smaller):
+    for chunk, final in _decoded(open_raw, utf16=utf16, read_divisor=read_divisor):
         nul = "\x00" in chunk
         undecodable = not utf16 and _ESCAPED.search(chunk) is not None
         parts = chunk.split("\n")

@@ -26,7 +26,7 @@ def _split_lines(raw: bytes) -> list[str]:
 def test_line_blocks_of_any_size_are_the_split_lines(
     monkeypatch: pytest.MonkeyPatch, read_block: int
 ) -> None:
-    """Blocks of any size, a quarter of it too (`smaller`, what layout detection reads),
+    """Blocks of any size, a quarter of it too (`read_divisor`, what layout detection reads),
     give the lines of the whole text: blocks without an empty line are taken as split,
     the others hold empty lines back across blocks and drop the trailing ones. Fails if a
     block's empty lines are taken as they are or held ones are lost."""
@@ -37,10 +37,10 @@ def test_line_blocks_of_any_size_are_the_split_lines(
     for _ in range(60):
         lines = rng.choices(pieces, k=rng.choice([1, 5, 40]))
         texts.append(("\n".join(lines) + rng.choice(["", "\n", "\n\n\n"])).encode())
-    for raw, smaller in itertools.product(texts, (1, 4)):
+    for raw, read_divisor in itertools.product(texts, (1, 4)):
         blocks = list(
             export_text.line_blocks(
-                functools.partial(io.BytesIO, raw), utf16=False, smaller=smaller
+                functools.partial(io.BytesIO, raw), utf16=False, read_divisor=read_divisor
             )
         )
         assert [line for block in blocks for line in block.lines] == _split_lines(raw), raw
