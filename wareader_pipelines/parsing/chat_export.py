@@ -84,6 +84,7 @@ from wareader_pipelines.parsing.export_text import (
 )
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA, arrow_of
 from wareader_pipelines.parsing.records import MessageRecord, QuarantineRecord
+from wareader_pipelines.parsing.repeated_digests import DIGEST_BYTES, RepeatedDigests
 
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 """The date orders an export can use; ties are broken in this order of preference."""
@@ -852,9 +853,7 @@ class _VectorState:
     """What `vector_batches` carries from block to block."""
 
     id_hash: hashlib._Hash
-    # Every first digest, mapped to itself; a repeated one's occurrences apart (see `ids_of`).
-    seen: dict[bytes, bytes] = field(default_factory=dict)
-    repeated: dict[bytes, int] = field(default_factory=dict)
+    seen: RepeatedDigests = field(default_factory=RepeatedDigests)  # the file's digests
     carry: tuple[int, list[bytes]] | None = None  # the unfinished message: header line, bytes
     line: int = 0  # lines before the block
     last: int | None = None  # epoch seconds of the last message kept
@@ -1552,7 +1551,7 @@ class _ExportParser:
             scans, self.scans = self.scans, None
         else:
             scans = (self.scan(chunk) for chunk in byte_blocks(self.open_chat, self.block_reads))
-        state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=12))
+        state = _VectorState(hashlib.blake2b(key=self.id_key, digest_size=DIGEST_BYTES))
         with _zip_errors_as_rejection(), collector_paused():
             for scan in scans:
                 yield from self.chunk_batches(scan, order, state)
@@ -1851,31 +1850,22 @@ class _ExportParser:
 
     def ids_of(self, keys: list[bytes], state: _VectorState) -> pa.Array:
         """The message ids of keys (each ending with the first occurrence's `\\x1f0`), in
-        line order, counting repeats over the whole file as `_message_id` does; only a
-        repeated key's id is hashed again, with its count. A digest seen before is told by
-        `setdefault` handing back another object than itself: one dictionary call per key,
-        and the count kept only for the few repeated ones."""
+        line order, counting repeats over the whole file as `_message_id` does: every key
+        is hashed once, and only a repeated one again, with its count, found among the
+        block's digests by `RepeatedDigests`."""
         copy = state.id_hash.copy
-        first_of = state.seen.setdefault
-        repeated = state.repeated
         digests: list[bytes] = []
         add = digests.append
-        repeats: list[tuple[int, int]] = []
         for key in keys:
             hasher = copy()
             hasher.update(key)
-            digest = hasher.digest()
-            if first_of(digest, digest) is not digest:
-                occurrence = repeated.get(digest, 1)
-                repeated[digest] = occurrence + 1
-                repeats.append((len(digests), occurrence))
-            add(digest)
-        others: dict[int, str] = {}
-        for position, occurrence in repeats:
+            add(hasher.digest())
+        joined = bytearray().join(digests)
+        for position, occurrence in state.seen.repeats(joined):
             hasher = copy()
             hasher.update(keys[position][:-1] + str(occurrence).encode())
-            others[position] = "m_" + hasher.hexdigest()
-        return export_columns.message_ids(digests, others)
+            joined[position * DIGEST_BYTES : (position + 1) * DIGEST_BYTES] = hasher.digest()
+        return export_columns.message_ids(joined)
 
     def finished_table(self, table: pa.Table, first_seconds: int, last_seconds: int) -> ExportBatch:
         """`finished_columns` for a table of messages built already."""

@@ -119,22 +119,17 @@ def _words(data: np.ndarray, kind: np.dtype) -> np.ndarray:
     return np.ndarray((len(data) - kind.itemsize + 1,), kind, buffer=data, offset=0, strides=(1,))
 
 
-def message_ids(digests: list[bytes], others: dict[int, str] | None = None) -> pa.StringArray:
-    """`"m_" + digest.hex()` of 12-byte digests, as one string array built in NumPy, but
-    the ids in `others` (by position, of the same length) instead of theirs."""
-    count = len(digests)
-    if others:
-        digests = list(digests)
-        for position, other in others.items():
-            digests[position] = bytes.fromhex(other[2:])
-    hexed = np.frombuffer(b"".join(digests).hex().encode("ascii"), np.uint8).reshape(count, 24)
+def message_ids(digests: bytes | bytearray) -> pa.StringArray:
+    """`"m_" + digest.hex()` of 12-byte digests (joined), as one string array built in
+    NumPy."""
+    count = len(digests) // 12
     laid = np.empty((count, 26), np.uint8)
     laid[:, 0] = ord("m")
     laid[:, 1] = ord("_")
-    laid[:, 2:] = hexed
+    laid[:, 2:] = np.frombuffer(digests.hex().encode("ascii"), np.uint8).reshape(count, 24)
     offsets = np.arange(0, 26 * count + 1, 26, dtype=np.int32)
     return pa.Array.from_buffers(
-        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid.tobytes())]
+        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
     )
 
 
