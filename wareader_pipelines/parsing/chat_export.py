@@ -1767,7 +1767,7 @@ class _ExportParser:
             np.array(local_midnights, np.int64)[scan.date_at[picked]] + scan.clock_seconds[picked]
         )
         keys = pc.binary_join_element_wise(
-            pa.array(local_seconds).cast(pa.string()),
+            export_columns.decimal_texts(local_seconds),
             author_array.take(np.where(fast_authors < 0, len(scan.author_texts), fast_authors)),
             bodies,
             "0",
@@ -2433,7 +2433,7 @@ class _ExportParser:
         count = len(seconds)
         string, nulls = pa.string(), pa.nulls
         if isinstance(lines, np.ndarray):
-            lines = export_columns.line_texts(lines)
+            lines = export_columns.decimal_texts(lines, "line ")
         kept = self.constants
 
         def constant(value: str) -> pa.Array:

@@ -133,24 +133,23 @@ def message_ids(digests: bytes | bytearray) -> pa.StringArray:
     )
 
 
-_LINE_PREFIX = np.frombuffer(b"line ", np.uint8)
-
-
-def line_texts(numbers: np.ndarray) -> pa.StringArray:
-    """`"line N"` of each 1-based line number, as Arrow's join of "line " and the number
-    cast to text gives it, laid out in NumPy when all the numbers have as many digits (a
-    block's lines nearly always do; the others take the join): one column of digits at a
-    time, from the last, by 32-bit division where the numbers fit."""
+def decimal_texts(numbers: np.ndarray, prefix: str = "") -> pa.StringArray:
+    """`prefix` and each number in decimal (`"line 12"`, `"1715634000"`), as Arrow's join of
+    the prefix and the number cast to text gives it, laid out in NumPy when all the numbers
+    are positive with as many digits (a block's line numbers and times nearly always are;
+    the others take the join): one column of digits at a time, from the last, by 32-bit
+    division where the numbers fit."""
     count = len(numbers)
     low = int(numbers.min()) if count else 0
     high = int(numbers.max()) if count else 0
     if not count or low < 1 or len(str(low)) != len(str(high)):
-        return pc.binary_join_element_wise("line ", pa.array(numbers).cast(pa.string()), "")
-    width = len(_LINE_PREFIX) + len(str(high))
+        return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
+    lead = np.frombuffer(prefix.encode(), np.uint8)
+    width = len(lead) + len(str(high))
     laid = np.empty((count, width), np.uint8)
-    laid[:, : len(_LINE_PREFIX)] = _LINE_PREFIX
+    laid[:, : len(lead)] = lead
     value = numbers.astype(np.uint32 if high < 1 << 32 else np.int64)
-    for place in range(width - 1, len(_LINE_PREFIX) - 1, -1):
+    for place in range(width - 1, len(lead) - 1, -1):
         lower = value // 10
         laid[:, place] = value - lower * 10 + ord("0")
         value = lower

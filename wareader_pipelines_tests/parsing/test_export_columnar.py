@@ -29,7 +29,7 @@ from wareader_pipelines.nlp.pseudonyms import DEVELOPMENT_KEY, Pseudonymizer
 from wareader_pipelines.parsing import chat_export, export_columns, export_text
 from wareader_pipelines.parsing import export_markers as markers
 from wareader_pipelines.parsing.chat_export import parse_export_batches
-from wareader_pipelines.parsing.export_columns import line_texts
+from wareader_pipelines.parsing.export_columns import decimal_texts
 from wareader_pipelines.parsing.export_limits import ExportLimits
 from wareader_pipelines.parsing.export_text import LineBlock
 from wareader_pipelines.parsing.record_arrow import MESSAGE_SCHEMA
@@ -330,10 +330,10 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
     assert 0 < len(one_by_one) < rows // 5  # the line parser's run does not count
 
 
-def test_line_texts_are_the_join_of_line_and_the_number() -> None:
-    """`line_texts` lays "line N" out in NumPy when the numbers have as many digits (by
-    32-bit division up to 2**32 - 1, 64-bit past it), and is the Arrow join it replaces for
-    any numbers."""
+def test_decimal_texts_are_the_join_of_the_prefix_and_the_number() -> None:
+    """`decimal_texts` lays "line N" (and a time's bare seconds) out in NumPy when the
+    numbers are positive with as many digits (by 32-bit division up to 2**32 - 1, 64-bit
+    past it), and is the Arrow join it replaces for any numbers."""
     for numbers in (
         [1, 2, 9],
         [10, 57, 99],
@@ -346,14 +346,18 @@ def test_line_texts_are_the_join_of_line_and_the_number() -> None:
         [10000000, 12345678],
         [100000000, 987654321, 500000001],
         [99999, 100000],
+        [1715634000, 1715637660],  # times of 2024 in epoch seconds
         [4294967294, 4294967295],  # the largest 32-bit numbers, and past them 64-bit ones
         [4294967296, 9999999999],
+        [-86400, 3600],  # a time before 1970, and one of its first day
+        [0, 5],
         [],
     ):
         array = np.array(numbers, np.int64)
-        joined = pc.binary_join_element_wise("line ", pa.array(array).cast(pa.string()), "")
-        assert line_texts(array).equals(joined)
-        assert line_texts(array).to_pylist() == [f"line {number}" for number in numbers]
+        for prefix in ("line ", ""):
+            joined = pc.binary_join_element_wise(prefix, pa.array(array).cast(pa.string()), "")
+            assert decimal_texts(array, prefix).equals(joined)
+            assert decimal_texts(array, prefix).to_pylist() == [f"{prefix}{n}" for n in numbers]
 
 
 def _layout_header_by_header(lines: list[str]) -> tuple[tuple[object, ...], int] | None:
