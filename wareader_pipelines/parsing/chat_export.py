@@ -1339,7 +1339,7 @@ class _ExportParser:
         shape = self.shape
         # Lines of the file's usual header shape are plain headers without a regex; the
         # patterns read the others.
-        shaped = shape.lines(data, starts) if shape is not None else None
+        shaped, shaped_words = shape.lines(data, starts) if shape is not None else (None, [])
         # The other lines that may be headers: a header starts with a direction mark, "["
         # or a digit, so a line whose first byte is ASCII and none of these (most
         # continuation lines) is not one. Those the plain pattern does not read are
@@ -1397,12 +1397,13 @@ class _ExportParser:
             and shaped is not None
             and shaped.sum() == len(line_at)
         ):
-            # Every plain header has the usual shape: dates and clocks told apart by their digits.
-            date_at, date_first = shape.dates(data, starts[line_at])
+            # Every plain header has the usual shape (so `line_at` are the shaped lines): dates
+            # and clocks told apart by their digits.
+            date_at, date_first = shape.dates(data, starts[line_at], shaped_words)
             date_texts = export_columns.views_of(
                 buffer, data, date_start[date_first], date_end[date_first]
             ).to_pylist()
-            clocks = shape.clocks(data, starts[line_at], self.layout.twelve_hour)
+            clocks = shape.clocks(shaped_words, self.layout.twelve_hour)
         else:
             dates = pc.dictionary_encode(
                 export_columns.views_of(buffer, data, date_start, date_end)

@@ -38,9 +38,12 @@ def re2_literal(text: str) -> str:
 
 
 def padded_block(chunk: bytes) -> np.ndarray:
-    """A block's bytes with PAD zero bytes after them, as the functions here read them."""
-    data = np.zeros(len(chunk) + PAD, np.uint8)
+    """A block's bytes with PAD zero bytes after them, as the functions here read them.
+    Allocated empty and only the pad zeroed: `np.zeros` of a block asks for fresh pages
+    (calloc), each faulted in on its first write, where freed heap memory would do."""
+    data = np.empty(len(chunk) + PAD, np.uint8)
     data[: len(chunk)] = np.frombuffer(chunk, np.uint8)
+    data[len(chunk) :] = 0
     return data
 
 
@@ -196,60 +199,121 @@ class HeaderShape:
         self.date_bytes = [at for at in [*digits, *letters] if at < split]
         self.clock_bytes = sorted(at for at in [*digits, *letters] if at >= split)
         self.keyed = len(self.date_bytes) <= 8 and len(self.clock_bytes) <= 8
+        # The header read as little-endian words of 8 bytes (`words`; at most PAD bytes, so a
+        # word read at any line start stays in the padded block). Per word: the bits a line
+        # of the shape has as the header (its literal bytes, and each digit's high nibble 3),
+        # the digits' low nibbles (at most 9: adding 6 to each sets no bit 4 of its byte),
+        # and the date bytes.
+        assert self.width <= PAD, "a shape is read in the block's padding"
+        self.word_count = -(-self.width // 8)
+        words = [_WordMasks() for _ in range(self.word_count)]
+        literal, digit, date_byte = set(self.literal_at.tolist()), set(digits), set(self.date_bytes)
+        for at, byte in enumerate(header):
+            masks, shift = words[at // 8], 8 * (at % 8)
+            if at in literal:
+                masks.fixed |= 0xFF << shift
+                masks.value |= byte << shift
+            elif at in digit:
+                masks.fixed |= 0xF0 << shift
+                masks.value |= 0x30 << shift
+                masks.low |= 0x0F << shift
+                masks.six |= 0x06 << shift
+                masks.sixteen |= 0x10 << shift
+            if at in date_byte:
+                masks.date |= 0xFF << shift
+        self.word_masks = [masks.arrays() for masks in words]
 
-    def lines(self, data: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Which lines of a block (`padded_block`, its `line_starts`) start with the shape."""
+    def words(self, data: np.ndarray, starts: np.ndarray) -> list[np.ndarray]:
+        """The shape's bytes after each of `starts` in a block (`padded_block`), as the
+        `word_count` little-endian words of 8 bytes that hold them (see `words_at`)."""
+        return [words_at(data, starts + 8 * word) for word in range(self.word_count)]
+
+    def lines(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Which lines of a block (`padded_block`, its `line_starts`) start with the shape,
+        their literal bytes and digits compared a word of 8 bytes at a time; and the
+        `words` of those lines, for `dates` and `clocks`."""
         line_starts = starts[:-1]
         # The first byte alone drops most continuation lines before the full comparison.
         first = data[line_starts]
         maybe = (first - 48 < 10) if self.first_is_digit else first == self.first
         chosen = np.flatnonzero(maybe)
-        window = np.lib.stride_tricks.sliding_window_view(data, self.width)[line_starts[chosen]]
-        fits = (window[:, self.literal_at] == self.literal).all(axis=1)
-        fits &= ((window[:, self.digit_at] - 48).astype(np.uint8) < 10).all(axis=1)
+        at = line_starts[chosen]
+        fits = np.ones(len(chosen), bool)
+        words = self.words(data, at)
+        for word, (fixed, value, low, six, sixteen, _) in zip(words, self.word_masks, strict=True):
+            fits &= (word & fixed) == value
+            if low:
+                fits &= (((word & low) + six) & sixteen) == 0
         if len(self.letter_at):
-            letters = window[:, self.letter_at]
+            letters = data[at[:, None] + self.letter_at]
             fits &= np.isin(letters, np.frombuffer(b"AaPp", np.uint8)).all(axis=1)
         shaped = np.zeros(len(line_starts), bool)
         shaped[chosen[fits]] = True
-        return shaped
+        return shaped, [word[fits] for word in words]
 
-    def dates(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For headers of the shape starting at `starts` (`keyed` shapes only): each one's
-        date as an index into the distinct dates, and the position of each distinct date's
-        first header. Headers come in runs of one date, so only each run's first is
-        encoded; the same encoding as of every header."""
-        keys = _keys(data, starts, self.date_bytes)
-        if len(keys) < 2:
-            return _encoded(keys)
-        heads = np.flatnonzero(np.concatenate(((True,), keys[1:] != keys[:-1])))
-        at, first = _encoded(keys[heads])
-        return np.repeat(at, np.diff(np.append(heads, len(keys)))), heads[first]
-
-    def clocks(
-        self, data: np.ndarray, starts: np.ndarray, twelve_hour: bool
+    def dates(
+        self, data: np.ndarray, starts: np.ndarray, words: list[np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """For headers of the shape starting at `starts`: each one's time as seconds into
-        the day and whether it is one (`_clock_of` in chat_export, read from the digits:
-        the AM/PM letter makes the hour 0-11 or 12-23, over 12 with one is no hour; a
-        12-hour file's clock without it is ambiguous; hour, minute, second past 23, 59,
+        """For headers of the shape starting at `starts` (`keyed` shapes only; `words` their
+        `words`): each one's date as an index into the distinct dates, and the position of
+        each distinct date's first header. Headers come in runs of one date, told apart by
+        the date bytes of their words, so only each run's first is encoded; the same
+        encoding as of every header."""
+        if len(starts) < 2:
+            return _encoded(_keys(data, starts, self.date_bytes))
+        changed = np.zeros(len(starts) - 1, bool)
+        for word, masks in zip(words, self.word_masks, strict=True):
+            date = masks[5]
+            if date:
+                dated = word & date
+                changed |= dated[1:] != dated[:-1]
+        heads = np.flatnonzero(np.concatenate(((True,), changed)))
+        at, first = _encoded(_keys(data, starts[heads], self.date_bytes))
+        return np.repeat(at, np.diff(np.append(heads, len(starts)))), heads[first]
+
+    def clocks(self, words: list[np.ndarray], twelve_hour: bool) -> tuple[np.ndarray, np.ndarray]:
+        """For headers of the shape whose `words` these are: each one's time as seconds
+        into the day and whether it is one (`_clock_of` in chat_export, read from the
+        digits: the AM/PM letter makes the hour 0-11 or 12-23, over 12 with one is no hour;
+        a 12-hour file's clock without it is ambiguous; hour, minute, second past 23, 59,
         59 are impossible)."""
         hour_at, minute_at, second_at, letter_at = self.clock_fields
+        count = len(words[0])
+
+        def byte(place: int) -> np.ndarray:
+            word = words[place // 8] >> np.uint64(8 * (place % 8))
+            return (word & np.uint64(0xFF)).view(np.int64)
 
         def number(places: tuple[int, ...]) -> np.ndarray:
-            value = np.zeros(len(starts), np.int64)
-            for place in places:
-                value = value * 10 + (data[starts + place].astype(np.int64) - 48)
-            return value
+            if not places:
+                return np.zeros(count, np.int64)
+            value = byte(places[0])
+            for place in places[1:]:
+                value = value * 10 + byte(place)
+            return value - 48 * (10 ** len(places) - 1) // 9  # each digit's "0" taken off
 
         hour, minute, second = number(hour_at), number(minute_at), number(second_at)
         if letter_at is not None:
-            afternoon = np.isin(data[starts + letter_at], (ord("P"), ord("p")))
+            afternoon = np.isin(byte(letter_at), (ord("P"), ord("p")))
             hour = np.where(hour > 12, 99, hour % 12 + np.where(afternoon, 12, 0))
         good = (hour <= 23) & (minute <= 59) & (second <= 59)
         if letter_at is None and twelve_hour:
             good[:] = False
         return hour * 3600 + minute * 60 + second, good
+
+
+class _WordMasks:
+    """The masks of one word of a HeaderShape's header, built bit by bit (`__init__`)."""
+
+    def __init__(self) -> None:
+        self.fixed = self.value = self.low = self.six = self.sixteen = self.date = 0
+
+    def arrays(self) -> tuple[np.uint64, ...]:
+        """fixed, value, low, six, sixteen and date as NumPy words."""
+        return tuple(
+            np.uint64(mask)
+            for mask in (self.fixed, self.value, self.low, self.six, self.sixteen, self.date)
+        )
 
 
 def _keys(data: np.ndarray, starts: np.ndarray, places: list[int]) -> np.ndarray:

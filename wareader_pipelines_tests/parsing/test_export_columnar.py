@@ -574,3 +574,86 @@ def test_notice_prefixes_found_by_their_first_word_are_those_a_body_starts_with(
             for body in order
         ]
         assert odd.tolist() == expected
+
+
+def _shape_of(layout: chat_export._Layout, header: str) -> export_columns.HeaderShape:
+    """The HeaderShape `scan` learns from files whose headers are all like `header`."""
+    match = layout.header_pattern().match(header + "x")
+    assert match is not None
+    date_text = match[1]
+    clock = header[(1 if layout.bracketed else 0) + len(date_text) :]
+    shape = layout.header_shape([date_text], [clock])
+    assert shape is not None
+    return shape
+
+
+def test_header_shape_read_by_words_is_the_shape_byte_by_byte() -> None:
+    """HeaderShape compares lines with its header and reads dates and times a word of 8
+    bytes at a time; that gives the byte-by-byte reading: a line has the shape exactly
+    when each literal byte is the header's, each digit an ASCII digit and each AM/PM
+    letter one of AaPp; dates are the dictionary encoding of every header's date bytes;
+    times are `_clock_of` of the digits. Headers mutated at every byte (also the last
+    line of the block, read into the padding) for three layouts."""
+    layouts = [
+        (chat_export._Layout(False, "/", ":", "-", False), "13/05/2024, 21:05 - "),
+        (chat_export._Layout(False, "/", ":", "-", True), "5/13/24, 9:05\u202fPM - "),
+        (chat_export._Layout(True, ".", ":", "]", False), "[13.05.24, 21:05:33] "),
+    ]
+    rng = random.Random(13)
+    for layout, example in layouts:
+        shape = _shape_of(layout, example)
+        header = example.encode()
+        lines: list[bytes] = []
+        for _ in range(600):
+            line = bytearray(header)
+            for at in shape.digit_at.tolist():
+                line[at] = ord(rng.choice("0123456789"))
+            for at in shape.letter_at.tolist():
+                line[at] = ord(rng.choice("AaPp"))
+            if rng.random() < 0.4:  # one byte changed: to a digit, a letter, a mark or any
+                at = rng.randrange(len(line))
+                line[at] = rng.choice(
+                    [ord(rng.choice("0123456789:/.,-AaPpx ")), rng.randrange(256)]
+                )
+            cut = len(line) if rng.random() < 0.9 else rng.randrange(len(line))
+            lines.append(bytes(line[:cut]) + b"Ana: hi")
+        chunk = b"\n".join(lines) + b"\n"
+        data = export_columns.padded_block(chunk)
+        starts = export_columns.line_starts(data)
+        shaped, words = shape.lines(data, starts)
+        width = len(header)
+        expected = []
+        for start in starts[:-1].tolist():
+            window = chunk[start : start + width].ljust(width, b"\0")
+            expected.append(
+                all(window[at] == header[at] for at in shape.literal_at.tolist())
+                and all(48 <= window[at] <= 57 for at in shape.digit_at.tolist())
+                and all(window[at] in b"AaPp" for at in shape.letter_at.tolist())
+            )
+        assert shaped.tolist() == expected
+        assert 100 < sum(expected) < len(expected)
+        at = starts[:-1][shaped]
+        assert [word.tolist() for word in words] == [
+            word.tolist() for word in shape.words(data, at)
+        ]
+        date_at, date_first = shape.dates(data, at, words)
+        every_at, every_first = export_columns._encoded(
+            export_columns._keys(data, at, shape.date_bytes)
+        )
+        assert date_at.tolist() == every_at.tolist()
+        assert date_first.tolist() == every_first.tolist()
+        seconds, good = shape.clocks(words, layout.twelve_hour)
+        hour_at, minute_at, second_at, letter_at = shape.clock_fields
+        for index, start in enumerate(at.tolist()):
+
+            def text(places: tuple[int, ...], start: int = start, chunk: bytes = chunk) -> str:
+                return "".join(chr(chunk[start + place]) for place in places)
+
+            letter = None if letter_at is None else chr(chunk[start + letter_at])
+            want, problem = chat_export._clock_of(
+                text(hour_at), text(minute_at), text(second_at) or None, letter, layout.twelve_hour
+            )
+            assert (bool(good[index]), int(seconds[index]) if good[index] else 0) == (
+                problem is None,
+                want,
+            )
