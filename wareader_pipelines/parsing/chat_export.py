@@ -46,7 +46,6 @@ import hashlib
 import io
 import itertools
 import mimetypes
-import operator
 import os
 import re
 import unicodedata
@@ -112,12 +111,13 @@ _SHAPE_SAMPLE = 64  # lines of the first block whose headers show the file's usu
 
 # Between date and time: a comma, or the word some locales write there ("13/05/2024 à 21:05").
 _DATE_TIME_JOINER = r"(?:,|[ \u00a0](?:à|um|alle|às|a las|klo|kl\.))?[ \u00a0\u202f]"
-# One generic pattern, only used to detect a file's layout.
+# One generic pattern, only used to detect a file's layout. Its only groups are the style's,
+# so that `Match.groups()` is the style as written: (open, sep, tsep, ampm, close).
 _DETECT = re.compile(
     r"^[\u200e\u200f]*(?P<open>\[)?"
-    r"(?P<d1>\d{1,4})(?P<sep>[/.\-])(?P<d2>\d{1,2})(?P=sep)(?P<d3>\d{2,4})\.?"
+    r"\d{1,4}(?P<sep>[/.\-])\d{1,2}(?P=sep)\d{2,4}\.?"
     + _DATE_TIME_JOINER
-    + r"(?P<h>\d{1,2})(?P<tsep>[:.])(?P<mi>\d{2})(?:(?P=tsep)(?P<s>\d{2}))?"
+    + r"\d{1,2}(?P<tsep>[:.])\d{2}(?:(?P=tsep)\d{2})?"
     r"(?:[ \u00a0\u202f\u2009]?(?P<ampm>[AaPp]\.?[ \u00a0\u202f\u2009]?[Mm]\.?))?"
     r"(?P<close>\][ \u00a0]?|[ \u00a0\u202f]?[-–][ \u00a0\u202f]|: )"
 )
@@ -747,7 +747,6 @@ def _detected_layout(blocks: Iterator[LineBlock]) -> tuple[_Layout, int]:
     looked_at = 0  # headers counted
     wanted = [_DETECT_SAMPLE]  # headers still wanted, as `_detect_pieces` reads it
     match = _DETECT.match
-    style_groups = operator.methodcaller("group", "open", "sep", "tsep", "close", "ampm")
     with closing(blocks):  # type: ignore[type-var]
         for lines in _detect_pieces(blocks, wanted):
             found = list(map(match, lines))
@@ -769,7 +768,7 @@ def _detected_layout(blocks: Iterator[LineBlock]) -> tuple[_Layout, int]:
             headers = list(itertools.islice(filter(None, found), _DETECT_SAMPLE - looked_at))
             looked_at += len(headers)
             wanted[0] = _DETECT_SAMPLE - looked_at
-            written.update(map(style_groups, headers))
+            written.update(map(re.Match.groups, headers))
             if looked_at >= _DETECT_SAMPLE:
                 break
     if first < 0:
@@ -779,7 +778,7 @@ def _detected_layout(blocks: Iterator[LineBlock]) -> tuple[_Layout, int]:
         )
     styles: Counter[tuple[bool, str, str, str]] = Counter()
     twelve = 0
-    for (opened, sep, tsep, close_text, ampm), count in written.items():
+    for (opened, sep, tsep, ampm, close_text), count in written.items():
         close = "]" if "]" in close_text else ":" if ":" in close_text else "-"  # type: ignore[operator]
         styles[(opened is not None, sep, tsep, close)] += count  # type: ignore[index]
         twelve += count if ampm is not None else 0
