@@ -113,7 +113,13 @@ def test_a_month_filed_like_the_ui_runs_as_one_ranged_run_through_the_daemon(
                 time.sleep(2)
             runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
             failed = [run.run_id for run in runs if run.status != dg.DagsterRunStatus.SUCCESS]
-            assert status == BulkActionStatus.COMPLETED_SUCCESS, (status, failed)
+            error = instance.get_backfill(backfill_id).error  # why the daemon failed it
+            assert status == BulkActionStatus.COMPLETED_SUCCESS, (
+                status,
+                failed,
+                error.to_string() if error else None,
+                (tmp_path / "daemon.log").read_text()[-3000:],
+            )
             assert len(runs) == 1
             assert (runs[0].tags[RANGE_START], runs[0].tags[RANGE_END]) == (
                 "2024-05-01",
