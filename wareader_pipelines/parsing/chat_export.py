@@ -905,21 +905,70 @@ def _marker_bytes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _marker_kinds(
-    buffer: pa.Buffer, data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    buffer: pa.Buffer,
+    data: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    ends_of: _RangeEnds | None = None,
 ) -> np.ndarray:
     """Which exact marker line (its index in `_marker_lines`' value set) each byte range
     [starts, ends) of a block is, or -1: Arrow's `index_in` on the ranges whose length,
-    first and last byte some marker line has, the others being none."""
+    first and last byte some marker line has, the others being none. `ends_of`: the
+    ranges' `_RangeEnds`, when the caller has them."""
     lengths, firsts, lasts = _marker_bytes()
+    if ends_of is None:
+        ends_of = _RangeEnds.of(data, starts, ends)
     maybe = lengths[np.minimum(ends - starts, 255)]
-    maybe &= firsts[data[starts]]
-    maybe &= lasts[data[np.maximum(ends - 1, 0)]]
+    maybe &= firsts[ends_of.first_words & np.uint64(0xFF)]
+    maybe &= lasts[ends_of.last_bytes]
     kinds = np.full(len(starts), -1, np.int32)
     at = np.flatnonzero(maybe)
     if len(at):
         texts = export_columns.slices_of(buffer, data, starts[at], ends[at])
         kinds[at] = pc.index_in(texts, value_set=_marker_lines()[0]).fill_null(-1).to_numpy()
     return kinds
+
+
+@dataclass(slots=True)
+class _RangeEnds:
+    """The first 8 bytes (as one word, `export_columns.words_at`) and the last byte of each
+    byte range [starts, ends) of a block (an empty range's last byte is any), read once
+    for the tests of a block's bodies that look at them."""
+
+    first_words: np.ndarray
+    last_bytes: np.ndarray
+
+    @classmethod
+    def of(cls, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> _RangeEnds:
+        return cls(export_columns.words_at(data, starts), data[np.maximum(ends - 1, 0)])
+
+
+# The first bytes of a body, in its first word, that make it odd: a direction mark (LRM
+# E2 80 8E or RLM E2 80 8F: the third byte's last bit masked), a no-break space (C2 A0).
+_MARK_MASK, _MARK = np.uint64(0xFEFFFF), np.uint64(0x8E80E2)
+_NO_BREAK_MASK, _NO_BREAK = np.uint64(0xFFFF), np.uint64(0xA0C2)
+_BULLET = "•".encode()
+# Bytes A2 (the bullet's last) looked at one by one in a block, per byte of the block, before
+# the bullets are searched for by comparing every byte instead.
+_BULLET_TRIES_PER_BYTE = 1 / 1024
+
+
+def _bullets(chunk: bytes, data: np.ndarray) -> np.ndarray:
+    """The offsets of every "•" (E2 80 A2) in a block (`chunk`, and as `padded_block`),
+    ascending. Most blocks have few A2 bytes, so they are found with bytes.find (memchr)
+    and their two bytes before checked; a block with many compares every byte in NumPy."""
+    found: list[int] = []
+    tries = int(len(chunk) * _BULLET_TRIES_PER_BYTE) + 16
+    at = chunk.find(b"\xa2", 2)
+    while at >= 0:
+        tries -= 1
+        if not tries:
+            bullets = np.flatnonzero(data[:-2] == 0xE2)
+            return bullets[(data[bullets + 1] == 0x80) & (data[bullets + 2] == 0xA2)]
+        if chunk[at - 2 : at] == _BULLET[:2]:
+            found.append(at - 2)
+        at = chunk.find(b"\xa2", at + 1)
+    return np.array(found, np.int64)
 
 
 def _constant(value: str, count: int) -> pa.Array:
@@ -936,32 +985,45 @@ def _constant(value: str, count: int) -> pa.Array:
 
 
 def _odd_bodies(
-    data: np.ndarray, line_end: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    chunk: bytes,
+    data: np.ndarray,
+    line_end: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    ends_of: _RangeEnds | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Which of a block's bodies (the bytes [starts, ends) of `data`, each followed by an
-    LF, each starting on a line that ends (its LF) at `line_end`) a person's plain text is not, as
-    `column_batches` tells them apart, but a first line that is exactly a marker: the
-    body ends with ">" (an edit mark), or its first line is empty, starts with "<", a
-    direction mark or a space, ends with ")", holds "•" or starts like an encryption
-    notice; and the offset of each body's first LF, or -1. Read from the bytes alone."""
+    """Which of a block's bodies (the bytes [starts, ends) of `chunk`, `data` as
+    export_columns.padded_block, each followed by an LF, each starting on a line that ends
+    (its LF) at `line_end`) a person's plain text is not, as `column_batches` tells them
+    apart, but a first line that is exactly a marker: the body ends with ">" (an edit
+    mark), or its first line is empty, starts with "<", a direction mark or a space, ends
+    with ")", holds "•" or starts like an encryption notice; and the offset of each
+    body's first LF, or -1. Read from the bytes alone (`ends_of`: the bodies' `_RangeEnds`,
+    when the caller has them)."""
     padded = data  # as export_columns.padded_block: the bytes past the block read as 0
-    first_end = np.minimum(line_end, ends)
-    newline = np.where(line_end < ends, line_end - starts, -1)
+    if ends_of is None:
+        ends_of = _RangeEnds.of(data, starts, ends)
+    first_words, last_bytes = ends_of.first_words, ends_of.last_bytes
+    several = line_end < ends
+    first_end = np.where(several, line_end, ends)
+    newline = np.where(several, line_end - starts, -1)
     empty = first_end == starts
-    lead, second, third = padded[starts], padded[starts + 1], padded[starts + 2]
+    lead = first_words & np.uint64(0xFF)
     odd = empty | (lead == ord("<")) | (lead == ord(" "))
-    odd |= (lead == 0xE2) & (second == 0x80) & ((third == 0x8E) | (third == 0x8F))  # LRM, RLM
-    odd |= (lead == 0xC2) & (second == 0xA0)  # no-break space
-    odd |= ~empty & (padded[first_end - 1] == ord(")"))
-    odd |= (ends > starts) & (padded[ends - 1] == ord(">"))
-    bullets = np.flatnonzero(data[:-2] == 0xE2)  # "•" is E2 80 A2
-    bullets = bullets[(data[bullets + 1] == 0x80) & (data[bullets + 2] == 0xA2)]
+    odd |= (first_words & _MARK_MASK) == _MARK  # LRM, RLM
+    odd |= (first_words & _NO_BREAK_MASK) == _NO_BREAK
+    # The first line's last byte: the body's, unless the body has more lines.
+    first_last = last_bytes.copy()
+    more = np.flatnonzero(several)
+    first_last[more] = padded[first_end[more] - 1]
+    odd |= ~empty & (first_last == ord(")"))
+    odd |= (ends > starts) & (last_bytes == ord(">"))
+    bullets = _bullets(chunk, data)
     if len(bullets):  # "•" on the first line
         after = np.minimum(np.searchsorted(bullets, starts), len(bullets) - 1)
         odd |= (bullets[after] >= starts) & (bullets[after] < first_end)
     # A notice's prefix: the body goes on past it (no LF in it; the LF after a body ends it).
     # Its first (up to) 8 bytes are compared as one word, the whole prefix where they match.
-    first_words = export_columns.words_at(padded, starts)
     for encoded, word, mask in _notice_prefixes():
         if mask == _ALL_BYTES:
             begins = np.flatnonzero(first_words == word)
@@ -1655,9 +1717,10 @@ class _ExportParser:
         # A body that is exactly a marker line ("<Media omitted>") is read here too; any
         # other whose first line may be one, or that ends like an edit mark, is not.
         _, marker_kinds, marker_fine = _marker_lines()
-        kind_at = _marker_kinds(scan.buffer, scan.data, body_start, body_end)
+        ends_of = _RangeEnds.of(scan.data, body_start, body_end)
+        kind_at = _marker_kinds(scan.buffer, scan.data, body_start, body_end, ends_of)
         odd, newline = _odd_bodies(
-            scan.data, starts[headers[position] + 1] - 1, body_start, body_end
+            chunk, scan.data, starts[headers[position] + 1] - 1, body_start, body_end, ends_of
         )
         several = np.flatnonzero(newline >= 0)
         if len(several):
@@ -1671,8 +1734,7 @@ class _ExportParser:
         # A body ending with ">" (an edit mark, or not) is typed as `one_message` types a
         # person's message, with `_sender_content` itself: a text (edited or not) is read
         # here with that text, anything else one by one.
-        data_at_end = data[np.maximum(body_end - 1, 0)]
-        ending = np.flatnonzero(~keep & ~marked & ~is_system & (data_at_end == ord(">")))
+        ending = np.flatnonzero(~keep & ~marked & ~is_system & (ends_of.last_bytes == ord(">")))
         retyped = np.zeros(len(keep), bool)
         edited = np.zeros(len(keep), bool)
         retyped_texts: list[str | None] = []
@@ -1692,12 +1754,7 @@ class _ExportParser:
                     edited[at] = is_edited
                     retyped_texts.append(text)
         if is_system.any():  # a system line's text is its body, unless marks start it
-            lead = body_start[is_system]
-            keep[is_system] = ~(
-                (data[lead] == 0xE2)
-                & (data[lead + 1] == 0x80)
-                & ((data[lead + 2] == 0x8E) | (data[lead + 2] == 0x8F))
-            )
+            keep[is_system] = (ends_of.first_words[is_system] & _MARK_MASK) != _MARK
         if not keep.all():
             picked, position, kind_at = picked[keep], position[keep], kind_at[keep]
             body_start, body_end = body_start[keep], body_end[keep]

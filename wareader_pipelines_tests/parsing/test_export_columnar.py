@@ -568,7 +568,7 @@ def test_notice_prefixes_found_by_their_first_word_are_those_a_body_starts_with(
         starts = np.cumsum([0] + [len(body) + 1 for body in order[:-1]])
         ends = starts + np.array([len(body) for body in order])
         data = export_columns.padded_block(chunk)
-        odd, _ = chat_export._odd_bodies(data, ends, starts, ends)
+        odd, _ = chat_export._odd_bodies(chunk, data, ends, starts, ends)
         expected = [
             any(body.startswith(text.encode()) for text in markers.NOTICE_PREFIXES)
             for body in order
@@ -657,3 +657,49 @@ def test_header_shape_read_by_words_is_the_shape_byte_by_byte() -> None:
                 problem is None,
                 want,
             )
+
+
+def test_odd_bodies_read_from_words_and_found_bullets_are_those_of_each_body() -> None:
+    """`_odd_bodies` reads a body's first bytes from its first word, its last byte once for
+    every test, and finds "•" with bytes.find on the bullet's last byte (NumPy over the
+    block when that byte is common): it gives, body by body, the rules read from the
+    bytes (ends with ">"; first line empty, starting with "<", a space, a direction mark or
+    a no-break space, ending with ")", holding "•", or a notice), and its first LF. Bodies
+    with the bullet's bytes elsewhere (emoji with A2, "•" on a later line), few and many."""
+    pieces = ["", "<x", " x", "\u200ex", "\u200fx", "\u00a0x", "\u200dx", "x)", "x>", "a•b"]
+    pieces += ["😢 ok", "ok\nsecond)", "ok\n•", "•", "â\nb>", "x)\ny", "plain", "\u2022\u2021"]
+    pieces += [text + " more" for text in markers.NOTICE_PREFIXES[:3]]
+    rng = random.Random(17)
+    for count, sad in ((3000, 0.0), (400, 0.9)):  # few A2 bytes in the block, then many
+        bodies = [
+            ("😢" * 3 if rng.random() < sad else "") + rng.choice(pieces)
+            if sad or rng.random() < 0.1
+            else "plain " * 10
+            for _ in range(count)
+        ]
+        encoded = [body.encode() for body in bodies]
+        chunk = b"".join(body + b"\n" for body in encoded)
+        starts = np.cumsum([0] + [len(body) + 1 for body in encoded[:-1]])
+        ends = starts + np.array([len(body) for body in encoded])
+        line_end = np.array([chunk.index(b"\n", start) for start in starts.tolist()])
+        data = export_columns.padded_block(chunk)
+        odd, newline = chat_export._odd_bodies(chunk, data, line_end, starts, ends)
+        expected_odd, expected_newline = [], []
+        for body in encoded:
+            first = body.split(b"\n")[0]
+            expected_odd.append(
+                body.endswith(b">")
+                or not first
+                or first.startswith((b"<", b" ", "\u200e".encode(), "\u200f".encode()))
+                or first.startswith("\u00a0".encode())
+                or first.endswith(b")")
+                or "•".encode() in first
+                or any(body.startswith(text.encode()) for text in markers.NOTICE_PREFIXES)
+            )
+            expected_newline.append(body.find(b"\n"))
+        assert odd.tolist() == expected_odd
+        assert newline.tolist() == expected_newline
+        every = np.flatnonzero(data[:-2] == 0xE2)
+        every = every[(data[every + 1] == 0x80) & (data[every + 2] == 0xA2)]
+        assert chat_export._bullets(chunk, data).tolist() == every.tolist()
+        assert (chunk.count(b"\xa2") > len(chunk) // 1024 + 16) == (sad > 0)
