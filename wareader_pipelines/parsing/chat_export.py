@@ -1412,16 +1412,30 @@ class _ExportParser:
         if shaped is not None:
             maybe &= ~shaped
         candidates = np.flatnonzero(maybe)
-        extracted = pc.extract_regex(lines.take(candidates), plain)
-        fast = extracted.is_valid().to_numpy(zero_copy_only=False)
+        # The plain pattern reads ASCII digits with no mark before them: it is asked only
+        # about the lines that start with an ASCII byte ("[" or a digit).
+        asked = np.flatnonzero(lead[candidates] < 0x80)
+        fast = np.zeros(len(candidates), bool)
+        date_length = np.zeros(len(candidates), np.int64)
+        clock_length = np.zeros(len(candidates), np.int64)
+        if len(asked):
+            extracted = pc.extract_regex(lines.take(candidates[asked]), plain)
+            fast[asked] = extracted.is_valid().to_numpy(zero_copy_only=False)
+            date_length[asked] = pc.binary_length(extracted.field("date")).fill_null(0).to_numpy()
+            clock_length[asked] = pc.binary_length(extracted.field("clock")).fill_null(0).to_numpy()
         slow: dict[int, re.Match[str]] = {}
         if not fast.all():
             keep = np.ones(len(candidates), bool)
-            for position in np.flatnonzero(~fast).tolist():
-                line = int(candidates[position])
-                text = chunk[starts[line] : starts[line + 1] - 1].decode()
-                found = python_match(text)
-                if found is None:  # RE2's Unicode digits are not Python's: not a header
+            unread = np.flatnonzero(~fast)
+            unread_lines = candidates[unread]
+            for position, begin, end in zip(
+                unread.tolist(),
+                starts[unread_lines].tolist(),
+                (starts[unread_lines + 1] - 1).tolist(),
+                strict=True,
+            ):
+                found = python_match(chunk[begin:end].decode())
+                if found is None:  # no header (a continuation line starting with "¿" or 😀)
                     keep[position] = False
                 else:
                     slow[position] = found
@@ -1429,10 +1443,13 @@ class _ExportParser:
                 renumber = np.cumsum(keep) - 1
                 slow = {int(renumber[position]): found for position, found in slow.items()}
                 candidates, fast = candidates[keep], fast[keep]
-                extracted = extracted.filter(pa.array(keep))
-        date_length = pc.binary_length(extracted.field("date")).fill_null(0).to_numpy()
-        clock_length = pc.binary_length(extracted.field("clock")).fill_null(0).to_numpy()
-        if shaped is not None and shaped.any():  # the shaped headers join the others in order
+                date_length, clock_length = date_length[keep], clock_length[keep]
+        if shaped is not None and shaped.any() and not len(candidates):  # shaped headers only
+            candidates = np.flatnonzero(shaped)
+            fast = np.ones(len(candidates), bool)
+            date_length = np.full(len(candidates), shape.date_length)  # type: ignore[union-attr]
+            clock_length = np.full(len(candidates), shape.clock_length)  # type: ignore[union-attr]
+        elif shaped is not None and shaped.any():  # the shaped headers join the others in order
             shaped_lines = np.flatnonzero(shaped)
             together = np.concatenate((shaped_lines, candidates))
             arrangement = np.argsort(together, kind="stable")

@@ -139,27 +139,59 @@ def message_ids(digests: bytes | bytearray) -> pa.StringArray:
 def decimal_texts(numbers: np.ndarray, prefix: str = "") -> pa.StringArray:
     """`prefix` and each number in decimal (`"line 12"`, `"1715634000"`), as Arrow's join of
     the prefix and the number cast to text gives it, laid out in NumPy when all the numbers
-    are positive with as many digits (a block's line numbers and times nearly always are;
-    the others take the join): one column of digits at a time, from the last, by 32-bit
-    division where the numbers fit."""
+    are positive and come in a few runs of as many digits (a block's line numbers and times
+    nearly always do; the others take the join): a run at a time, one column of digits at
+    a time, from the last, by 32-bit division where the numbers fit."""
     count = len(numbers)
     low = int(numbers.min()) if count else 0
     high = int(numbers.max()) if count else 0
-    if not count or low < 1 or len(str(low)) != len(str(high)):
-        return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
+    if not count or low < 1:
+        return _joined(numbers, prefix)
     lead = np.frombuffer(prefix.encode(), np.uint8)
+    if len(str(low)) == len(str(high)):
+        laid = _laid(numbers, lead, high)
+        width = laid.shape[1]
+        offsets = np.arange(0, width * count + 1, width, dtype=np.int32)
+        return pa.Array.from_buffers(
+            pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
+        )
+    # Runs of numbers with as many digits (a block's line numbers pass 9,999 once at most).
+    digits = np.searchsorted(_TENS, numbers, side="right") + 1
+    cuts = np.flatnonzero(digits[1:] != digits[:-1]) + 1
+    if len(cuts) >= _DECIMAL_RUNS:
+        return _joined(numbers, prefix)
+    runs = np.split(numbers, cuts)
+    laid_runs = [_laid(run, lead, int(run.max())).ravel() for run in runs]
+    offsets = np.zeros(count + 1, np.int64)
+    np.cumsum(digits + len(lead), out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(),
+        count,
+        [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(np.concatenate(laid_runs))],
+    )
+
+
+_TENS = 10 ** np.arange(1, 19, dtype=np.int64)  # a number under _TENS[k] has k + 1 digits
+_DECIMAL_RUNS = 8  # more runs of as many digits than this: Arrow's join
+
+
+def _joined(numbers: np.ndarray, prefix: str) -> pa.StringArray:
+    """`decimal_texts` by Arrow: the join of the prefix and the numbers cast to text."""
+    return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
+
+
+def _laid(numbers: np.ndarray, lead: np.ndarray, high: int) -> np.ndarray:
+    """Positive numbers with as many digits as `high`, the largest, each after the bytes
+    `lead`, as rows of bytes: one column of digits at a time, from the last."""
     width = len(lead) + len(str(high))
-    laid = np.empty((count, width), np.uint8)
+    laid = np.empty((len(numbers), width), np.uint8)
     laid[:, : len(lead)] = lead
     value = numbers.astype(np.uint32 if high < 1 << 32 else np.int64)
     for place in range(width - 1, len(lead) - 1, -1):
         lower = value // 10
         laid[:, place] = value - lower * 10 + ord("0")
         value = lower
-    offsets = np.arange(0, width * count + 1, width, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
-    )
+    return laid
 
 
 class HeaderShape:

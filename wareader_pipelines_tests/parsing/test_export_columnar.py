@@ -144,6 +144,10 @@ TRICKY = "\n".join(
         "13/05/2024, 21:14 - Dan: one sender too many",
         "١٣/٠٥/٢٠٢٤, 21:15 - Ana: a header in Arabic-Indic digits",
         "\u200e13/05/2024, 21:15 - Ana: a header after a direction mark",
+        "¿a continuation line starting with an inverted question mark?",
+        "😀 one starting with an emoji, \u200e one with a mark and no digit:",
+        "\u200e and no digit",
+        "１３/０５/２０２４, 21:15 - Ana: a header in fullwidth digits",
         "13/05/2024, 21:15 - Ana: <Media omitted>",
         "a caption under a marker",
         "13/05/2024, 21:15 - Ana: This message was deleted",
@@ -333,8 +337,15 @@ def test_plain_messages_do_not_go_through_the_per_message_path(
 def test_decimal_texts_are_the_join_of_the_prefix_and_the_number() -> None:
     """`decimal_texts` lays "line N" (and a time's bare seconds) out in NumPy when the
     numbers are positive with as many digits (by 32-bit division up to 2**32 - 1, 64-bit
-    past it), and is the Arrow join it replaces for any numbers."""
+    past it), or in a few runs of as many digits, and is the Arrow join it replaces for any
+    numbers (also digits changing more often than `_DECIMAL_RUNS` allows)."""
+    rng = np.random.default_rng(5)
     for numbers in (
+        list(range(1, 30_164)),  # a file's first block of line numbers: 1 to 5 digits
+        list(range(90_000, 107_000)),
+        [5, 123, 7, 10**12, 42, 9, 10],
+        rng.integers(1, 10**6, 300).tolist(),  # digits change often: the join
+        rng.integers(1, 10**6, 7).tolist(),
         [1, 2, 9],
         [10, 57, 99],
         [9, 10],
