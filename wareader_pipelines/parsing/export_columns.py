@@ -9,6 +9,7 @@ time, so that only the uncommon ones go through Python.
 
 from __future__ import annotations
 
+import binascii
 import re
 
 import numpy as np
@@ -129,7 +130,7 @@ def message_ids(digests: bytes | bytearray) -> pa.StringArray:
     laid = np.empty((count, 26), np.uint8)
     laid[:, 0] = ord("m")
     laid[:, 1] = ord("_")
-    laid[:, 2:] = np.frombuffer(digests.hex().encode("ascii"), np.uint8).reshape(count, 24)
+    laid[:, 2:] = np.frombuffer(binascii.hexlify(digests), np.uint8).reshape(count, 24)
     offsets = np.arange(0, 26 * count + 1, 26, dtype=np.int32)
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
