@@ -207,14 +207,20 @@ def byte_blocks(open_raw: Callable[[], BinaryIO], reads: int = 2) -> Iterator[by
                 data, held_cr = data[:-1], True
             if b"\r" in data:
                 data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            chunk = partial + data if partial else data
             if final:
+                chunk = partial + data if partial else data
                 if chunk:
                     yield chunk if chunk.endswith(b"\n") else chunk + b"\n"
                 return
-            cut = chunk.rfind(b"\n") + 1
-            partial = chunk[cut:]
-            if cut:
-                yield chunk[:cut]
+            # The block is the line carried from before and the read up to its last LF,
+            # copied once (the carried line holds no LF, so none is lost).
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                partial += data
+                continue
+            yield (
+                b"".join((partial, memoryview(data)[:cut])) if partial or cut < len(data) else data
+            )
+            partial = data[cut:]
     finally:
         raw.close()
