@@ -1400,14 +1400,14 @@ class _ExportParser:
         shape = self.shape
         # Lines of the file's usual header shape are plain headers without a regex; the
         # patterns read the others.
-        shaped, shaped_words = shape.lines(data, starts) if shape is not None else (None, [])
+        lead = data[starts[:-1]]  # each line's first byte
+        shaped, shaped_words = shape.lines(data, starts, lead) if shape is not None else (None, [])
         # The other lines that may be headers: a header starts with a direction mark, "["
         # or a digit, so a line whose first byte is ASCII and none of these (most
         # continuation lines) is not one. Those the plain pattern does not read are
         # matched by Python's header pattern below, which decides as RE2's `general`
         # would with it (RE2's Unicode digits are a superset of Python's), without the
         # ~0.5 ms that compiling `general` costs every call.
-        lead = data[starts[:-1]]
         maybe = (lead - 48 < 10) | (lead == ord("[")) | (lead >= 0x80)
         if shaped is not None:
             maybe &= ~shaped
@@ -1779,7 +1779,9 @@ class _ExportParser:
             retyped, edited = retyped[keep], edited[keep]
         bodies = export_columns.slices_of(scan.buffer, data, body_start, body_end)
         # The others in line order, read one by one; the carried message comes first.
-        slow_positions = np.setdiff1d(np.arange(count - 1), position, assume_unique=True)
+        unpicked = np.ones(count - 1, bool)  # (the block's last header is carried)
+        unpicked[position] = False
+        slow_positions = np.flatnonzero(unpicked)
         fast_seconds = (
             np.array(utc_midnights, np.int64)[scan.date_at[picked]] + scan.clock_seconds[picked]
         )

@@ -261,13 +261,17 @@ class HeaderShape:
         `word_count` little-endian words of 8 bytes that hold them (see `words_at`)."""
         return [words_at(data, starts + 8 * word) for word in range(self.word_count)]
 
-    def lines(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Which lines of a block (`padded_block`, its `line_starts`) start with the shape,
-        their literal bytes and digits compared a word of 8 bytes at a time; and the
-        `words` of those lines, for `dates` and `clocks`."""
+    def lines(
+        self, data: np.ndarray, starts: np.ndarray, first: np.ndarray | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Which lines of a block (`padded_block`, its `line_starts`; `first`, each line's
+        first byte, when the caller has them) start with the shape, their literal bytes and
+        digits compared a word of 8 bytes at a time; and the `words` of those lines, for
+        `dates` and `clocks`."""
         line_starts = starts[:-1]
         # The first byte alone drops most continuation lines before the full comparison.
-        first = data[line_starts]
+        if first is None:
+            first = data[line_starts]
         maybe = (first - 48 < 10) if self.first_is_digit else first == self.first
         chosen = np.flatnonzero(maybe)
         at = line_starts[chosen]
