@@ -2,7 +2,7 @@
 
 A message's id hashes its key with how many times the same key came before it in the
 file (see `chat_export._message_id`). Counting that with a dictionary call per message
-costs a third of the hashing itself, although nearly every digest is new (~0.2 % repeat
+costs over a third of the hashing itself, although nearly every digest is new (~0.2 % repeat
 in a generated chat). Here a block's digests are sorted by their first bits, and only
 the few whose first bits came before are looked at one by one, with their whole bytes.
 """
