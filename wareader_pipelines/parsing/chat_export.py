@@ -978,10 +978,7 @@ def _constant(value: str, count: int) -> pa.Array:
     encoded = value.encode()
     if len(encoded) * count >= 1 << 31:
         return pa.array([value], pa.string()).take(np.zeros(count, np.int64))
-    offsets = np.arange(count + 1, dtype=np.int32) * np.int32(len(encoded))
-    return pa.Array.from_buffers(
-        pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(encoded * count)]
-    )
+    return export_columns.fixed_width_strings(encoded * count, len(encoded), count)
 
 
 def _odd_bodies(

@@ -131,7 +131,13 @@ def message_ids(digests: bytes | bytearray) -> pa.StringArray:
     laid[:, 0] = ord("m")
     laid[:, 1] = ord("_")
     laid[:, 2:] = np.frombuffer(binascii.hexlify(digests), np.uint8).reshape(count, 24)
-    offsets = np.arange(0, 26 * count + 1, 26, dtype=np.int32)
+    return fixed_width_strings(laid, 26, count)
+
+
+def fixed_width_strings(laid: bytes | np.ndarray, width: int, count: int) -> pa.StringArray:
+    """`count` strings of `width` bytes each, laid one after the other in `laid` (bytes, or a
+    C-contiguous array of their bytes), as a string array over those bytes (under 2 GiB)."""
+    offsets = np.arange(count + 1, dtype=np.int32) * np.int32(width)
     return pa.Array.from_buffers(
         pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
     )
@@ -151,11 +157,7 @@ def decimal_texts(numbers: np.ndarray, prefix: str = "") -> pa.StringArray:
     lead = np.frombuffer(prefix.encode(), np.uint8)
     if len(str(low)) == len(str(high)):
         laid = _laid(numbers, lead, high)
-        width = laid.shape[1]
-        offsets = np.arange(0, width * count + 1, width, dtype=np.int32)
-        return pa.Array.from_buffers(
-            pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(laid)]
-        )
+        return fixed_width_strings(laid, laid.shape[1], count)
     # Runs of numbers with as many digits (a block's line numbers pass 9,999 once at most).
     digits = np.searchsorted(_TENS, numbers, side="right") + 1
     cuts = np.flatnonzero(digits[1:] != digits[:-1]) + 1
